@@ -1,0 +1,204 @@
+//! The serialisable result of a run: the `--json` contract of
+//! `shared/spec/format.md` (keys as written there; more may be added).
+//!
+//! Maps are `BTreeMap`s so the JSON is byte-identical for a seed. Times are
+//! milliseconds as floats, counts integers.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct LatencySummary {
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct WorkloadResult {
+    /// `service.endpoint` the workload sends to.
+    pub target: String,
+    /// Requests that arrived after the warm-up.
+    pub offered: u64,
+    pub ok: u64,
+    pub failed: u64,
+    /// Counted requests still in flight when the run ended.
+    pub in_flight_at_end: u64,
+    /// Completed requests per second of measured time (ok only).
+    pub goodput_per_s: f64,
+    /// End-to-end latency of successful requests, as the edge client sees it.
+    pub latency_ms: LatencySummary,
+    /// Why failed requests failed.
+    pub failures: FailureCounts,
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct FailureCounts {
+    pub error: u64,
+    pub timeout: u64,
+    pub rejected: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct ReplicaSummary {
+    pub min: u32,
+    pub mean: f64,
+    pub max: u32,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ServiceResult {
+    /// Attempts that arrived at a replica after the warm-up.
+    pub arrivals: u64,
+    /// Attempts whose response was sent (ok or error).
+    pub completed: u64,
+    /// Of those, responses that were errors.
+    pub errors: u64,
+    /// Attempts refused at admission: full queue, or dropped after `max_wait`.
+    pub rejected: u64,
+    /// Attempts to this service that their caller timed out on.
+    pub timeouts: u64,
+    /// Busy core time / (cores x measured time).
+    pub utilization: f64,
+    /// Time-average number of attempts admitted or queued.
+    pub mean_in_system: f64,
+    /// Time-average number of attempts waiting for admission.
+    pub mean_queue_len: f64,
+    /// Largest admission queue length seen.
+    pub queue_len_max: u64,
+    /// Mean wait for admission of admitted attempts.
+    pub queue_wait_ms_mean: f64,
+    /// Mean wait for a core per work step.
+    pub cpu_wait_ms_mean: f64,
+    /// CPU time spent on attempts whose caller had already given up.
+    pub wasted_cpu_s: f64,
+    pub replicas: ReplicaSummary,
+    /// Server-side latency: arrival at the replica to response sent.
+    pub latency_ms: LatencySummary,
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct EdgeResult {
+    pub calls: u64,
+    pub attempts: u64,
+    pub retries: u64,
+    pub timeouts: u64,
+    pub failures: u64,
+    pub rejected: u64,
+    /// Calls skipped by `probability`.
+    pub skipped: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct ChainHop {
+    pub service: String,
+    pub endpoint: String,
+    /// How deep in the call tree (the entry endpoint is 0).
+    pub depth: u32,
+    /// Share of requests whose critical path visited this hop.
+    pub visits: f64,
+    pub queue_ms: f64,
+    pub cpu_ms: f64,
+    pub network_ms: f64,
+    pub backoff_ms: f64,
+    pub wasted_ms: f64,
+    pub delay_ms: f64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Chains {
+    pub mean: Vec<ChainHop>,
+    pub p99: Vec<ChainHop>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Finding {
+    pub kind: String,
+    pub subject: String,
+    pub from_s: f64,
+    pub to_s: f64,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct EngineResult {
+    pub events: u64,
+    /// `duration`, `max_events`, `max_in_flight` or `idle`.
+    pub stopped_by: String,
+    /// Hash of the event trace; equal for equal inputs and seeds.
+    pub digest: String,
+    /// Simulated time reached, seconds.
+    pub sim_time_s: f64,
+    /// Most requests (at the edge) in flight at once.
+    pub peak_in_flight: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct CacheResult {
+    pub hits: u64,
+    pub misses: u64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct RunResult {
+    pub name: String,
+    pub seed: u64,
+    pub duration_s: f64,
+    pub warmup_s: f64,
+    /// False when a safety limit ended the run early: the numbers are partial.
+    pub complete: bool,
+    pub workloads: BTreeMap<String, WorkloadResult>,
+    pub services: BTreeMap<String, ServiceResult>,
+    pub edges: BTreeMap<String, EdgeResult>,
+    pub caches: BTreeMap<String, CacheResult>,
+    pub chains: BTreeMap<String, Chains>,
+    pub findings: Vec<Finding>,
+    pub engine: EngineResult,
+    /// Per-interval series; written to CSV by `--out`, not part of the JSON.
+    #[serde(skip)]
+    pub series: Series,
+}
+
+/// One row of `workloads.csv`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WorkloadRow {
+    pub t_s: f64,
+    pub workload: u32,
+    pub offered: u64,
+    pub ok: u64,
+    pub failed: u64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub in_flight: u64,
+}
+
+/// One row of `services.csv`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ServiceRow {
+    pub t_s: f64,
+    pub service: u32,
+    pub arrivals: u64,
+    pub attempts: u64,
+    pub rejected: u64,
+    pub timeouts: u64,
+    pub in_flight: u64,
+    pub queue_len: u64,
+    pub utilization: f64,
+    pub replicas_ready: u32,
+    pub replicas_total: u32,
+}
+
+/// Per-interval series. Rows reference workloads and services by index into
+/// `workload_names` / `service_names`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Series {
+    pub interval_s: f64,
+    pub workload_names: Vec<String>,
+    pub service_names: Vec<String>,
+    pub workloads: Vec<WorkloadRow>,
+    pub services: Vec<ServiceRow>,
+}

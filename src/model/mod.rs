@@ -1,0 +1,268 @@
+//! The validated, immutable model of a topology: what [`crate::spec`]
+//! produces and [`crate::sim`] runs.
+//!
+//! Everything is resolved: references are typed ids (indices into the
+//! `Vec`s of [`Model`]), durations are [`SimDuration`]s, endpoint steps are
+//! compiled into a flat instruction list ([`Instr`]). No serde here: the YAML
+//! shape lives in `spec`, this is the shape the simulator wants.
+
+mod dist;
+
+pub use dist::Dist;
+
+use crate::engine::{SimDuration, SimTime};
+
+macro_rules! id_type {
+    ($($(#[$m:meta])* $name:ident),*) => {$(
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(pub u32);
+        impl $name {
+            #[inline]
+            pub fn ix(self) -> usize { self.0 as usize }
+        }
+    )*};
+}
+
+id_type!(
+    /// Index into [`Model::services`].
+    ServiceId,
+    /// Index into [`Model::endpoints`].
+    EndpointId,
+    /// Index into [`Model::edges`]: one `call` step (a call site).
+    EdgeId,
+    /// Index into [`Model::workloads`].
+    WorkloadId,
+    /// Index into [`Model::dists`].
+    DistId,
+    /// Index into [`Model::forks`].
+    ForkId,
+    /// Index into [`Model::branches`].
+    BranchId,
+    /// Index into [`Model::caches`].
+    CacheId
+);
+
+/// A whole validated topology.
+#[derive(Clone, Debug)]
+pub struct Model {
+    pub name: String,
+    /// Simulated time to run, warm-up included.
+    pub duration: SimDuration,
+    /// Statistics ignore what happens before this.
+    pub warmup: SimDuration,
+    pub seed: u64,
+    /// Default one-way latency of every call (`network.latency`); `None`: zero.
+    pub network_latency: Option<DistId>,
+    pub services: Vec<Service>,
+    pub endpoints: Vec<Endpoint>,
+    pub edges: Vec<Edge>,
+    pub workloads: Vec<Workload>,
+    pub dists: Vec<Dist>,
+    pub forks: Vec<Fork>,
+    pub branches: Vec<BranchTable>,
+    pub caches: Vec<Cache>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Discipline {
+    Fifo,
+    Lifo,
+}
+
+/// Where requests wait for an admission slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueueCfg {
+    /// `None`: unbounded.
+    pub capacity: Option<u32>,
+    pub discipline: Discipline,
+    /// Requests that waited longer are dropped (rejected).
+    pub max_wait: Option<SimDuration>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Balancer {
+    RoundRobin,
+    Random,
+    LeastRequest,
+    P2c,
+}
+
+#[derive(Clone, Debug)]
+pub struct Service {
+    pub name: String,
+    pub replicas: u32,
+    pub cpus: u32,
+    /// Admission slots per replica; `None`: unlimited.
+    pub max_in_flight: Option<u32>,
+    pub queue: QueueCfg,
+    pub balancer: Balancer,
+    pub endpoints: Vec<EndpointId>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    pub service: ServiceId,
+    pub name: String,
+    /// `service.endpoint`.
+    pub full_name: String,
+    /// Compiled steps; the last instruction is [`Instr::Respond`].
+    pub code: Vec<Instr>,
+}
+
+/// One compiled instruction of an endpoint. Control flow is by absolute
+/// index (`pc`) into [`Endpoint::code`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Instr {
+    /// Use a core for a duration drawn from the distribution.
+    Work(DistId),
+    /// Wait without a core.
+    Delay(DistId),
+    /// Make a downstream call and wait for its outcome.
+    Call(EdgeId),
+    /// Start every branch of the fork, wait per its join rule, then continue
+    /// at the fork's `join_pc`.
+    Fork(ForkId),
+    /// End of one parallel branch.
+    EndBranch,
+    /// Pick one alternative by weight and jump to it.
+    Branch(BranchId),
+    Jump(u32),
+    /// Set loop counter `slot` to `count`; if zero jump to `exit`.
+    RepeatInit {
+        slot: u8,
+        count: u32,
+        exit: u32,
+    },
+    /// Decrement counter `slot`; if it is still positive jump to `body`.
+    RepeatNext {
+        slot: u8,
+        body: u32,
+    },
+    /// Fail the endpoint with probability `p`.
+    Fail {
+        p: f64,
+    },
+    /// Hit with the cache's ratio (continue), miss (jump to `miss`).
+    Cache {
+        cache: CacheId,
+        miss: u32,
+    },
+    /// Send the response: end of the endpoint.
+    Respond,
+}
+
+/// Deepest nesting of `repeat` within one branch of an endpoint.
+pub const MAX_LOOP_DEPTH: usize = 4;
+
+/// How many branches of a fork must succeed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wait {
+    All,
+    Any,
+    K(u32),
+}
+
+#[derive(Clone, Debug)]
+pub struct Fork {
+    /// First instruction of each branch; each branch ends with `EndBranch`.
+    pub starts: Vec<u32>,
+    pub wait: Wait,
+    pub join_pc: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct BranchTable {
+    /// Cumulative weights, normalised so the last is 1.0.
+    pub cumulative: Vec<f64>,
+    pub starts: Vec<u32>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Cache {
+    pub name: String,
+    pub hit_ratio: f64,
+}
+
+/// A call site: `caller` endpoint's step that calls `callee`.
+#[derive(Clone, Debug)]
+pub struct Edge {
+    pub caller: EndpointId,
+    pub callee: EndpointId,
+    /// `caller_service->callee_service.endpoint`, the key in results.
+    pub name: String,
+    /// Per-attempt timeout.
+    pub timeout: Option<SimDuration>,
+    /// The call is made with this probability (else skipped).
+    pub probability: f64,
+    /// `on_failure: continue`: a failed call does not fail the caller.
+    pub continue_on_failure: bool,
+    /// One-way network latency override for this call.
+    pub latency: Option<DistId>,
+    /// The server drops work the caller abandoned.
+    pub cancel: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arrivals {
+    Poisson,
+    Uniform,
+    Deterministic,
+}
+
+/// A factor multiplying a workload's rate over time.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Shape {
+    Diurnal {
+        period: SimDuration,
+        min: f64,
+        max: f64,
+        peak_at: SimDuration,
+    },
+    Ramp {
+        from: f64,
+        to: f64,
+        over: SimDuration,
+    },
+    Spike {
+        at: SimTime,
+        duration: SimDuration,
+        factor: f64,
+    },
+    /// `(from, factor)` sorted by time; before the first step the factor is 1.
+    Steps(Vec<(SimTime, f64)>),
+    Bursts {
+        on: DistId,
+        off: DistId,
+        factor: f64,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub enum WorkloadKind {
+    Open {
+        rate_per_s: f64,
+        arrivals: Arrivals,
+        shape: Vec<Shape>,
+    },
+    Closed {
+        users: u32,
+        think: DistId,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct Workload {
+    pub name: String,
+    pub target: EndpointId,
+    pub kind: WorkloadKind,
+}
+
+impl Model {
+    pub fn service_of(&self, e: EndpointId) -> ServiceId {
+        self.endpoints[e.ix()].service
+    }
+    pub fn dist(&self, d: DistId) -> &Dist {
+        &self.dists[d.ix()]
+    }
+}

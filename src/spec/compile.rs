@@ -1,0 +1,1 @@
+//! Compiling endpoint steps into flat instruction lists. (Stub.)

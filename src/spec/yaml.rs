@@ -1,0 +1,1 @@
+//! A YAML tree whose nodes remember line and column. (Stub.)
