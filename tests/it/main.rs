@@ -1,1 +1,14 @@
-//! Integration tests.
+//! Integration tests: one binary, one module per concern.
+//!
+//! - [`formulas`]: queueing-theory formulas and statistics (pure, own tests);
+//! - [`common`]: loading topologies, running with invariants checked,
+//!   running replications in parallel;
+//! - [`theory`]: M/M/1, M/M/c, M/D/1, M/M/c/K, a Jackson network and a
+//!   closed loop against their formulas within derived tolerances;
+//! - [`determinism`]: same seed, same bytes; common random numbers;
+//! - [`invariants`]: random small topologies (swarm testing) with invariants;
+//! - [`examples`]: every file in `topologies/` loads and runs.
+
+mod formulas;
+mod common;
+mod theory;
