@@ -122,11 +122,10 @@ impl<E: Copy> EventQueue<E> {
         let mut best: Option<(u64, u64, usize)> =
             self.heap.first().map(|e| (e.time, e.seq, usize::MAX));
         for (i, (_, q)) in self.lanes.iter().enumerate() {
-            if let Some(e) = q.front() {
-                if best.is_none_or(|(t, s, _)| (e.time, e.seq) < (t, s)) {
+            if let Some(e) = q.front()
+                && best.is_none_or(|(t, s, _)| (e.time, e.seq) < (t, s)) {
                     best = Some((e.time, e.seq, i));
                 }
-            }
         }
         best.map(|(t, _, i)| (t, i))
     }

@@ -111,7 +111,7 @@ impl fmt::Display for SimDuration {
         }
         for (scale, unit) in units {
             if ns >= scale {
-                if ns % scale == 0 {
+                if ns.is_multiple_of(scale) {
                     return write!(f, "{}{}", ns / scale, unit);
                 }
                 if unit != "d" && unit != "h" && unit != "m" {

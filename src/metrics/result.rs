@@ -161,6 +161,9 @@ pub struct RunResult {
     /// Per-interval series; written to CSV by `--out`, not part of the JSON.
     #[serde(skip)]
     pub series: Series,
+    /// Broken invariants found when the run checked them (tests); empty otherwise.
+    #[serde(skip)]
+    pub invariant_violations: Vec<String>,
 }
 
 /// One row of `workloads.csv`.

@@ -1,9 +1,34 @@
-//! The simulated world: requests, attempts, replicas, calls, driven by the
-//! engine's event queue. (Stub: being written.)
+//! The simulated world: requests, calls, attempts, replicas and strands of
+//! execution, driven by the engine's event queue.
+//!
+//! All mutable state lives in [`World`]: `Vec`s indexed by model ids and
+//! generational slabs for what comes and goes (calls, attempts, strands,
+//! joins). One closed [`Event`] enum of small `Copy` payloads. Events at the
+//! current instant (zero network latency, a strand made runnable) go to a
+//! FIFO `ready` list instead of the heap; handlers never call each other
+//! re-entrantly through it, so recursion depth stays bounded.
+//!
+//! One file per mechanism: [`arrivals`] (workloads), [`replica`] (routing,
+//! admission, cores), [`exec`] (running compiled endpoint code: strands and
+//! joins), [`calls`] (calls, attempts, responses, timeouts, cancellation),
+//! [`chain`] (critical-path latency attribution), [`stats`] (recorders and
+//! series), [`finish`] (the [`RunResult`]), [`invariants`].
+//!
+//! Not here: parsing (`spec`), I/O (`cli`), formatting (`report`).
 
-use crate::engine::SimDuration;
+mod arrivals;
+mod calls;
+mod chain;
+mod exec;
+mod finish;
+mod invariants;
+mod replica;
+mod stats;
+
+use crate::engine::{EventQueue, LaneId, RngStream, SimDuration, SimTime, Slab, SlabKey};
 use crate::metrics::RunResult;
 use crate::model::Model;
+use std::collections::VecDeque;
 
 /// How to run a model once.
 #[derive(Clone, Debug)]
@@ -22,7 +47,8 @@ pub struct RunOptions {
     /// Stop when this many requests are in flight at the edge at once
     /// (`stopped_by: max_in_flight`).
     pub max_in_flight: u64,
-    /// Check invariants after every event (slow; for tests).
+    /// Check invariants after every event (slow; for tests). Violations are
+    /// listed in [`RunResult::invariant_violations`].
     pub check_invariants: bool,
 }
 
@@ -52,6 +78,392 @@ pub fn run_with_progress(
     opts: &RunOptions,
     progress: &mut dyn FnMut(f64),
 ) -> RunResult {
-    let _ = (model, opts, progress);
-    todo!("simulation core")
+    let mut w = World::new(model, opts);
+    let stopped_by = w.run(progress);
+    w.finish(stopped_by)
 }
+
+/// Something that happens at an instant. Named for what happened.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Event {
+    /// The next open-loop request of a workload arrives at the edge.
+    ArrivalDue { wl: u32 },
+    /// A closed-loop user finished thinking.
+    UserWakes { wl: u32, user: u32 },
+    /// An attempt reaches its replica (after the network).
+    AttemptArrives { attempt: SlabKey },
+    /// An admitted attempt starts running its endpoint.
+    AttemptStarts { attempt: SlabKey },
+    /// A strand of execution can continue.
+    StrandReady { strand: SlabKey },
+    /// A work step finished on a core of `replica`.
+    WorkDone { strand: SlabKey, replica: u32 },
+    /// A delay step finished.
+    DelayDone { strand: SlabKey },
+    /// An attempt's response reaches its caller.
+    ResponseArrives { attempt: SlabKey },
+    /// A per-attempt timeout fired.
+    TimeoutFired { attempt: SlabKey },
+    /// An attempt waited `queue.max_wait` for admission.
+    QueueWaitExpired { attempt: SlabKey },
+    /// A time-series interval ends.
+    IntervalEnds,
+    /// The warm-up ends: statistics restart.
+    WarmupEnds,
+}
+
+impl Event {
+    fn code(&self) -> u64 {
+        match self {
+            Event::ArrivalDue { .. } => 1,
+            Event::UserWakes { .. } => 2,
+            Event::AttemptArrives { .. } => 3,
+            Event::AttemptStarts { .. } => 4,
+            Event::StrandReady { .. } => 5,
+            Event::WorkDone { .. } => 6,
+            Event::DelayDone { .. } => 7,
+            Event::ResponseArrives { .. } => 8,
+            Event::TimeoutFired { .. } => 9,
+            Event::QueueWaitExpired { .. } => 10,
+            Event::IntervalEnds => 11,
+            Event::WarmupEnds => 12,
+        }
+    }
+}
+
+/// How an attempt or call ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Ok,
+    Error,
+    Rejected,
+    Timeout,
+}
+
+/// Who waits for a call's outcome.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Parent {
+    /// A strand of the caller's endpoint.
+    Strand(SlabKey),
+    /// The edge client of a workload (`user` for closed loops).
+    Request { wl: u32, user: u32 },
+}
+
+/// A call: the caller's intent to get an answer from `callee`.
+pub(crate) struct Call {
+    pub parent: Parent,
+    /// Model edge id, or `ROOT_EDGE` for a workload's request.
+    pub edge: u32,
+    pub callee: u32,
+    pub start: SimTime,
+    pub attempt: SlabKey,
+    /// Part of a request that arrived after the warm-up.
+    pub counted: bool,
+    /// Call-tree node of the callee (latency chains), or `chain::NO_NODE`.
+    pub node: u32,
+}
+
+pub(crate) const ROOT_EDGE: u32 = u32::MAX;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AttemptState {
+    /// On the network towards the replica.
+    Transit,
+    /// Waiting for an admission slot.
+    Queued,
+    /// Admitted; its strands run.
+    Running,
+    /// The response was sent (or the attempt was rejected/cancelled).
+    Done,
+}
+
+/// One try at `service.endpoint` on one replica.
+pub(crate) struct Attempt {
+    pub call: SlabKey,
+    pub endpoint: u32,
+    pub service: u32,
+    pub replica: u32,
+    pub sent: SimTime,
+    pub arrived: SimTime,
+    pub responded: SimTime,
+    pub state: AttemptState,
+    pub outcome: Outcome,
+    /// The caller stopped waiting (timeout, parent gone).
+    pub orphan: bool,
+    /// Cancellation reached it: it does no further work.
+    pub cancelled: bool,
+    /// Live strands of its endpoint's execution.
+    pub strands: u32,
+    /// The response is on its way back to the caller.
+    pub response_pending: bool,
+    pub counted: bool,
+    pub node: u32,
+    /// Chain buffer of its critical path once it responded.
+    pub chain: u32,
+}
+
+/// A program counter over an endpoint's compiled code. A fork runs each
+/// branch as a child strand; the parent waits on a [`Join`].
+pub(crate) struct Strand {
+    pub attempt: SlabKey,
+    /// The join this strand is a branch of, or NONE for the root strand.
+    pub join: SlabKey,
+    pub pc: u32,
+    pub counters: [u32; crate::model::MAX_LOOP_DEPTH],
+    /// Chain buffer, or `chain::NO_CHAIN`.
+    pub chain: u32,
+    /// When the current wait began (core queue, delay).
+    pub t0: SimTime,
+    /// When the current work step got its core.
+    pub t1: SimTime,
+}
+
+pub(crate) struct Join {
+    pub parent: SlabKey,
+    pub need: u32,
+    pub total: u32,
+    pub ok: u32,
+    pub failed: u32,
+    /// Branches not yet finished (successfully or not, or abandoned).
+    pub outstanding: u32,
+    pub resolved: bool,
+    pub join_pc: u32,
+}
+
+/// Mutable state of one replica.
+pub(crate) struct Replica {
+    pub service: u32,
+    /// Admitted attempts (holding a slot).
+    pub in_flight: u32,
+    /// Admission queue (may hold stale entries; `queue_len` is the truth).
+    pub queue: VecDeque<SlabKey>,
+    pub queue_len: u32,
+    /// Cores in use.
+    pub busy: u32,
+    /// Strands waiting for a core.
+    pub cpu_queue: VecDeque<SlabKey>,
+    /// Attempts routed here and not yet answered (least_request, p2c).
+    pub outstanding: u32,
+}
+
+pub(crate) struct ServiceState {
+    pub first_replica: u32,
+    pub replicas: u32,
+    pub rr: u32,
+    pub balancer_rng: RngStream,
+    pub max_wait_lane: Option<LaneId>,
+}
+
+pub(crate) struct EndpointRng {
+    /// Work and delay durations.
+    pub time: RngStream,
+    /// Branch, fail and cache draws.
+    pub choice: RngStream,
+}
+
+/// The whole mutable simulation state.
+pub(crate) struct World<'m> {
+    pub m: &'m Model,
+    pub q: EventQueue<Event>,
+    pub ready: VecDeque<Event>,
+    pub seed: u64,
+    pub end: SimTime,
+    pub warmup: SimTime,
+    pub opts: RunOptions,
+    pub replicas: Vec<Replica>,
+    pub services: Vec<ServiceState>,
+    pub ep_rng: Vec<EndpointRng>,
+    /// Per edge: probability draws and network latency.
+    pub edge_rng: Vec<RngStream>,
+    pub edge_timeout_lane: Vec<Option<LaneId>>,
+    /// Per workload: network latency between the edge client and the target.
+    pub client_net_rng: Vec<RngStream>,
+    pub wl: Vec<arrivals::WorkloadState>,
+    pub calls: Slab<Call>,
+    pub attempts: Slab<Attempt>,
+    pub strands: Slab<Strand>,
+    pub joins: Slab<Join>,
+    pub stats: stats::Stats,
+    pub chains: chain::Chains,
+    pub requests_in_flight: u64,
+    pub peak_requests_in_flight: u64,
+    pub events: u64,
+    pub digest: u64,
+    pub violations: Vec<String>,
+    pub last_time: SimTime,
+}
+
+impl<'m> World<'m> {
+    fn new(m: &'m Model, opts: &RunOptions) -> Self {
+        let seed = opts.seed.unwrap_or(m.seed);
+        let duration = opts.duration.unwrap_or(m.duration);
+        let end = SimTime(duration.0);
+        let warmup = SimTime(m.warmup.0.min(duration.0));
+        let mut q = EventQueue::new();
+        let mut replicas = Vec::new();
+        let mut services = Vec::new();
+        for (i, s) in m.services.iter().enumerate() {
+            let first = replicas.len() as u32;
+            for _ in 0..s.replicas {
+                replicas.push(Replica {
+                    service: i as u32,
+                    in_flight: 0,
+                    queue: VecDeque::new(),
+                    queue_len: 0,
+                    busy: 0,
+                    cpu_queue: VecDeque::new(),
+                    outstanding: 0,
+                });
+            }
+            services.push(ServiceState {
+                first_replica: first,
+                replicas: s.replicas,
+                rr: 0,
+                balancer_rng: RngStream::derive(seed, "balancer", &s.name),
+                max_wait_lane: s.queue.max_wait.map(|d| q.lane(d)),
+            });
+        }
+        let ep_rng = m
+            .endpoints
+            .iter()
+            .map(|e| EndpointRng {
+                time: RngStream::derive(seed, "work", &e.full_name),
+                choice: RngStream::derive(seed, "choice", &e.full_name),
+            })
+            .collect();
+        // Several call sites may share a name: the site's ordinal keeps their streams apart.
+        let mut edge_rng = Vec::with_capacity(m.edges.len());
+        for (i, e) in m.edges.iter().enumerate() {
+            let ordinal = m.edges[..i].iter().filter(|o| o.name == e.name).count();
+            edge_rng.push(RngStream::derive(
+                seed,
+                "call",
+                &format!("{}#{ordinal}", e.name),
+            ));
+        }
+        let edge_timeout_lane = m
+            .edges
+            .iter()
+            .map(|e| e.timeout.map(|d| q.lane(d)))
+            .collect();
+        let wl = arrivals::init(m, seed);
+        let stats = stats::Stats::new(m, opts);
+        let chains = chain::Chains::new(m);
+        World {
+            m,
+            q,
+            ready: VecDeque::new(),
+            seed,
+            end,
+            warmup,
+            opts: opts.clone(),
+            replicas,
+            services,
+            ep_rng,
+            edge_rng,
+            edge_timeout_lane,
+            client_net_rng: m
+                .workloads
+                .iter()
+                .map(|wl| RngStream::derive(seed, "network", &wl.name))
+                .collect(),
+            wl,
+            calls: Slab::new(),
+            attempts: Slab::new(),
+            strands: Slab::new(),
+            joins: Slab::new(),
+            stats,
+            chains,
+            requests_in_flight: 0,
+            peak_requests_in_flight: 0,
+            events: 0,
+            digest: 0xcbf2_9ce4_8422_2325,
+            violations: Vec::new(),
+            last_time: SimTime::ZERO,
+        }
+    }
+
+    #[inline]
+    pub fn now(&self) -> SimTime {
+        self.q.now()
+    }
+
+    /// Schedules `ev` after `d`; zero delay goes to the ready list.
+    #[inline]
+    pub fn after(&mut self, d: SimDuration, ev: Event) {
+        if d.0 == 0 {
+            self.ready.push_back(ev);
+        } else {
+            self.q.schedule_after(d, ev);
+        }
+    }
+
+    /// The main loop; returns what stopped it.
+    fn run(&mut self, progress: &mut dyn FnMut(f64)) -> &'static str {
+        self.start();
+        let end = self.end;
+        let mut next_progress: u64 = 1 << 20;
+        
+        (loop {
+            let Some(t) = self.q.peek_time() else {
+                break "idle";
+            };
+            if t > end {
+                break "duration";
+            }
+            if self.events >= self.opts.max_events {
+                break "max_events";
+            }
+            if self.requests_in_flight >= self.opts.max_in_flight {
+                break "max_in_flight";
+            }
+            let (_, ev) = self.q.pop().expect("peeked an event");
+            self.dispatch(ev);
+            while let Some(ev) = self.ready.pop_front() {
+                self.dispatch(ev);
+            }
+            if self.events >= next_progress {
+                next_progress = self.events + (1 << 20);
+                progress(self.now().0 as f64 / end.0.max(1) as f64);
+            }
+        }) as _
+    }
+
+    fn start(&mut self) {
+        if self.warmup.0 > 0 {
+            self.q.schedule_at(self.warmup, Event::WarmupEnds);
+        }
+        if self.opts.keep_series {
+            self.q
+                .schedule_at(SimTime(self.opts.interval.0.max(1)), Event::IntervalEnds);
+        }
+        arrivals::start(self);
+    }
+
+    #[inline]
+    fn dispatch(&mut self, ev: Event) {
+        self.events += 1;
+        let now = self.now();
+        self.digest = (self.digest ^ now.0 ^ (ev.code() << 56)).wrapping_mul(0x0000_0100_0000_01B3);
+        match ev {
+            Event::ArrivalDue { wl } => arrivals::on_arrival(self, wl),
+            Event::UserWakes { wl, user } => arrivals::on_user_wakes(self, wl, user),
+            Event::AttemptArrives { attempt } => replica::on_attempt_arrives(self, attempt),
+            Event::AttemptStarts { attempt } => exec::on_attempt_starts(self, attempt),
+            Event::StrandReady { strand } => exec::run_strand(self, strand),
+            Event::WorkDone { strand, replica } => replica::on_work_done(self, strand, replica),
+            Event::DelayDone { strand } => exec::on_delay_done(self, strand),
+            Event::ResponseArrives { attempt } => calls::on_response_arrives(self, attempt),
+            Event::TimeoutFired { attempt } => calls::on_timeout(self, attempt),
+            Event::QueueWaitExpired { attempt } => replica::on_queue_wait_expired(self, attempt),
+            Event::IntervalEnds => stats::on_interval_ends(self),
+            Event::WarmupEnds => stats::on_warmup_ends(self),
+        }
+        if self.opts.check_invariants {
+            invariants::check(self);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

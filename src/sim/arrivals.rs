@@ -1,0 +1,251 @@
+//! Workloads: open-loop arrivals shaped over time, and closed-loop users.
+//!
+//! Open loop, Poisson: a non-homogeneous Poisson process by thinning —
+//! candidates at the peak rate `rate · max(shape)`, each kept with
+//! probability `shape(t) / max(shape)`; exact for any shape. Uniform and
+//! deterministic arrivals draw a unit-rate gap (U(0, 2) or 1) and divide it by
+//! the rate at the gap's start: exact for constant rates, and close when the
+//! shape changes slowly relative to a gap. Each workload has its own streams,
+//! so changing one service never moves another workload's arrivals.
+
+use super::{Event, World, calls};
+use crate::engine::{RngStream, SimDuration, SimTime};
+use crate::model::{Arrivals, Model, Shape, WorkloadKind};
+
+pub(crate) struct WorkloadState {
+    arrivals: RngStream,
+    /// Thinning acceptance draws.
+    thinning: RngStream,
+    /// Think times (closed loop).
+    think: RngStream,
+    /// On/off state of each `bursts` shape: (currently on, state ends at).
+    bursts: Vec<(bool, SimTime)>,
+    bursts_rng: RngStream,
+    /// Upper bound of the product of shape factors.
+    shape_max: f64,
+}
+
+pub(crate) fn init(m: &Model, seed: u64) -> Vec<WorkloadState> {
+    m.workloads
+        .iter()
+        .map(|w| {
+            let shape: &[Shape] = match &w.kind {
+                WorkloadKind::Open { shape, .. } => shape,
+                WorkloadKind::Closed { .. } => &[],
+            };
+            let n_bursts = shape
+                .iter()
+                .filter(|s| matches!(s, Shape::Bursts { .. }))
+                .count();
+            WorkloadState {
+                arrivals: RngStream::derive(seed, "arrivals", &w.name),
+                thinning: RngStream::derive(seed, "thinning", &w.name),
+                think: RngStream::derive(seed, "think", &w.name),
+                bursts: vec![(true, SimTime::ZERO); n_bursts], // flips to off at once
+                bursts_rng: RngStream::derive(seed, "bursts", &w.name),
+                shape_max: shape.iter().map(factor_max).product(),
+            }
+        })
+        .collect()
+}
+
+fn factor_max(s: &Shape) -> f64 {
+    match s {
+        Shape::Diurnal { min, max, .. } => min.max(*max),
+        Shape::Ramp { from, to, .. } => from.max(*to),
+        Shape::Spike { factor, .. } => factor.max(1.0),
+        Shape::Steps(steps) => steps.iter().map(|s| s.1).fold(1.0, f64::max),
+        Shape::Bursts { factor, .. } => factor.max(1.0),
+    }
+}
+
+/// Schedules the first arrival of every workload and starts closed-loop users.
+pub(crate) fn start(w: &mut World) {
+    for i in 0..w.m.workloads.len() {
+        match &w.m.workloads[i].kind {
+            WorkloadKind::Open { .. } => {
+                if let Some(t) = next_arrival(w, i, SimTime::ZERO) {
+                    w.q.schedule_at(t, Event::ArrivalDue { wl: i as u32 });
+                }
+            }
+            WorkloadKind::Closed { users, think } => {
+                let think = *think;
+                for user in 0..*users {
+                    // Users start mid-think, so they do not all fire at t = 0.
+                    let d = w.m.dist(think).sample(&mut w.wl[i].think);
+                    w.q.schedule_after(d, Event::UserWakes { wl: i as u32, user });
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn on_arrival(w: &mut World, wl: u32) {
+    let now = w.now();
+    if let Some(t) = next_arrival(w, wl as usize, now) {
+        w.q.schedule_at(t, Event::ArrivalDue { wl });
+    }
+    calls::start_request(w, wl, u32::MAX);
+}
+
+pub(crate) fn on_user_wakes(w: &mut World, wl: u32, user: u32) {
+    calls::start_request(w, wl, user);
+}
+
+/// A closed-loop user got its answer: think, then ask again.
+pub(crate) fn user_done(w: &mut World, wl: u32, user: u32) {
+    if let WorkloadKind::Closed { think, .. } = &w.m.workloads[wl as usize].kind {
+        let d = w.m.dist(*think).sample(&mut w.wl[wl as usize].think);
+        w.q.schedule_after(d, Event::UserWakes { wl, user });
+    }
+}
+
+/// The time of the next open-loop arrival after `now`, if any before the end.
+fn next_arrival(w: &mut World, i: usize, now: SimTime) -> Option<SimTime> {
+    let m = w.m;
+    let WorkloadKind::Open {
+        rate_per_s,
+        arrivals,
+        shape,
+    } = &m.workloads[i].kind
+    else {
+        return None;
+    };
+    let end = w.end;
+    let st = &mut w.wl[i];
+    let peak = rate_per_s * st.shape_max;
+    if peak <= 0.0 || !peak.is_finite() {
+        return None;
+    }
+    let mut t = now;
+    match arrivals {
+        Arrivals::Poisson => loop {
+            t += SimDuration::from_secs_f64(st.arrivals.exp(1.0 / peak)).max(SimDuration(1));
+            if t > end {
+                return None;
+            }
+            if shape.is_empty() {
+                return Some(t);
+            }
+            let f = factor(m, shape, st, t);
+            if st.thinning.unit() * st.shape_max < f {
+                return Some(t);
+            }
+        },
+        Arrivals::Uniform | Arrivals::Deterministic => loop {
+            let unit_gap = if *arrivals == Arrivals::Uniform {
+                2.0 * st.arrivals.unit()
+            } else {
+                1.0
+            };
+            let f = if shape.is_empty() {
+                1.0
+            } else {
+                factor(m, shape, st, t)
+            };
+            if f <= 1e-12 {
+                // No traffic now: look again a second later.
+                t += SimDuration::from_secs(1);
+            } else {
+                t += SimDuration::from_secs_f64(unit_gap / (rate_per_s * f)).max(SimDuration(1));
+                return (t <= end).then_some(t);
+            }
+            if t > end {
+                return None;
+            }
+        },
+    }
+}
+
+/// The product of the shape factors at `t`. `t` never decreases between
+/// calls for one workload, which lets bursts advance their on/off state.
+fn factor(m: &Model, shape: &[Shape], st: &mut WorkloadState, t: SimTime) -> f64 {
+    let mut f = 1.0;
+    let mut burst_ix = 0;
+    let secs = t.as_secs_f64();
+    for s in shape {
+        f *= match s {
+            Shape::Diurnal {
+                period,
+                min,
+                max,
+                peak_at,
+            } => {
+                let phase = (secs - peak_at.as_secs_f64()) / period.as_secs_f64();
+                min + (max - min) * (1.0 + (2.0 * std::f64::consts::PI * phase).cos()) / 2.0
+            }
+            Shape::Ramp { from, to, over } => {
+                let x = if over.0 == 0 {
+                    1.0
+                } else {
+                    (t.0 as f64 / over.0 as f64).min(1.0)
+                };
+                from + (to - from) * x
+            }
+            Shape::Spike {
+                at,
+                duration,
+                factor,
+            } => {
+                if t >= *at && t < *at + *duration {
+                    *factor
+                } else {
+                    1.0
+                }
+            }
+            Shape::Steps(steps) => steps
+                .iter()
+                .take_while(|(from, _)| *from <= t)
+                .last()
+                .map_or(1.0, |s| s.1),
+            Shape::Bursts { on, off, factor } => {
+                let (is_on, until) = &mut st.bursts[burst_ix];
+                burst_ix += 1;
+                while *until <= t {
+                    *is_on = !*is_on;
+                    let d = if *is_on { m.dist(*on) } else { m.dist(*off) };
+                    *until += d.sample(&mut st.bursts_rng).max(SimDuration(1));
+                }
+                if *is_on { *factor } else { 1.0 }
+            }
+        };
+    }
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn factor_max_bounds_each_shape() {
+        assert_eq!(
+            factor_max(&Shape::Spike {
+                at: SimTime(0),
+                duration: SimDuration(1),
+                factor: 3.0
+            }),
+            3.0
+        );
+        assert_eq!(
+            factor_max(&Shape::Spike {
+                at: SimTime(0),
+                duration: SimDuration(1),
+                factor: 0.5
+            }),
+            1.0
+        );
+        assert_eq!(
+            factor_max(&Shape::Ramp {
+                from: 0.1,
+                to: 2.0,
+                over: SimDuration(1)
+            }),
+            2.0
+        );
+        assert_eq!(
+            factor_max(&Shape::Steps(vec![(SimTime(0), 0.5), (SimTime(9), 4.0)])),
+            4.0
+        );
+    }
+}

@@ -1,0 +1,310 @@
+//! Latency chains: where a request's time went, hop by hop, on its critical
+//! path.
+//!
+//! Each workload's entry endpoint unfolds into a static call tree (one node
+//! per call site along every path). While a counted request runs, each strand
+//! of each attempt holds a small buffer of [`Hop`]s — its node and the
+//! nanoseconds spent queueing, on a core, on the network, in delays and in
+//! wasted (timed-out) attempts. A returning call appends the callee's buffer
+//! to the caller strand's; a join keeps only the buffer of the branch it
+//! waited for. When a request ends well, its buffer is summed per node into
+//! the workload's totals (the mean chain) and, if its latency is at or above
+//! the running p99 estimate, into the tail totals (the p99 chain). Buffers
+//! are pooled: memory is bounded by the requests in flight.
+
+use crate::engine::SimDuration;
+use crate::model::{Instr, Model};
+
+pub(crate) const NO_CHAIN: u32 = u32::MAX;
+pub(crate) const NO_NODE: u32 = u32::MAX;
+/// A workload whose call tree is larger than this gets no chain.
+const MAX_NODES_PER_WORKLOAD: usize = 20_000;
+
+/// The parts of a hop's time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Part {
+    Queue = 0,
+    Cpu = 1,
+    Network = 2,
+    Backoff = 3,
+    Wasted = 4,
+    Delay = 5,
+}
+pub(crate) const PARTS: usize = 6;
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Hop {
+    node: u32,
+    ns: [u64; PARTS],
+}
+
+pub(crate) struct Node {
+    pub endpoint: u32,
+    pub depth: u32,
+    /// Index of the first child; the child for the endpoint's k-th call site is `first_child + k`.
+    first_child: u32,
+}
+
+/// Per-workload sums over requests.
+#[derive(Clone, Default)]
+pub(crate) struct Totals {
+    pub requests: u64,
+    /// Per node: visits and nanoseconds per part.
+    pub visits: Vec<u64>,
+    pub ns: Vec<[u64; PARTS]>,
+}
+
+pub(crate) struct Chains {
+    pub nodes: Vec<Node>,
+    /// Per workload: its root node (NO_NODE if its tree was too large) and node range.
+    pub roots: Vec<(u32, std::ops::Range<u32>)>,
+    /// Per edge: its ordinal among its caller endpoint's call sites.
+    edge_ordinal: Vec<u32>,
+    pool: Vec<Vec<Hop>>,
+    free: Vec<u32>,
+    pub mean: Vec<Totals>,
+    pub tail: Vec<Totals>,
+}
+
+impl Chains {
+    pub fn new(m: &Model) -> Self {
+        let mut edge_ordinal = vec![0; m.edges.len()];
+        let mut sites: Vec<Vec<u32>> = vec![Vec::new(); m.endpoints.len()];
+        for (ep, site_list) in m.endpoints.iter().zip(sites.iter_mut()) {
+            for ins in &ep.code {
+                if let Instr::Call(e) = ins {
+                    edge_ordinal[e.ix()] = site_list.len() as u32;
+                    site_list.push(e.0);
+                }
+            }
+        }
+        let mut nodes = Vec::new();
+        let mut roots = Vec::new();
+        for w in &m.workloads {
+            let start = nodes.len();
+            let ok = unfold(
+                m,
+                &sites,
+                w.target.0,
+                0,
+                &mut nodes,
+                start + MAX_NODES_PER_WORKLOAD,
+            );
+            if ok {
+                roots.push((start as u32, start as u32..nodes.len() as u32));
+            } else {
+                nodes.truncate(start);
+                roots.push((NO_NODE, 0..0));
+            }
+        }
+        let totals = |n: usize| Totals {
+            requests: 0,
+            visits: vec![0; n],
+            ns: vec![[0; PARTS]; n],
+        };
+        Chains {
+            mean: (0..m.workloads.len())
+                .map(|_| totals(nodes.len()))
+                .collect(),
+            tail: (0..m.workloads.len())
+                .map(|_| totals(nodes.len()))
+                .collect(),
+            nodes,
+            roots,
+            edge_ordinal,
+            pool: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+
+    pub fn root_node(&self, wl: u32) -> u32 {
+        self.roots[wl as usize].0
+    }
+
+    #[inline]
+    pub fn child_node(&self, node: u32, edge: u32) -> u32 {
+        if node == NO_NODE {
+            NO_NODE
+        } else {
+            self.nodes[node as usize].first_child + self.edge_ordinal[edge as usize]
+        }
+    }
+
+    /// A new empty buffer, if the attempt is counted and has a node.
+    pub fn new_buffer(&mut self, counted: bool, node: u32) -> u32 {
+        if !counted || node == NO_NODE {
+            return NO_CHAIN;
+        }
+        match self.free.pop() {
+            Some(id) => id,
+            None => {
+                self.pool.push(Vec::with_capacity(8));
+                (self.pool.len() - 1) as u32
+            }
+        }
+    }
+
+    pub fn recycle(&mut self, chain: u32) {
+        if chain != NO_CHAIN {
+            self.pool[chain as usize].clear();
+            self.free.push(chain);
+        }
+    }
+
+    /// Adds `d` to `part` of `node` in buffer `chain`.
+    #[inline]
+    pub fn add(&mut self, chain: u32, node: u32, part: Part, d: SimDuration) {
+        if chain == NO_CHAIN {
+            return;
+        }
+        let buf = &mut self.pool[chain as usize];
+        match buf.last_mut() {
+            Some(h) if h.node == node => h.ns[part as usize] += d.0,
+            _ => {
+                let mut ns = [0; PARTS];
+                ns[part as usize] = d.0;
+                buf.push(Hop { node, ns });
+            }
+        }
+    }
+
+    /// Adds network time to the callee's buffer (creating one if the callee
+    /// had none, e.g. it was rejected) and returns it.
+    pub fn add_network(&mut self, chain: u32, node: u32, d: SimDuration) -> u32 {
+        if chain == NO_CHAIN {
+            return NO_CHAIN;
+        }
+        self.add(chain, node, Part::Network, d);
+        chain
+    }
+
+    /// A buffer holding only wasted time at `node` (a timed-out call).
+    pub fn wasted(&mut self, node: u32, d: SimDuration, counted: bool) -> u32 {
+        let c = self.new_buffer(counted, node);
+        self.add(c, node, Part::Wasted, d);
+        c
+    }
+
+    /// Moves the hops of `src` to the end of `dst` and recycles `src`.
+    pub fn append(&mut self, dst: u32, src: u32) {
+        if src == NO_CHAIN {
+            return;
+        }
+        if dst != NO_CHAIN {
+            let moved = std::mem::take(&mut self.pool[src as usize]);
+            self.pool[dst as usize].extend_from_slice(&moved);
+            self.pool[src as usize] = moved;
+        }
+        self.recycle(src);
+    }
+
+    /// A request of workload `wl` succeeded with this chain.
+    pub fn finish_request(&mut self, wl: u32, chain: u32, in_tail: bool) {
+        if chain == NO_CHAIN {
+            return;
+        }
+        let buf = std::mem::take(&mut self.pool[chain as usize]);
+        let add_to = |t: &mut Totals| {
+            t.requests += 1;
+            for h in &buf {
+                t.visits[h.node as usize] += 1;
+                for (acc, v) in t.ns[h.node as usize].iter_mut().zip(h.ns) {
+                    *acc += v;
+                }
+            }
+        };
+        add_to(&mut self.mean[wl as usize]);
+        if in_tail {
+            add_to(&mut self.tail[wl as usize]);
+        }
+        self.pool[chain as usize] = buf;
+        self.recycle(chain);
+    }
+
+    /// The nodes of workload `wl`'s tree in call order (depth first).
+    pub fn preorder(&self, m: &Model, wl: u32) -> Vec<u32> {
+        let mut out = Vec::new();
+        let root = self.roots[wl as usize].0;
+        if root != NO_NODE {
+            self.walk(m, root, &mut out);
+        }
+        out
+    }
+
+    fn walk(&self, m: &Model, node: u32, out: &mut Vec<u32>) {
+        out.push(node);
+        let n = &self.nodes[node as usize];
+        let calls = m.endpoints[n.endpoint as usize]
+            .code
+            .iter()
+            .filter(|i| matches!(i, Instr::Call(_)))
+            .count();
+        for k in 0..calls as u32 {
+            self.walk(m, n.first_child + k, out);
+        }
+    }
+
+    /// Buffers currently in use (for invariants: bounded by what is in flight).
+    pub fn buffers_in_use(&self) -> usize {
+        self.pool.len() - self.free.len()
+    }
+}
+
+/// Appends the call tree of `endpoint`; false if it grew past `limit`.
+/// Siblings are contiguous (so `first_child + ordinal` finds a child); use
+/// [`Chains::preorder`] to walk it in call order.
+fn unfold(
+    m: &Model,
+    sites: &[Vec<u32>],
+    endpoint: u32,
+    depth: u32,
+    nodes: &mut Vec<Node>,
+    limit: usize,
+) -> bool {
+    let me = nodes.len();
+    nodes.push(Node {
+        endpoint,
+        depth,
+        first_child: 0,
+    });
+    unfold_children(m, sites, me, endpoint, depth, nodes, limit)
+}
+
+/// Fills in the children of the existing node `at` (for `endpoint`), recursively.
+fn unfold_children(
+    m: &Model,
+    sites: &[Vec<u32>],
+    at: usize,
+    endpoint: u32,
+    depth: u32,
+    nodes: &mut Vec<Node>,
+    limit: usize,
+) -> bool {
+    let calls = &sites[endpoint as usize];
+    let first = nodes.len();
+    nodes[at].first_child = first as u32;
+    for &e in calls {
+        nodes.push(Node {
+            endpoint: m.edges[e as usize].callee.0,
+            depth: depth + 1,
+            first_child: 0,
+        });
+    }
+    if nodes.len() > limit {
+        return false;
+    }
+    for (k, &e) in calls.iter().enumerate() {
+        if !unfold_children(
+            m,
+            sites,
+            first + k,
+            m.edges[e as usize].callee.0,
+            depth + 1,
+            nodes,
+            limit,
+        ) {
+            return false;
+        }
+    }
+    true
+}

@@ -1,0 +1,215 @@
+//! Turning the world's recorders into a [`RunResult`] at the end of a run.
+
+use super::{World, chain};
+use crate::engine::SimTime;
+use crate::metrics::{
+    CacheResult, ChainHop, Chains, EdgeResult, EngineResult, FailureCounts, Finding,
+    ReplicaSummary, RunResult, Series, ServiceResult, WorkloadResult,
+};
+use std::collections::BTreeMap;
+
+/// Utilization from which a service is reported as saturated.
+const SATURATION_UTILIZATION: f64 = 0.9;
+
+impl World<'_> {
+    pub(crate) fn finish(mut self, stopped_by: &'static str) -> RunResult {
+        let complete = matches!(stopped_by, "duration" | "idle");
+        let end = if complete { self.end } else { self.now() };
+        let measured_ns = end.0.saturating_sub(self.warmup.0).max(1);
+        let measured_s = measured_ns as f64 / 1e9;
+        let m = self.m;
+
+        let mut workloads = BTreeMap::new();
+        for (i, wl) in m.workloads.iter().enumerate() {
+            let s = &self.stats.workloads[i];
+            let failed = s.errors + s.timeouts + s.rejected;
+            workloads.insert(
+                wl.name.clone(),
+                WorkloadResult {
+                    target: m.endpoints[wl.target.ix()].full_name.clone(),
+                    offered: s.offered,
+                    ok: s.ok,
+                    failed,
+                    in_flight_at_end: s.in_flight,
+                    goodput_per_s: s.ok as f64 / measured_s,
+                    latency_ms: s.latency.summary(),
+                    failures: FailureCounts {
+                        error: s.errors,
+                        timeout: s.timeouts,
+                        rejected: s.rejected,
+                    },
+                },
+            );
+        }
+
+        let mut services = BTreeMap::new();
+        let mut findings = Vec::new();
+        for (i, svc) in m.services.iter().enumerate() {
+            let s = &mut self.stats.services[i];
+            let cores = (svc.cpus * svc.replicas) as f64;
+            let busy = (s.busy.area_at(end.0) - s.busy_at_warmup) as f64;
+            let slots = (s.slots.area_at(end.0) - s.slots_at_warmup) as f64;
+            let queue = (s.queue.area_at(end.0) - s.queue_at_warmup) as f64;
+            let utilization = busy / (cores * measured_ns as f64);
+            let mean_slots = slots / measured_ns as f64;
+            let r = ServiceResult {
+                arrivals: s.arrivals,
+                completed: s.completed,
+                errors: s.errors,
+                rejected: s.rejected,
+                timeouts: s.timeouts,
+                utilization,
+                mean_in_system: (slots + queue) / measured_ns as f64,
+                mean_queue_len: queue / measured_ns as f64,
+                queue_len_max: s.queue_len_max,
+                queue_wait_ms_mean: ratio(s.queue_wait_ns, s.admitted) / 1e6,
+                cpu_wait_ms_mean: ratio(s.cpu_wait_ns, s.work_steps) / 1e6,
+                wasted_cpu_s: s.wasted_cpu_ns as f64 / 1e9,
+                replicas: ReplicaSummary {
+                    min: svc.replicas,
+                    mean: svc.replicas as f64,
+                    max: svc.replicas,
+                },
+                latency_ms: s.latency.summary(),
+            };
+            if utilization >= SATURATION_UTILIZATION {
+                findings.push(Finding {
+                    kind: "saturation".into(),
+                    subject: svc.name.clone(),
+                    from_s: self.warmup.as_secs_f64(),
+                    to_s: end.as_secs_f64(),
+                    message: format!(
+                        "{} is saturated: its {} cores were {:.1}% busy on average",
+                        svc.name,
+                        cores,
+                        utilization * 100.0
+                    ),
+                });
+            }
+            if let Some(max) = svc.max_in_flight {
+                let capacity = (max * svc.replicas) as f64;
+                if mean_slots >= 0.95 * capacity || s.rejected > 0 {
+                    findings.push(Finding {
+                        kind: "pool_exhausted".into(),
+                        subject: svc.name.clone(),
+                        from_s: self.warmup.as_secs_f64(),
+                        to_s: end.as_secs_f64(),
+                        message: format!(
+                            "{}'s {} admission slots were {:.1}% in use on average; {} attempts were rejected",
+                            svc.name,
+                            capacity,
+                            100.0 * mean_slots / capacity,
+                            s.rejected
+                        ),
+                    });
+                }
+            }
+            services.insert(svc.name.clone(), r);
+        }
+
+        let mut edges: BTreeMap<String, EdgeResult> = BTreeMap::new();
+        for (i, e) in m.edges.iter().enumerate() {
+            let s = &self.stats.edges[i];
+            let r = edges.entry(e.name.clone()).or_default();
+            r.calls += s.calls;
+            r.attempts += s.attempts;
+            r.timeouts += s.timeouts;
+            r.failures += s.failures;
+            r.rejected += s.rejected;
+            r.skipped += s.skipped;
+        }
+
+        let mut caches: BTreeMap<String, CacheResult> = BTreeMap::new();
+        for (i, c) in m.caches.iter().enumerate() {
+            let r = caches.entry(c.name.clone()).or_default();
+            r.hits += self.stats.caches[i].0;
+            r.misses += self.stats.caches[i].1;
+        }
+
+        let mut chains = BTreeMap::new();
+        for (i, wl) in m.workloads.iter().enumerate() {
+            let order = self.chains.preorder(m, i as u32);
+            let hops = |t: &chain::Totals| -> Vec<ChainHop> {
+                if t.requests == 0 {
+                    return Vec::new();
+                }
+                let n = t.requests as f64;
+                let ms = |v: u64| v as f64 / n / 1e6;
+                order
+                    .iter()
+                    .filter(|&&node| t.visits[node as usize] > 0)
+                    .map(|&node| {
+                        let info = &self.chains.nodes[node as usize];
+                        let ep = &m.endpoints[info.endpoint as usize];
+                        let ns = &t.ns[node as usize];
+                        ChainHop {
+                            service: m.services[ep.service.ix()].name.clone(),
+                            endpoint: ep.name.clone(),
+                            depth: info.depth,
+                            visits: t.visits[node as usize] as f64 / n,
+                            queue_ms: ms(ns[chain::Part::Queue as usize]),
+                            cpu_ms: ms(ns[chain::Part::Cpu as usize]),
+                            network_ms: ms(ns[chain::Part::Network as usize]),
+                            backoff_ms: ms(ns[chain::Part::Backoff as usize]),
+                            wasted_ms: ms(ns[chain::Part::Wasted as usize]),
+                            delay_ms: ms(ns[chain::Part::Delay as usize]),
+                        }
+                    })
+                    .collect()
+            };
+            let c = Chains {
+                mean: hops(&self.chains.mean[i]),
+                p99: hops(&self.chains.tail[i]),
+            };
+            chains.insert(wl.name.clone(), c);
+        }
+
+        if !complete {
+            findings.push(Finding {
+                kind: "stopped_early".into(),
+                subject: "engine".into(),
+                from_s: end.as_secs_f64(),
+                to_s: self.end.as_secs_f64(),
+                message: format!(
+                    "the run hit its {stopped_by} limit at {:.3} s: these numbers are partial",
+                    end.as_secs_f64()
+                ),
+            });
+        }
+
+        let series = Series {
+            interval_s: self.opts.interval.as_secs_f64(),
+            workload_names: m.workloads.iter().map(|w| w.name.clone()).collect(),
+            service_names: m.services.iter().map(|s| s.name.clone()).collect(),
+            workloads: std::mem::take(&mut self.stats.wl_rows),
+            services: std::mem::take(&mut self.stats.svc_rows),
+        };
+
+        RunResult {
+            name: m.name.clone(),
+            seed: self.seed,
+            duration_s: SimTime(self.end.0).as_secs_f64(),
+            warmup_s: self.warmup.as_secs_f64(),
+            complete,
+            workloads,
+            services,
+            edges,
+            caches,
+            chains,
+            findings,
+            engine: EngineResult {
+                events: self.events,
+                stopped_by: stopped_by.to_string(),
+                digest: format!("{:016x}", self.digest),
+                sim_time_s: end.as_secs_f64(),
+                peak_in_flight: self.peak_requests_in_flight,
+            },
+            series,
+            invariant_violations: std::mem::take(&mut self.violations),
+        }
+    }
+}
+
+fn ratio(sum: u128, n: u64) -> f64 {
+    if n == 0 { 0.0 } else { sum as f64 / n as f64 }
+}

@@ -1,0 +1,226 @@
+//! One replica: the balancer that picks it, admission (`max_in_flight`
+//! slots, then the FIFO/LIFO admission queue with `capacity` and
+//! `max_wait`), and its cores (FCFS over `cpus`).
+
+use super::{AttemptState, Event, Outcome, World, calls, chain, exec, stats};
+use crate::engine::SlabKey;
+use crate::model::{Balancer, Discipline};
+
+/// The replica of `service` a new attempt goes to.
+pub(crate) fn pick(w: &mut World, service: u32) -> u32 {
+    let s = &mut w.services[service as usize];
+    let n = s.replicas;
+    let first = s.first_replica;
+    if n == 1 {
+        return first;
+    }
+    let local = match w.m.services[service as usize].balancer {
+        Balancer::RoundRobin => {
+            let r = s.rr % n;
+            s.rr = s.rr.wrapping_add(1);
+            r
+        }
+        Balancer::Random => s.balancer_rng.below(n),
+        Balancer::LeastRequest => {
+            // Fewest outstanding; ties go to the first after a rotating start.
+            let start = s.rr % n;
+            s.rr = s.rr.wrapping_add(1);
+            let mut best = start;
+            let mut best_load = u32::MAX;
+            for k in 0..n {
+                let r = (start + k) % n;
+                let load = w.replicas[(first + r) as usize].outstanding;
+                if load < best_load {
+                    best = r;
+                    best_load = load;
+                }
+            }
+            best
+        }
+        Balancer::P2c => {
+            let a = s.balancer_rng.below(n);
+            let mut b = s.balancer_rng.below(n - 1);
+            if b >= a {
+                b += 1;
+            }
+            let la = w.replicas[(first + a) as usize].outstanding;
+            let lb = w.replicas[(first + b) as usize].outstanding;
+            if lb < la { b } else { a }
+        }
+    };
+    first + local
+}
+
+pub(crate) fn on_attempt_arrives(w: &mut World, key: SlabKey) {
+    let now = w.now();
+    let Some(a) = w.attempts.get_mut(key) else {
+        return;
+    };
+    if a.cancelled {
+        a.state = AttemptState::Done;
+        let replica = a.replica;
+        w.replicas[replica as usize].outstanding -= 1;
+        calls::release_attempt_if_idle(w, key);
+        return;
+    }
+    a.arrived = now;
+    let (replica, service) = (a.replica, a.service);
+    stats::attempt_arrived(w, service);
+    let svc = &w.m.services[service as usize];
+    let r = &mut w.replicas[replica as usize];
+    if svc.max_in_flight.is_none_or(|max| r.in_flight < max) {
+        admit(w, key, replica);
+    } else if svc.queue.capacity.is_none_or(|cap| r.queue_len < cap) {
+        r.queue.push_back(key);
+        r.queue_len += 1;
+        let len = r.queue_len;
+        w.attempts.get_mut(key).expect("live").state = AttemptState::Queued;
+        stats::queue_changed(w, service, 1, len);
+        if let Some(lane) = w.services[service as usize].max_wait_lane {
+            w.q.schedule_in_lane(lane, Event::QueueWaitExpired { attempt: key });
+        }
+    } else {
+        stats::attempt_rejected(w, service);
+        calls::respond(w, key, Outcome::Rejected);
+    }
+}
+
+/// Gives `key` a slot on `replica` and starts its endpoint.
+fn admit(w: &mut World, key: SlabKey, replica: u32) {
+    let r = &mut w.replicas[replica as usize];
+    r.in_flight += 1;
+    let service = r.service;
+    let a = w.attempts.get_mut(key).expect("admitted attempt is live");
+    a.state = AttemptState::Running;
+    stats::slot_taken(w, service);
+    w.ready.push_back(Event::AttemptStarts { attempt: key });
+}
+
+/// A slot on `replica` is free: admit the next queued attempt, if any.
+pub(crate) fn release_slot(w: &mut World, replica: u32) {
+    let r = &mut w.replicas[replica as usize];
+    r.in_flight -= 1;
+    let service = r.service;
+    stats::slot_released(w, service);
+    let lifo = w.m.services[service as usize].queue.discipline == Discipline::Lifo;
+    loop {
+        let r = &mut w.replicas[replica as usize];
+        let next = if lifo {
+            r.queue.pop_back()
+        } else {
+            r.queue.pop_front()
+        };
+        let Some(key) = next else { return };
+        let queued = w
+            .attempts
+            .get(key)
+            .is_some_and(|a| a.state == AttemptState::Queued);
+        if !queued {
+            continue; // stale: cancelled or expired while queued
+        }
+        let r = &mut w.replicas[replica as usize];
+        r.queue_len -= 1;
+        let len = r.queue_len;
+        stats::queue_changed(w, service, -1, len);
+        admit(w, key, replica);
+        return;
+    }
+}
+
+/// A queued attempt left the queue without being admitted (its entry in the
+/// deque goes stale and is skipped later).
+pub(crate) fn leave_queue(w: &mut World, replica: u32, service: u32) {
+    let r = &mut w.replicas[replica as usize];
+    r.queue_len -= 1;
+    let len = r.queue_len;
+    stats::queue_changed(w, service, -1, len);
+    // Bound the stale entries: compact when they outnumber the live ones.
+    let r = &mut w.replicas[replica as usize];
+    if r.queue.len() > 64 && r.queue.len() > 2 * r.queue_len as usize {
+        let attempts = &w.attempts;
+        r.queue.retain(|k| {
+            attempts
+                .get(*k)
+                .is_some_and(|a| a.state == AttemptState::Queued)
+        });
+    }
+}
+
+pub(crate) fn on_queue_wait_expired(w: &mut World, key: SlabKey) {
+    let Some(a) = w.attempts.get(key) else { return };
+    if a.state != AttemptState::Queued {
+        return;
+    }
+    let (replica, service) = (a.replica, a.service);
+    leave_queue(w, replica, service);
+    stats::attempt_rejected(w, service);
+    calls::respond(w, key, Outcome::Rejected);
+}
+
+/// A strand asks for a core of its replica for a work step.
+pub(crate) fn request_core(w: &mut World, strand: SlabKey, replica: u32) {
+    let now = w.now();
+    w.strands.get_mut(strand).expect("live strand").t0 = now;
+    let r = &w.replicas[replica as usize];
+    if r.busy < w.m.services[r.service as usize].cpus {
+        start_work(w, strand, replica);
+    } else {
+        w.replicas[replica as usize].cpu_queue.push_back(strand);
+    }
+}
+
+fn start_work(w: &mut World, strand: SlabKey, replica: u32) {
+    let now = w.now();
+    let r = &mut w.replicas[replica as usize];
+    r.busy += 1;
+    let service = r.service;
+    stats::core_taken(w, service);
+    let s = w.strands.get_mut(strand).expect("live strand");
+    s.t1 = now;
+    let a = w.attempts.get(s.attempt).expect("strand's attempt is live");
+    let endpoint = a.endpoint as usize;
+    let crate::model::Instr::Work(dist) = w.m.endpoints[endpoint].code[s.pc as usize] else {
+        unreachable!("a strand waits for a core only at a work step")
+    };
+    let d = w.m.dist(dist).sample(&mut w.ep_rng[endpoint].time);
+    let ev = Event::WorkDone { strand, replica };
+    if d.0 == 0 {
+        w.ready.push_back(ev)
+    } else {
+        w.q.schedule_after(d, ev)
+    }
+}
+
+pub(crate) fn on_work_done(w: &mut World, strand: SlabKey, replica: u32) {
+    let now = w.now();
+    let r = &mut w.replicas[replica as usize];
+    r.busy -= 1;
+    let service = r.service;
+    // The finished strand's accounting, before the core goes to the next.
+    let (chain, node, wasted, cpu, queued) = {
+        let s = w
+            .strands
+            .get(strand)
+            .expect("a strand on a core stays live until its work is done");
+        let a = w.attempts.get(s.attempt).expect("live");
+        (
+            s.chain,
+            a.node,
+            a.orphan && a.state != AttemptState::Done,
+            now.since(s.t1),
+            s.t1.since(s.t0),
+        )
+    };
+    stats::core_released(w, service, cpu, queued, wasted);
+    w.chains.add(chain, node, chain::Part::Queue, queued);
+    w.chains.add(chain, node, chain::Part::Cpu, cpu);
+    // Next strand waiting for a core of this replica.
+    while let Some(next) = w.replicas[replica as usize].cpu_queue.pop_front() {
+        if exec::strand_live(w, next) {
+            start_work(w, next, replica);
+            break;
+        }
+        exec::drop_strand(w, next);
+    }
+    exec::advance(w, strand);
+}
