@@ -691,8 +691,8 @@ mod tests {
         let q = MM1 { lam: 800.0, mu: 1000.0 };
         assert!(close(one.quantile(0.99), q.sojourn_quantile(0.99), 1e-9));
         // Two stations: matches the closed form of Exp(a) + Exp(b).
-        let (a, b) = (150.0, 40.0);
-        let t = 0.03;
+        let (a, b) = (150.0f64, 40.0f64);
+        let t = 0.03f64;
         let want = (b * (-a * t).exp() - a * (-b * t).exp()) / (b - a);
         assert!(close(hypoexp_survival(&[a, b], t), want, 1e-12));
         // The Jackson case: ∫ survival = mean = 39.17 ms.

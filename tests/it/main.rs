@@ -12,3 +12,6 @@
 mod formulas;
 mod common;
 mod theory;
+mod determinism;
+mod examples;
+mod invariants;

@@ -263,7 +263,11 @@ fn mmc_against_theory() {
 
 #[test]
 fn md1_against_theory() {
-    let model = load_topology("md1.yaml");
+    md1_checks(&load_topology("md1.yaml"));
+}
+
+pub fn md1_checks(model: &stormcast::model::Model) {
+    let model = model.clone();
     let obs = replicate(&model, &SEEDS, Some(secs(251)), |r| {
         observe(r, "clients", &["server"])
     });
