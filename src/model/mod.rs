@@ -6,6 +6,7 @@
 //! compiled into a flat instruction list ([`Instr`]). No serde here: the YAML
 //! shape lives in `spec`, this is the shape the simulator wants.
 
+pub mod analysis;
 mod dist;
 
 pub use dist::Dist;
