@@ -4,7 +4,7 @@
 //! variant where every event also arms a constant timeout in a lane that is
 //! almost never the earliest (the cost of a per-attempt timeout).
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use stormcast::engine::{EventQueue, RngStream, SimDuration};
 
 const EVENTS: u64 = 1_000_000;

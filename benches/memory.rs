@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 use stormcast::engine::SimDuration;
-use stormcast::sim::{run, RunOptions};
+use stormcast::sim::{RunOptions, run};
 
 const CHILD_ENV: &str = "STORMCAST_MEMORY_CHILD_SECS";
 

@@ -5,10 +5,10 @@
 //! plus the shop with a timeout on every call, to price timeouts.
 //! Figures are reported by criterion as elements/s.
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::path::Path;
 use stormcast::engine::SimDuration;
-use stormcast::sim::{run, RunOptions};
+use stormcast::sim::{RunOptions, run};
 
 fn load(file: &str) -> stormcast::model::Model {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies").join(file);

@@ -9,7 +9,7 @@ use crate::engine::SimDuration;
 use crate::model::Model;
 use crate::report;
 use crate::sim::{self, RunOptions};
-use crate::spec::{self, units, Diagnostics, FileSource, LoadOptions};
+use crate::spec::{self, Diagnostics, FileSource, LoadOptions, units};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -90,9 +90,7 @@ enum Command {
         quiet: bool,
     },
     /// Validate a topology and print its call graph and static findings.
-    Check {
-        file: PathBuf,
-    },
+    Check { file: PathBuf },
     /// Print the topology as a diagram.
     Graph {
         file: PathBuf,
@@ -172,10 +170,10 @@ fn cmd_run(a: &RunArgs) -> i32 {
         Ok(m) => m,
         Err(code) => return code,
     };
-    if let Some(d) = duration {
-        if d <= model.warmup {
-            return usage_error(&format!("--duration {d} is not longer than the warm-up ({})", model.warmup));
-        }
+    if let Some(d) = duration
+        && d <= model.warmup
+    {
+        return usage_error(&format!("--duration {d} is not longer than the warm-up ({})", model.warmup));
     }
     let opts = RunOptions {
         seed: a.seed,
@@ -186,6 +184,7 @@ fn cmd_run(a: &RunArgs) -> i32 {
         max_in_flight: a.max_in_flight,
         check_invariants: false,
     };
+    #[allow(clippy::disallowed_methods)] // the CLI is where the clock may be read
     let started = Instant::now();
     let mut bar = progress::Bar::new(!a.quiet);
     let result = sim::run_with_progress(&model, &opts, &mut |f| bar.update(f, started.elapsed()));
@@ -201,10 +200,10 @@ fn cmd_run(a: &RunArgs) -> i32 {
         requests,
         requests as f64 / wall / 1e6
     );
-    if let Some(dir) = &a.out {
-        if let Err(e) = write_out(dir, &result) {
-            return usage_error(&format!("cannot write {}: {e}", dir.display()));
-        }
+    if let Some(dir) = &a.out
+        && let Err(e) = write_out(dir, &result)
+    {
+        return usage_error(&format!("cannot write {}: {e}", dir.display()));
     }
     let stdout = std::io::stdout();
     let mut lock = stdout.lock();
@@ -213,10 +212,10 @@ fn cmd_run(a: &RunArgs) -> i32 {
     } else {
         Ok(write!(lock, "{}", report::summary(&result)))
     };
-    if let Err(e) | Ok(Err(e)) = printed {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            return usage_error(&format!("cannot write the result: {e}"));
-        }
+    if let Err(e) | Ok(Err(e)) = printed
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return usage_error(&format!("cannot write the result: {e}"));
     }
     EXIT_OK
 }

@@ -22,7 +22,9 @@ impl Bar {
         }
         let bar = self.bar.get_or_insert_with(|| {
             let b = ProgressBar::with_draw_target(Some(1000), ProgressDrawTarget::stderr());
-            if let Ok(style) = ProgressStyle::with_template("{bar:40} {percent:>3}% simulated, {elapsed} elapsed, ~{eta} left") {
+            if let Ok(style) =
+                ProgressStyle::with_template("{bar:40} {percent:>3}% simulated, {elapsed} elapsed, ~{eta} left")
+            {
                 b.set_style(style);
             }
             b

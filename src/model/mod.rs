@@ -241,15 +241,8 @@ pub enum Shape {
 
 #[derive(Clone, Debug)]
 pub enum WorkloadKind {
-    Open {
-        rate_per_s: f64,
-        arrivals: Arrivals,
-        shape: Vec<Shape>,
-    },
-    Closed {
-        users: u32,
-        think: DistId,
-    },
+    Open { rate_per_s: f64, arrivals: Arrivals, shape: Vec<Shape> },
+    Closed { users: u32, think: DistId },
 }
 
 #[derive(Clone, Debug)]

@@ -1,8 +1,8 @@
 //! The report of `stormcast check`: the call tree of every workload with
 //! expected calls per request, and static findings.
 
-pub use crate::model::analysis::{analyze, Analysis};
 use crate::model::Model;
+pub use crate::model::analysis::{Analysis, analyze};
 use std::fmt::Write;
 
 /// The text `stormcast check` prints for a valid model.
@@ -18,7 +18,13 @@ pub fn check_report(m: &Model, a: &Analysis) -> String {
         m.workloads.len()
     );
     for (i, w) in m.workloads.iter().enumerate() {
-        let _ = writeln!(o, "\nworkload {} → {} (max call depth {})", w.name, m.endpoints[w.target.ix()].full_name, a.max_depth[i]);
+        let _ = writeln!(
+            o,
+            "\nworkload {} → {} (max call depth {})",
+            w.name,
+            m.endpoints[w.target.ix()].full_name,
+            a.max_depth[i]
+        );
         tree(&mut o, m, a, w.target.0, 1, 1.0);
         let _ = writeln!(o, "  expected visits per request:");
         let mut by_service = vec![0.0; m.services.len()];
@@ -44,7 +50,8 @@ pub fn check_report(m: &Model, a: &Analysis) -> String {
     for e in &a.edges {
         if e.calls_per_visit >= 10.0 {
             let edge = &m.edges[e.edge as usize];
-            findings.push(format!("{} is called {:.1} times per visit of its caller (N+1?)", edge.name, e.calls_per_visit));
+            findings
+                .push(format!("{} is called {:.1} times per visit of its caller (N+1?)", edge.name, e.calls_per_visit));
         }
     }
     let _ = writeln!(o, "\nfindings:");

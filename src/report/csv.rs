@@ -28,7 +28,9 @@ pub fn workloads_csv(s: &Series) -> String {
 }
 
 pub fn services_csv(s: &Series) -> String {
-    let mut o = String::from("t_s,service,arrivals,attempts,rejected,timeouts,in_flight,queue_len,utilization,replicas_ready,replicas_total\n");
+    let mut o = String::from(
+        "t_s,service,arrivals,attempts,rejected,timeouts,in_flight,queue_len,utilization,replicas_ready,replicas_total\n",
+    );
     for r in &s.services {
         let _ = writeln!(
             o,

@@ -2,8 +2,8 @@
 //! Graphviz DOT. Nodes are services with their endpoints; arrows are call
 //! sites labelled with expected calls per visit.
 
-use crate::model::analysis::Analysis;
 use crate::model::Model;
+use crate::model::analysis::Analysis;
 use std::fmt::Write;
 
 fn id(name: &str) -> String {
@@ -28,7 +28,13 @@ fn label(m: &Model, g: &crate::model::analysis::GraphEdge) -> String {
 pub fn mermaid(m: &Model, a: &Analysis) -> String {
     let mut o = String::from("flowchart LR\n");
     for w in &m.workloads {
-        let _ = writeln!(o, "  wl_{}([{}]) --> svc_{}", id(&w.name), w.name, id(&m.services[m.service_of(w.target).ix()].name));
+        let _ = writeln!(
+            o,
+            "  wl_{}([{}]) --> svc_{}",
+            id(&w.name),
+            w.name,
+            id(&m.services[m.service_of(w.target).ix()].name)
+        );
     }
     for s in &m.services {
         let eps: Vec<&str> = s.endpoints.iter().map(|e| m.endpoints[e.ix()].name.as_str()).collect();

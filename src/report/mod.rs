@@ -7,7 +7,7 @@ mod csv;
 mod graph;
 mod text;
 
-pub use check::{analyze, check_report, Analysis};
+pub use check::{Analysis, analyze, check_report};
 pub use csv::{services_csv, workloads_csv};
 pub use graph::{dot, mermaid};
 pub use text::summary;

@@ -7,7 +7,7 @@ fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -64,14 +64,25 @@ pub fn summary(r: &RunResult) -> String {
         );
         if w.failed > 0 {
             let f = &w.failures;
-            let _ = writeln!(o, "{:<18}  failed: {} errors, {} timeouts, {} rejected", "", f.error, f.timeout, f.rejected);
+            let _ =
+                writeln!(o, "{:<18}  failed: {} errors, {} timeouts, {} rejected", "", f.error, f.timeout, f.rejected);
         }
     }
 
     let _ = writeln!(
         o,
         "\n{:<18}{:>7}{:>9}{:>9}{:>10}{:>10}{:>10}{:>10}{:>9}{:>9}{:>9}",
-        "service", "util", "in-sys", "queue", "q-wait ms", "cpu-wait", "arrivals", "rejected", "timeouts", "p50 ms", "p99 ms"
+        "service",
+        "util",
+        "in-sys",
+        "queue",
+        "q-wait ms",
+        "cpu-wait",
+        "arrivals",
+        "rejected",
+        "timeouts",
+        "p50 ms",
+        "p99 ms"
     );
     for (name, s) in &r.services {
         let _ = writeln!(
@@ -92,7 +103,11 @@ pub fn summary(r: &RunResult) -> String {
     }
 
     if !r.edges.is_empty() {
-        let _ = writeln!(o, "\n{:<40}{:>11}{:>11}{:>10}{:>10}{:>10}", "call edge", "calls", "attempts", "timeouts", "failures", "skipped");
+        let _ = writeln!(
+            o,
+            "\n{:<40}{:>11}{:>11}{:>10}{:>10}{:>10}",
+            "call edge", "calls", "attempts", "timeouts", "failures", "skipped"
+        );
         for (name, e) in &r.edges {
             let _ = writeln!(
                 o,
@@ -111,7 +126,13 @@ pub fn summary(r: &RunResult) -> String {
         let _ = writeln!(o);
         for (name, c) in &r.caches {
             let total = (c.hits + c.misses).max(1) as f64;
-            let _ = writeln!(o, "cache {name}: {} hits, {} misses ({:.1}% hit)", c.hits, c.misses, 100.0 * c.hits as f64 / total);
+            let _ = writeln!(
+                o,
+                "cache {name}: {} hits, {} misses ({:.1}% hit)",
+                c.hits,
+                c.misses,
+                100.0 * c.hits as f64 / total
+            );
         }
     }
 
@@ -137,7 +158,11 @@ pub fn summary(r: &RunResult) -> String {
 }
 
 fn chain_table(o: &mut String, hops: &[ChainHop]) {
-    let _ = writeln!(o, "  {:<36}{:>7}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}", "hop", "visits", "queue", "cpu", "network", "delay", "wasted", "share");
+    let _ = writeln!(
+        o,
+        "  {:<36}{:>7}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
+        "hop", "visits", "queue", "cpu", "network", "delay", "wasted", "share"
+    );
     let total: f64 = hops.iter().map(hop_total).sum();
     for h in hops {
         let name = format!("{}{}.{}", "  ".repeat(h.depth as usize), h.service, h.endpoint);
