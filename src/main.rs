@@ -2,5 +2,5 @@
 //! outcome to an exit code (0 ok, 1 a declared check failed, 2 bad input).
 
 fn main() {
-    std::process::exit(0);
+    std::process::exit(stormcast::cli::main());
 }

@@ -1,9 +1,26 @@
 //! The command line: the only code that reads files, writes files, looks at
 //! the terminal or the clock.
+//!
+//! Exit codes: 0 ok, 1 a declared check or SLO failed, 2 bad input or usage.
 
+mod progress;
+
+use crate::engine::SimDuration;
 use crate::model::Model;
-use crate::spec::{self, Diagnostics, FileSource, LoadOptions};
-use std::path::Path;
+use crate::report;
+use crate::sim::{self, RunOptions};
+use crate::spec::{self, Diagnostics, FileSource, LoadOptions, units};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Exit code: everything fine.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: a declared check or SLO failed.
+pub const EXIT_CHECK_FAILED: i32 = 1;
+/// Exit code: bad input or usage.
+pub const EXIT_BAD_INPUT: i32 = 2;
 
 /// Reads files from disk.
 pub struct FsFiles;
@@ -16,7 +33,13 @@ impl FileSource for FsFiles {
 
 /// Reads and checks a topology file from disk.
 pub fn load_file(path: &Path) -> Result<Model, Diagnostics> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = read_source(path)?;
+    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    spec::load_str(&path.display().to_string(), &text, &LoadOptions { base_dir, files: &FsFiles })
+}
+
+fn read_source(path: &Path) -> Result<String, Diagnostics> {
+    std::fs::read_to_string(path).map_err(|e| {
         Diagnostics(vec![spec::Diagnostic {
             file: path.display().to_string(),
             line: 0,
@@ -25,14 +48,219 @@ pub fn load_file(path: &Path) -> Result<Model, Diagnostics> {
             message: format!("cannot read the file: {e}"),
             hint: None,
         }])
-    })?;
-    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    spec::load_str(
-        &path.display().to_string(),
-        &text,
-        &LoadOptions {
-            base_dir,
-            files: &FsFiles,
-        },
-    )
+    })
 }
+
+#[derive(Parser, Debug)]
+#[command(name = "stormcast", version, about = "Simulate distributed services before you build them", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Simulate a topology once and print what happened.
+    Run {
+        /// The topology file (YAML).
+        file: PathBuf,
+        /// Print the result as one JSON object on stdout, nothing else.
+        #[arg(long)]
+        json: bool,
+        /// Root seed (overrides the file's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Simulated time to run, e.g. 10m (overrides the file's `duration`).
+        #[arg(long)]
+        duration: Option<String>,
+        /// Write summary.json, workloads.csv and services.csv here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Width of a time-series interval, e.g. 1s, 100ms.
+        #[arg(long, default_value = "1s")]
+        interval: String,
+        /// Stop after this many events (the result says so).
+        #[arg(long, default_value_t = 2_000_000_000)]
+        max_events: u64,
+        /// Stop when this many requests are in flight at once (the result says so).
+        #[arg(long, default_value_t = 1_000_000)]
+        max_in_flight: u64,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Validate a topology and print its call graph and static findings.
+    Check { file: PathBuf },
+    /// Print the topology as a diagram.
+    Graph {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+        format: GraphFormat,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum GraphFormat {
+    Mermaid,
+    Dot,
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_BAD_INPUT } else { EXIT_OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Command::Run { file, json, seed, duration, out, interval, max_events, max_in_flight, quiet } => {
+            let args = RunArgs { file, json, seed, duration, out, interval, max_events, max_in_flight, quiet };
+            cmd_run(&args)
+        }
+        Command::Check { file } => cmd_check(&file),
+        Command::Graph { file, format } => cmd_graph(&file, format),
+    }
+}
+
+struct RunArgs {
+    file: PathBuf,
+    json: bool,
+    seed: Option<u64>,
+    duration: Option<String>,
+    out: Option<PathBuf>,
+    interval: String,
+    max_events: u64,
+    max_in_flight: u64,
+    quiet: bool,
+}
+
+/// Loads a model or prints its diagnostics; `Err` carries the exit code.
+fn load_or_report(file: &Path) -> Result<Model, i32> {
+    load_file(file).map_err(|d| {
+        let source = std::fs::read_to_string(file).unwrap_or_default();
+        eprint!("{}", d.render(&source));
+        let n = d.0.len();
+        eprintln!("{}: {} problem{} found; nothing was run", file.display(), n, if n == 1 { "" } else { "s" });
+        EXIT_BAD_INPUT
+    })
+}
+
+fn usage_error(msg: &str) -> i32 {
+    eprintln!("stormcast: {msg}");
+    EXIT_BAD_INPUT
+}
+
+fn cmd_run(a: &RunArgs) -> i32 {
+    let duration = match a.duration.as_deref().map(units::parse_duration).transpose() {
+        Ok(d) => d,
+        Err(e) => return usage_error(&format!("--duration: {e}")),
+    };
+    if duration == Some(SimDuration::ZERO) {
+        return usage_error("--duration must be positive");
+    }
+    let interval = match units::parse_duration(&a.interval) {
+        Ok(d) if d.0 > 0 => d,
+        Ok(_) => return usage_error("--interval must be positive"),
+        Err(e) => return usage_error(&format!("--interval: {e}")),
+    };
+    let model = match load_or_report(&a.file) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    if let Some(d) = duration
+        && d <= model.warmup
+    {
+        return usage_error(&format!("--duration {d} is not longer than the warm-up ({})", model.warmup));
+    }
+    let opts = RunOptions {
+        seed: a.seed,
+        duration,
+        interval,
+        keep_series: a.out.is_some(),
+        max_events: a.max_events,
+        max_in_flight: a.max_in_flight,
+        check_invariants: false,
+    };
+    #[allow(clippy::disallowed_methods)] // the CLI is where the clock may be read
+    let started = Instant::now();
+    let mut bar = progress::Bar::new(!a.quiet);
+    let result = sim::run_with_progress(&model, &opts, &mut |f| bar.update(f, started.elapsed()));
+    bar.finish();
+    let wall = started.elapsed().as_secs_f64();
+    let requests: u64 = result.workloads.values().map(|w| w.offered).sum();
+    eprintln!(
+        "stormcast: simulated {:.1} s in {:.3} s wall: {} events ({:.2} M events/s), {} requests ({:.2} M requests/s)",
+        result.engine.sim_time_s,
+        wall,
+        result.engine.events,
+        result.engine.events as f64 / wall / 1e6,
+        requests,
+        requests as f64 / wall / 1e6
+    );
+    if let Some(dir) = &a.out
+        && let Err(e) = write_out(dir, &result)
+    {
+        return usage_error(&format!("cannot write {}: {e}", dir.display()));
+    }
+    let stdout = std::io::stdout();
+    let mut lock = stdout.lock();
+    let printed = if a.json {
+        serde_json::to_string_pretty(&result).map(|s| writeln!(lock, "{s}")).map_err(std::io::Error::other)
+    } else {
+        Ok(write!(lock, "{}", report::summary(&result)))
+    };
+    if let Err(e) | Ok(Err(e)) = printed
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return usage_error(&format!("cannot write the result: {e}"));
+    }
+    EXIT_OK
+}
+
+/// Writes each file to a temporary name first, then renames: never a
+/// partial file.
+fn write_out(dir: &Path, r: &crate::metrics::RunResult) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let json = serde_json::to_string_pretty(r).map_err(std::io::Error::other)? + "\n";
+    let files = [
+        ("summary.json", json),
+        ("workloads.csv", report::workloads_csv(&r.series)),
+        ("services.csv", report::services_csv(&r.series)),
+        ("summary.txt", report::summary(r)),
+    ];
+    for (name, content) in &files {
+        let tmp = dir.join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, content)?;
+        std::fs::rename(&tmp, dir.join(name))?;
+    }
+    Ok(())
+}
+
+fn cmd_check(file: &Path) -> i32 {
+    let model = match load_or_report(file) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    let a = report::analyze(&model);
+    print!("{}", report::check_report(&model, &a));
+    EXIT_OK
+}
+
+fn cmd_graph(file: &Path, format: GraphFormat) -> i32 {
+    let model = match load_or_report(file) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    let a = report::analyze(&model);
+    match format {
+        GraphFormat::Mermaid => print!("{}", report::mermaid(&model, &a)),
+        GraphFormat::Dot => print!("{}", report::dot(&model, &a)),
+    }
+    EXIT_OK
+}
+
+#[allow(dead_code)]
+const _: i32 = EXIT_CHECK_FAILED;

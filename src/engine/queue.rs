@@ -49,13 +49,7 @@ impl<E: Copy> Default for EventQueue<E> {
 
 impl<E: Copy> EventQueue<E> {
     pub fn new() -> Self {
-        EventQueue {
-            heap: Vec::with_capacity(1024),
-            lanes: Vec::new(),
-            seq: 0,
-            now: SimTime::ZERO,
-            popped: 0,
-        }
+        EventQueue { heap: Vec::with_capacity(1024), lanes: Vec::new(), seq: 0, now: SimTime::ZERO, popped: 0 }
     }
 
     /// The time of the event popped last (the simulation clock).
@@ -119,13 +113,13 @@ impl<E: Copy> EventQueue<E> {
     /// Index of the source holding the earliest event: `usize::MAX` for the heap.
     #[inline]
     fn next_source(&self) -> Option<(u64, usize)> {
-        let mut best: Option<(u64, u64, usize)> =
-            self.heap.first().map(|e| (e.time, e.seq, usize::MAX));
+        let mut best: Option<(u64, u64, usize)> = self.heap.first().map(|e| (e.time, e.seq, usize::MAX));
         for (i, (_, q)) in self.lanes.iter().enumerate() {
             if let Some(e) = q.front()
-                && best.is_none_or(|(t, s, _)| (e.time, e.seq) < (t, s)) {
-                    best = Some((e.time, e.seq, i));
-                }
+                && best.is_none_or(|(t, s, _)| (e.time, e.seq) < (t, s))
+            {
+                best = Some((e.time, e.seq, i));
+            }
         }
         best.map(|(t, _, i)| (t, i))
     }
@@ -134,11 +128,7 @@ impl<E: Copy> EventQueue<E> {
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         let (_, src) = self.next_source()?;
-        let entry = if src == usize::MAX {
-            self.pop_heap()
-        } else {
-            self.lanes[src].1.pop_front().unwrap()
-        };
+        let entry = if src == usize::MAX { self.pop_heap() } else { self.lanes[src].1.pop_front().unwrap() };
         debug_assert!(entry.time >= self.now.0, "time must be monotone");
         self.now = SimTime(entry.time);
         self.popped += 1;

@@ -13,10 +13,7 @@ pub struct SlabKey {
 }
 
 impl SlabKey {
-    pub const NONE: SlabKey = SlabKey {
-        index: u32::MAX,
-        generation: 0,
-    };
+    pub const NONE: SlabKey = SlabKey { index: u32::MAX, generation: 0 };
     pub fn is_none(self) -> bool {
         self.index == u32::MAX
     }
@@ -43,12 +40,7 @@ impl<T> Default for Slab<T> {
 
 impl<T> Slab<T> {
     pub fn new() -> Self {
-        Slab {
-            slots: Vec::new(),
-            free: Vec::new(),
-            live: 0,
-            peak: 0,
-        }
+        Slab { slots: Vec::new(), free: Vec::new(), live: 0, peak: 0 }
     }
 
     /// Number of live entries.
@@ -73,24 +65,12 @@ impl<T> Slab<T> {
             let slot = &mut self.slots[index as usize];
             debug_assert!(slot.value.is_none());
             slot.value = Some(value);
-            SlabKey {
-                index,
-                generation: slot.generation,
-            }
+            SlabKey { index, generation: slot.generation }
         } else {
             let index = self.slots.len() as u32;
-            assert!(
-                index < u32::MAX,
-                "slab full: more than 4 billion live entries"
-            );
-            self.slots.push(Slot {
-                generation: 0,
-                value: Some(value),
-            });
-            SlabKey {
-                index,
-                generation: 0,
-            }
+            assert!(index < u32::MAX, "slab full: more than 4 billion live entries");
+            self.slots.push(Slot { generation: 0, value: Some(value) });
+            SlabKey { index, generation: 0 }
         }
     }
 
@@ -126,17 +106,10 @@ impl<T> Slab<T> {
 
     /// Live entries in index order (deterministic).
     pub fn iter(&self) -> impl Iterator<Item = (SlabKey, &T)> {
-        self.slots.iter().enumerate().filter_map(|(i, s)| {
-            s.value.as_ref().map(|v| {
-                (
-                    SlabKey {
-                        index: i as u32,
-                        generation: s.generation,
-                    },
-                    v,
-                )
-            })
-        })
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.value.as_ref().map(|v| (SlabKey { index: i as u32, generation: s.generation }, v)))
     }
 }
 

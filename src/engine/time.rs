@@ -86,10 +86,7 @@ impl Add for SimDuration {
 impl Sub for SimTime {
     type Output = SimDuration;
     fn sub(self, earlier: SimTime) -> SimDuration {
-        debug_assert!(
-            earlier <= self,
-            "time went backwards: {earlier:?} > {self:?}"
-        );
+        debug_assert!(earlier <= self, "time went backwards: {earlier:?} > {self:?}");
         SimDuration(self.0 - earlier.0)
     }
 }

@@ -23,12 +23,7 @@ impl Hist {
     /// per-interval series (1%, 8x less memory to clear each interval).
     pub fn new(digits: u8) -> Self {
         let h = Histogram::new_with_bounds(1, HIST_MAX_NS, digits).expect("valid histogram bounds");
-        Hist {
-            h,
-            sum_ns: 0,
-            max_ns: 0,
-            clamped: 0,
-        }
+        Hist { h, sum_ns: 0, max_ns: 0, clamped: 0 }
     }
 
     #[inline]
@@ -54,20 +49,12 @@ impl Hist {
 
     /// Exact mean (from the sum, not the buckets), in ns.
     pub fn mean_ns(&self) -> f64 {
-        if self.count() == 0 {
-            0.0
-        } else {
-            self.sum_ns as f64 / self.count() as f64
-        }
+        if self.count() == 0 { 0.0 } else { self.sum_ns as f64 / self.count() as f64 }
     }
 
     /// Quantile `q` in [0, 1], in ns (the bucket's representative value).
     pub fn quantile_ns(&self, q: f64) -> u64 {
-        if self.count() == 0 {
-            0
-        } else {
-            self.h.value_at_quantile(q)
-        }
+        if self.count() == 0 { 0 } else { self.h.value_at_quantile(q) }
     }
 
     /// Exact largest value recorded.

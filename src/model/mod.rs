@@ -6,6 +6,7 @@
 //! compiled into a flat instruction list ([`Instr`]). No serde here: the YAML
 //! shape lives in `spec`, this is the shape the simulator wants.
 
+pub mod analysis;
 mod dist;
 
 pub use dist::Dist;
@@ -240,15 +241,8 @@ pub enum Shape {
 
 #[derive(Clone, Debug)]
 pub enum WorkloadKind {
-    Open {
-        rate_per_s: f64,
-        arrivals: Arrivals,
-        shape: Vec<Shape>,
-    },
-    Closed {
-        users: u32,
-        think: DistId,
-    },
+    Open { rate_per_s: f64, arrivals: Arrivals, shape: Vec<Shape> },
+    Closed { users: u32, think: DistId },
 }
 
 #[derive(Clone, Debug)]

@@ -33,10 +33,7 @@ pub(crate) fn init(m: &Model, seed: u64) -> Vec<WorkloadState> {
                 WorkloadKind::Open { shape, .. } => shape,
                 WorkloadKind::Closed { .. } => &[],
             };
-            let n_bursts = shape
-                .iter()
-                .filter(|s| matches!(s, Shape::Bursts { .. }))
-                .count();
+            let n_bursts = shape.iter().filter(|s| matches!(s, Shape::Bursts { .. })).count();
             WorkloadState {
                 arrivals: RngStream::derive(seed, "arrivals", &w.name),
                 thinning: RngStream::derive(seed, "thinning", &w.name),
@@ -103,12 +100,7 @@ pub(crate) fn user_done(w: &mut World, wl: u32, user: u32) {
 /// The time of the next open-loop arrival after `now`, if any before the end.
 fn next_arrival(w: &mut World, i: usize, now: SimTime) -> Option<SimTime> {
     let m = w.m;
-    let WorkloadKind::Open {
-        rate_per_s,
-        arrivals,
-        shape,
-    } = &m.workloads[i].kind
-    else {
+    let WorkloadKind::Open { rate_per_s, arrivals, shape } = &m.workloads[i].kind else {
         return None;
     };
     let end = w.end;
@@ -133,16 +125,8 @@ fn next_arrival(w: &mut World, i: usize, now: SimTime) -> Option<SimTime> {
             }
         },
         Arrivals::Uniform | Arrivals::Deterministic => loop {
-            let unit_gap = if *arrivals == Arrivals::Uniform {
-                2.0 * st.arrivals.unit()
-            } else {
-                1.0
-            };
-            let f = if shape.is_empty() {
-                1.0
-            } else {
-                factor(m, shape, st, t)
-            };
+            let unit_gap = if *arrivals == Arrivals::Uniform { 2.0 * st.arrivals.unit() } else { 1.0 };
+            let f = if shape.is_empty() { 1.0 } else { factor(m, shape, st, t) };
             if f <= 1e-12 {
                 // No traffic now: look again a second later.
                 t += SimDuration::from_secs(1);
@@ -165,39 +149,22 @@ fn factor(m: &Model, shape: &[Shape], st: &mut WorkloadState, t: SimTime) -> f64
     let secs = t.as_secs_f64();
     for s in shape {
         f *= match s {
-            Shape::Diurnal {
-                period,
-                min,
-                max,
-                peak_at,
-            } => {
+            Shape::Diurnal { period, min, max, peak_at } => {
                 let phase = (secs - peak_at.as_secs_f64()) / period.as_secs_f64();
                 min + (max - min) * (1.0 + (2.0 * std::f64::consts::PI * phase).cos()) / 2.0
             }
             Shape::Ramp { from, to, over } => {
-                let x = if over.0 == 0 {
-                    1.0
-                } else {
-                    (t.0 as f64 / over.0 as f64).min(1.0)
-                };
+                let x = if over.0 == 0 { 1.0 } else { (t.0 as f64 / over.0 as f64).min(1.0) };
                 from + (to - from) * x
             }
-            Shape::Spike {
-                at,
-                duration,
-                factor,
-            } => {
+            Shape::Spike { at, duration, factor } => {
                 if t >= *at && t < *at + *duration {
                     *factor
                 } else {
                     1.0
                 }
             }
-            Shape::Steps(steps) => steps
-                .iter()
-                .take_while(|(from, _)| *from <= t)
-                .last()
-                .map_or(1.0, |s| s.1),
+            Shape::Steps(steps) => steps.iter().take_while(|(from, _)| *from <= t).last().map_or(1.0, |s| s.1),
             Shape::Bursts { on, off, factor } => {
                 let (is_on, until) = &mut st.bursts[burst_ix];
                 burst_ix += 1;
@@ -219,33 +186,9 @@ mod tests {
 
     #[test]
     fn factor_max_bounds_each_shape() {
-        assert_eq!(
-            factor_max(&Shape::Spike {
-                at: SimTime(0),
-                duration: SimDuration(1),
-                factor: 3.0
-            }),
-            3.0
-        );
-        assert_eq!(
-            factor_max(&Shape::Spike {
-                at: SimTime(0),
-                duration: SimDuration(1),
-                factor: 0.5
-            }),
-            1.0
-        );
-        assert_eq!(
-            factor_max(&Shape::Ramp {
-                from: 0.1,
-                to: 2.0,
-                over: SimDuration(1)
-            }),
-            2.0
-        );
-        assert_eq!(
-            factor_max(&Shape::Steps(vec![(SimTime(0), 0.5), (SimTime(9), 4.0)])),
-            4.0
-        );
+        assert_eq!(factor_max(&Shape::Spike { at: SimTime(0), duration: SimDuration(1), factor: 3.0 }), 3.0);
+        assert_eq!(factor_max(&Shape::Spike { at: SimTime(0), duration: SimDuration(1), factor: 0.5 }), 1.0);
+        assert_eq!(factor_max(&Shape::Ramp { from: 0.1, to: 2.0, over: SimDuration(1) }), 2.0);
+        assert_eq!(factor_max(&Shape::Steps(vec![(SimTime(0), 0.5), (SimTime(9), 4.0)])), 4.0);
     }
 }

@@ -7,8 +7,7 @@
 //! make more, build on this).
 
 use super::{
-    Attempt, AttemptState, Call, Event, Outcome, Parent, ROOT_EDGE, World, arrivals, chain, exec,
-    replica, stats,
+    Attempt, AttemptState, Call, Event, Outcome, Parent, ROOT_EDGE, World, arrivals, chain, exec, replica, stats,
 };
 use crate::engine::{SimDuration, SlabKey};
 
@@ -40,13 +39,7 @@ pub(crate) fn start_request(w: &mut World, wl: u32, user: u32) {
 
 /// A strand executes a `call` step on `edge`: returns false if the call was
 /// skipped by its probability (the strand goes on at once).
-pub(crate) fn start_call(
-    w: &mut World,
-    strand: SlabKey,
-    edge: u32,
-    caller_node: u32,
-    counted: bool,
-) -> bool {
+pub(crate) fn start_call(w: &mut World, strand: SlabKey, edge: u32, caller_node: u32, counted: bool) -> bool {
     let e = &w.m.edges[edge as usize];
     if e.probability < 1.0 && !w.edge_rng[edge as usize].chance(e.probability) {
         w.stats.edges[edge as usize].skipped += 1;
@@ -139,8 +132,7 @@ pub(crate) fn respond(w: &mut World, key: SlabKey, outcome: Outcome) {
     a.state = AttemptState::Done;
     a.outcome = outcome;
     a.responded = now;
-    let (service, replica, orphan, arrived, edge_call) =
-        (a.service, a.replica, a.orphan, a.arrived, a.call);
+    let (service, replica, orphan, arrived, edge_call) = (a.service, a.replica, a.orphan, a.arrived, a.call);
     w.replicas[replica as usize].outstanding -= 1;
     stats::attempt_responded(w, service, outcome, now.since(arrived), held_slot);
     if held_slot {
@@ -237,21 +229,12 @@ fn call_done(w: &mut World, call_key: SlabKey, outcome: Outcome, attempt: SlabKe
             let c = std::mem::replace(&mut a.chain, chain::NO_CHAIN);
             w.chains.add_network(c, call.node, net)
         }
-        _ => w
-            .chains
-            .wasted(call.node, now.since(call.start), call.counted),
+        _ => w.chains.wasted(call.node, now.since(call.start), call.counted),
     };
     match call.parent {
         Parent::Request { wl, user } => {
             w.requests_in_flight -= 1;
-            stats::request_done(
-                w,
-                wl,
-                call.counted,
-                outcome,
-                now.since(call.start),
-                callee_chain,
-            );
+            stats::request_done(w, wl, call.counted, outcome, now.since(call.start), callee_chain);
             if user != u32::MAX {
                 arrivals::user_done(w, wl, user);
             }

@@ -82,14 +82,7 @@ impl Chains {
         let mut roots = Vec::new();
         for w in &m.workloads {
             let start = nodes.len();
-            let ok = unfold(
-                m,
-                &sites,
-                w.target.0,
-                0,
-                &mut nodes,
-                start + MAX_NODES_PER_WORKLOAD,
-            );
+            let ok = unfold(m, &sites, w.target.0, 0, &mut nodes, start + MAX_NODES_PER_WORKLOAD);
             if ok {
                 roots.push((start as u32, start as u32..nodes.len() as u32));
             } else {
@@ -97,18 +90,10 @@ impl Chains {
                 roots.push((NO_NODE, 0..0));
             }
         }
-        let totals = |n: usize| Totals {
-            requests: 0,
-            visits: vec![0; n],
-            ns: vec![[0; PARTS]; n],
-        };
+        let totals = |n: usize| Totals { requests: 0, visits: vec![0; n], ns: vec![[0; PARTS]; n] };
         Chains {
-            mean: (0..m.workloads.len())
-                .map(|_| totals(nodes.len()))
-                .collect(),
-            tail: (0..m.workloads.len())
-                .map(|_| totals(nodes.len()))
-                .collect(),
+            mean: (0..m.workloads.len()).map(|_| totals(nodes.len())).collect(),
+            tail: (0..m.workloads.len()).map(|_| totals(nodes.len())).collect(),
             nodes,
             roots,
             edge_ordinal,
@@ -123,11 +108,7 @@ impl Chains {
 
     #[inline]
     pub fn child_node(&self, node: u32, edge: u32) -> u32 {
-        if node == NO_NODE {
-            NO_NODE
-        } else {
-            self.nodes[node as usize].first_child + self.edge_ordinal[edge as usize]
-        }
+        if node == NO_NODE { NO_NODE } else { self.nodes[node as usize].first_child + self.edge_ordinal[edge as usize] }
     }
 
     /// A new empty buffer, if the attempt is counted and has a node.
@@ -234,11 +215,7 @@ impl Chains {
     fn walk(&self, m: &Model, node: u32, out: &mut Vec<u32>) {
         out.push(node);
         let n = &self.nodes[node as usize];
-        let calls = m.endpoints[n.endpoint as usize]
-            .code
-            .iter()
-            .filter(|i| matches!(i, Instr::Call(_)))
-            .count();
+        let calls = m.endpoints[n.endpoint as usize].code.iter().filter(|i| matches!(i, Instr::Call(_))).count();
         for k in 0..calls as u32 {
             self.walk(m, n.first_child + k, out);
         }
@@ -253,20 +230,9 @@ impl Chains {
 /// Appends the call tree of `endpoint`; false if it grew past `limit`.
 /// Siblings are contiguous (so `first_child + ordinal` finds a child); use
 /// [`Chains::preorder`] to walk it in call order.
-fn unfold(
-    m: &Model,
-    sites: &[Vec<u32>],
-    endpoint: u32,
-    depth: u32,
-    nodes: &mut Vec<Node>,
-    limit: usize,
-) -> bool {
+fn unfold(m: &Model, sites: &[Vec<u32>], endpoint: u32, depth: u32, nodes: &mut Vec<Node>, limit: usize) -> bool {
     let me = nodes.len();
-    nodes.push(Node {
-        endpoint,
-        depth,
-        first_child: 0,
-    });
+    nodes.push(Node { endpoint, depth, first_child: 0 });
     unfold_children(m, sites, me, endpoint, depth, nodes, limit)
 }
 
@@ -284,25 +250,13 @@ fn unfold_children(
     let first = nodes.len();
     nodes[at].first_child = first as u32;
     for &e in calls {
-        nodes.push(Node {
-            endpoint: m.edges[e as usize].callee.0,
-            depth: depth + 1,
-            first_child: 0,
-        });
+        nodes.push(Node { endpoint: m.edges[e as usize].callee.0, depth: depth + 1, first_child: 0 });
     }
     if nodes.len() > limit {
         return false;
     }
     for (k, &e) in calls.iter().enumerate() {
-        if !unfold_children(
-            m,
-            sites,
-            first + k,
-            m.edges[e as usize].callee.0,
-            depth + 1,
-            nodes,
-            limit,
-        ) {
+        if !unfold_children(m, sites, first + k, m.edges[e as usize].callee.0, depth + 1, nodes, limit) {
             return false;
         }
     }

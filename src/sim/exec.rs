@@ -46,10 +46,7 @@ pub(crate) fn strand_live(w: &World, key: SlabKey) -> bool {
     let Some(s) = w.strands.get(key) else {
         return false;
     };
-    if w.attempts
-        .get(s.attempt)
-        .is_none_or(|a| a.state != AttemptState::Running)
-    {
+    if w.attempts.get(s.attempt).is_none_or(|a| a.state != AttemptState::Running) {
         return false;
     }
     let mut j = s.join;
@@ -58,11 +55,7 @@ pub(crate) fn strand_live(w: &World, key: SlabKey) -> bool {
         if join.resolved {
             return false;
         }
-        j = w
-            .strands
-            .get(join.parent)
-            .expect("a join's parent waits on it")
-            .join;
+        j = w.strands.get(join.parent).expect("a join's parent waits on it").join;
     }
     true
 }
@@ -98,11 +91,7 @@ pub(crate) fn call_returned(w: &mut World, key: SlabKey, ok: bool, callee_chain:
     if !strand_live(w, key) {
         return drop_strand(w, key);
     }
-    if ok {
-        advance(w, key)
-    } else {
-        fail_strand(w, key)
-    }
+    if ok { advance(w, key) } else { fail_strand(w, key) }
 }
 
 /// Runs `key` from its pc until it blocks or ends.
@@ -147,11 +136,7 @@ pub(crate) fn run_strand(w: &mut World, key: SlabKey) {
             Instr::Branch(b) => {
                 let t = &m.branches[b.ix()];
                 let u = w.ep_rng[endpoint].choice.unit();
-                let k = t
-                    .cumulative
-                    .iter()
-                    .position(|&c| u < c)
-                    .unwrap_or(t.starts.len() - 1);
+                let k = t.cumulative.iter().position(|&c| u < c).unwrap_or(t.starts.len() - 1);
                 pc = t.starts[k];
             }
             Instr::Jump(to) => pc = to,
@@ -175,9 +160,7 @@ pub(crate) fn run_strand(w: &mut World, key: SlabKey) {
                 pc += 1;
             }
             Instr::Cache { cache, miss } => {
-                let hit = w.ep_rng[endpoint]
-                    .choice
-                    .chance(m.caches[cache.ix()].hit_ratio);
+                let hit = w.ep_rng[endpoint].choice.chance(m.caches[cache.ix()].hit_ratio);
                 w.stats.cache_lookup(cache.ix(), hit);
                 pc = if hit { pc + 1 } else { miss };
             }
@@ -203,11 +186,7 @@ fn finish_attempt(w: &mut World, root: SlabKey, outcome: Outcome) {
 /// A strand failed (a `fail` step, or a call that failed with `on_failure: fail`).
 fn fail_strand(w: &mut World, key: SlabKey) {
     let join = w.strands.get(key).expect("live").join;
-    if join.is_none() {
-        finish_attempt(w, key, Outcome::Error)
-    } else {
-        end_strand(w, key, false)
-    }
+    if join.is_none() { finish_attempt(w, key, Outcome::Error) } else { end_strand(w, key, false) }
 }
 
 fn fork(w: &mut World, parent: SlabKey, f: usize, attempt: SlabKey, counted: bool, node: u32) {

@@ -3,8 +3,8 @@
 use super::{World, chain};
 use crate::engine::SimTime;
 use crate::metrics::{
-    CacheResult, ChainHop, Chains, EdgeResult, EngineResult, FailureCounts, Finding,
-    ReplicaSummary, RunResult, Series, ServiceResult, WorkloadResult,
+    CacheResult, ChainHop, Chains, EdgeResult, EngineResult, FailureCounts, Finding, ReplicaSummary, RunResult, Series,
+    ServiceResult, WorkloadResult,
 };
 use std::collections::BTreeMap;
 
@@ -33,11 +33,7 @@ impl World<'_> {
                     in_flight_at_end: s.in_flight,
                     goodput_per_s: s.ok as f64 / measured_s,
                     latency_ms: s.latency.summary(),
-                    failures: FailureCounts {
-                        error: s.errors,
-                        timeout: s.timeouts,
-                        rejected: s.rejected,
-                    },
+                    failures: FailureCounts { error: s.errors, timeout: s.timeouts, rejected: s.rejected },
                 },
             );
         }
@@ -65,11 +61,7 @@ impl World<'_> {
                 queue_wait_ms_mean: ratio(s.queue_wait_ns, s.admitted) / 1e6,
                 cpu_wait_ms_mean: ratio(s.cpu_wait_ns, s.work_steps) / 1e6,
                 wasted_cpu_s: s.wasted_cpu_ns as f64 / 1e9,
-                replicas: ReplicaSummary {
-                    min: svc.replicas,
-                    mean: svc.replicas as f64,
-                    max: svc.replicas,
-                },
+                replicas: ReplicaSummary { min: svc.replicas, mean: svc.replicas as f64, max: svc.replicas },
                 latency_ms: s.latency.summary(),
             };
             if utilization >= SATURATION_UTILIZATION {
@@ -157,10 +149,7 @@ impl World<'_> {
                     })
                     .collect()
             };
-            let c = Chains {
-                mean: hops(&self.chains.mean[i]),
-                p99: hops(&self.chains.tail[i]),
-            };
+            let c = Chains { mean: hops(&self.chains.mean[i]), p99: hops(&self.chains.tail[i]) };
             chains.insert(wl.name.clone(), c);
         }
 

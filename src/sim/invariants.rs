@@ -11,62 +11,37 @@ pub(crate) fn check(w: &mut World) {
     let now = w.now();
     let mut found = Vec::new();
     if now < w.last_time {
-        found.push(format!(
-            "time went backwards: {} ns after {} ns",
-            now.0, w.last_time.0
-        ));
+        found.push(format!("time went backwards: {} ns after {} ns", now.0, w.last_time.0));
     }
     w.last_time = now;
     for (i, r) in w.replicas.iter().enumerate() {
         let svc = &w.m.services[r.service as usize];
         if r.busy > svc.cpus {
-            found.push(format!(
-                "replica {i} of {} uses {} cores of {}",
-                svc.name, r.busy, svc.cpus
-            ));
+            found.push(format!("replica {i} of {} uses {} cores of {}", svc.name, r.busy, svc.cpus));
         }
         if let Some(max) = svc.max_in_flight
-            && r.in_flight > max {
-                found.push(format!(
-                    "replica {i} of {} admitted {} of max_in_flight {}",
-                    svc.name, r.in_flight, max
-                ));
-            }
+            && r.in_flight > max
+        {
+            found.push(format!("replica {i} of {} admitted {} of max_in_flight {}", svc.name, r.in_flight, max));
+        }
         if let Some(cap) = svc.queue.capacity
-            && r.queue_len > cap {
-                found.push(format!(
-                    "replica {i} of {} queues {} of capacity {}",
-                    svc.name, r.queue_len, cap
-                ));
-            }
+            && r.queue_len > cap
+        {
+            found.push(format!("replica {i} of {} queues {} of capacity {}", svc.name, r.queue_len, cap));
+        }
         if (r.queue.len() as u32) < r.queue_len {
-            found.push(format!(
-                "replica {i} of {}: queue_len {} > entries {}",
-                svc.name,
-                r.queue_len,
-                r.queue.len()
-            ));
+            found.push(format!("replica {i} of {}: queue_len {} > entries {}", svc.name, r.queue_len, r.queue.len()));
         }
         if r.busy < svc.cpus && r.cpu_queue.iter().any(|&s| super::exec::strand_live(w, s)) {
-            found.push(format!(
-                "replica {i} of {} has an idle core while strands wait for one",
-                svc.name
-            ));
+            found.push(format!("replica {i} of {} has an idle core while strands wait for one", svc.name));
         }
     }
     let live_requests: u64 = w.stats.wl_live.iter().sum();
     if live_requests != w.requests_in_flight {
-        found.push(format!(
-            "requests in flight {} != per-workload sum {}",
-            w.requests_in_flight, live_requests
-        ));
+        found.push(format!("requests in flight {} != per-workload sum {}", w.requests_in_flight, live_requests));
     }
     if w.calls.len() < w.requests_in_flight as usize {
-        found.push(format!(
-            "{} requests in flight but only {} calls live",
-            w.requests_in_flight,
-            w.calls.len()
-        ));
+        found.push(format!("{} requests in flight but only {} calls live", w.requests_in_flight, w.calls.len()));
     }
     // Chain buffers are held by strands, attempts that responded and calls
     // that timed out: never more than those alive.

@@ -73,11 +73,7 @@ pub fn run(model: &Model, opts: &RunOptions) -> RunResult {
 
 /// Like [`run`], calling `progress` with the fraction of simulated time done
 /// every so often (the CLI draws a bar with it).
-pub fn run_with_progress(
-    model: &Model,
-    opts: &RunOptions,
-    progress: &mut dyn FnMut(f64),
-) -> RunResult {
+pub fn run_with_progress(model: &Model, opts: &RunOptions, progress: &mut dyn FnMut(f64)) -> RunResult {
     let mut w = World::new(model, opts);
     let stopped_by = w.run(progress);
     w.finish(stopped_by)
@@ -335,17 +331,9 @@ impl<'m> World<'m> {
         let mut edge_rng = Vec::with_capacity(m.edges.len());
         for (i, e) in m.edges.iter().enumerate() {
             let ordinal = m.edges[..i].iter().filter(|o| o.name == e.name).count();
-            edge_rng.push(RngStream::derive(
-                seed,
-                "call",
-                &format!("{}#{ordinal}", e.name),
-            ));
+            edge_rng.push(RngStream::derive(seed, "call", &format!("{}#{ordinal}", e.name)));
         }
-        let edge_timeout_lane = m
-            .edges
-            .iter()
-            .map(|e| e.timeout.map(|d| q.lane(d)))
-            .collect();
+        let edge_timeout_lane = m.edges.iter().map(|e| e.timeout.map(|d| q.lane(d))).collect();
         let wl = arrivals::init(m, seed);
         let stats = stats::Stats::new(m, opts);
         let chains = chain::Chains::new(m);
@@ -362,11 +350,7 @@ impl<'m> World<'m> {
             ep_rng,
             edge_rng,
             edge_timeout_lane,
-            client_net_rng: m
-                .workloads
-                .iter()
-                .map(|wl| RngStream::derive(seed, "network", &wl.name))
-                .collect(),
+            client_net_rng: m.workloads.iter().map(|wl| RngStream::derive(seed, "network", &wl.name)).collect(),
             wl,
             calls: Slab::new(),
             attempts: Slab::new(),
@@ -403,7 +387,7 @@ impl<'m> World<'m> {
         self.start();
         let end = self.end;
         let mut next_progress: u64 = 1 << 20;
-        
+
         (loop {
             let Some(t) = self.q.peek_time() else {
                 break "idle";
@@ -434,8 +418,7 @@ impl<'m> World<'m> {
             self.q.schedule_at(self.warmup, Event::WarmupEnds);
         }
         if self.opts.keep_series {
-            self.q
-                .schedule_at(SimTime(self.opts.interval.0.max(1)), Event::IntervalEnds);
+            self.q.schedule_at(SimTime(self.opts.interval.0.max(1)), Event::IntervalEnds);
         }
         arrivals::start(self);
     }

@@ -105,16 +105,9 @@ pub(crate) fn release_slot(w: &mut World, replica: u32) {
     let lifo = w.m.services[service as usize].queue.discipline == Discipline::Lifo;
     loop {
         let r = &mut w.replicas[replica as usize];
-        let next = if lifo {
-            r.queue.pop_back()
-        } else {
-            r.queue.pop_front()
-        };
+        let next = if lifo { r.queue.pop_back() } else { r.queue.pop_front() };
         let Some(key) = next else { return };
-        let queued = w
-            .attempts
-            .get(key)
-            .is_some_and(|a| a.state == AttemptState::Queued);
+        let queued = w.attempts.get(key).is_some_and(|a| a.state == AttemptState::Queued);
         if !queued {
             continue; // stale: cancelled or expired while queued
         }
@@ -138,11 +131,7 @@ pub(crate) fn leave_queue(w: &mut World, replica: u32, service: u32) {
     let r = &mut w.replicas[replica as usize];
     if r.queue.len() > 64 && r.queue.len() > 2 * r.queue_len as usize {
         let attempts = &w.attempts;
-        r.queue.retain(|k| {
-            attempts
-                .get(*k)
-                .is_some_and(|a| a.state == AttemptState::Queued)
-        });
+        r.queue.retain(|k| attempts.get(*k).is_some_and(|a| a.state == AttemptState::Queued));
     }
 }
 
@@ -184,11 +173,7 @@ fn start_work(w: &mut World, strand: SlabKey, replica: u32) {
     };
     let d = w.m.dist(dist).sample(&mut w.ep_rng[endpoint].time);
     let ev = Event::WorkDone { strand, replica };
-    if d.0 == 0 {
-        w.ready.push_back(ev)
-    } else {
-        w.q.schedule_after(d, ev)
-    }
+    if d.0 == 0 { w.ready.push_back(ev) } else { w.q.schedule_after(d, ev) }
 }
 
 pub(crate) fn on_work_done(w: &mut World, strand: SlabKey, replica: u32) {
@@ -198,18 +183,9 @@ pub(crate) fn on_work_done(w: &mut World, strand: SlabKey, replica: u32) {
     let service = r.service;
     // The finished strand's accounting, before the core goes to the next.
     let (chain, node, wasted, cpu, queued) = {
-        let s = w
-            .strands
-            .get(strand)
-            .expect("a strand on a core stays live until its work is done");
+        let s = w.strands.get(strand).expect("a strand on a core stays live until its work is done");
         let a = w.attempts.get(s.attempt).expect("live");
-        (
-            s.chain,
-            a.node,
-            a.orphan && a.state != AttemptState::Done,
-            now.since(s.t1),
-            s.t1.since(s.t0),
-        )
+        (s.chain, a.node, a.orphan && a.state != AttemptState::Done, now.since(s.t1), s.t1.since(s.t0))
     };
     stats::core_released(w, service, cpu, queued, wasted);
     w.chains.add(chain, node, chain::Part::Queue, queued);

@@ -130,11 +130,7 @@ impl Stats {
             edges: vec![EdgeStats::default(); m.edges.len()],
             caches: vec![(0, 0); m.caches.len()],
             wl_interval: vec![WorkloadInterval::default(); m.workloads.len()],
-            wl_interval_hist: if keep {
-                (0..m.workloads.len()).map(|_| Hist::new(2)).collect()
-            } else {
-                Vec::new()
-            },
+            wl_interval_hist: if keep { (0..m.workloads.len()).map(|_| Hist::new(2)).collect() } else { Vec::new() },
             svc_interval: vec![ServiceInterval::default(); m.services.len()],
             wl_rows: Vec::new(),
             svc_rows: Vec::new(),
@@ -154,14 +150,7 @@ impl Stats {
     }
 }
 
-pub(crate) fn request_done(
-    w: &mut World,
-    wl: u32,
-    counted: bool,
-    outcome: Outcome,
-    latency: SimDuration,
-    chain: u32,
-) {
+pub(crate) fn request_done(w: &mut World, wl: u32, counted: bool, outcome: Outcome, latency: SimDuration, chain: u32) {
     w.stats.wl_live[wl as usize] -= 1;
     let iv = &mut w.stats.wl_interval[wl as usize];
     if outcome == Outcome::Ok {
@@ -273,13 +262,7 @@ pub(crate) fn core_taken(w: &mut World, service: u32) {
 }
 
 #[inline]
-pub(crate) fn core_released(
-    w: &mut World,
-    service: u32,
-    cpu: SimDuration,
-    queued: SimDuration,
-    wasted: bool,
-) {
+pub(crate) fn core_released(w: &mut World, service: u32, cpu: SimDuration, queued: SimDuration, wasted: bool) {
     let now = w.now().0;
     let s = &mut w.stats.services[service as usize];
     s.busy.add(now, -1);

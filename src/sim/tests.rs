@@ -11,11 +11,7 @@ fn service(name: &str, cpus: u32, endpoints: Vec<EndpointId>) -> Service {
         replicas: 1,
         cpus,
         max_in_flight: None,
-        queue: QueueCfg {
-            capacity: None,
-            discipline: Discipline::Fifo,
-            max_wait: None,
-        },
+        queue: QueueCfg { capacity: None, discipline: Discipline::Fifo, max_wait: None },
         balancer: Balancer::RoundRobin,
         endpoints,
     }
@@ -40,11 +36,7 @@ fn single(work: Dist, rate: f64, arrivals: Arrivals, secs: u64) -> Model {
         workloads: vec![Workload {
             name: "w".into(),
             target: EndpointId(0),
-            kind: WorkloadKind::Open {
-                rate_per_s: rate,
-                arrivals,
-                shape: vec![],
-            },
+            kind: WorkloadKind::Open { rate_per_s: rate, arrivals, shape: vec![] },
         }],
         dists: vec![work],
         forks: vec![],
@@ -54,26 +46,14 @@ fn single(work: Dist, rate: f64, arrivals: Arrivals, secs: u64) -> Model {
 }
 
 fn checked() -> RunOptions {
-    RunOptions {
-        check_invariants: true,
-        ..RunOptions::default()
-    }
+    RunOptions { check_invariants: true, ..RunOptions::default() }
 }
 
 #[test]
 fn deterministic_arrivals_on_an_idle_server_take_exactly_the_work() {
-    let m = single(
-        Dist::Const(SimDuration::from_millis(5)),
-        100.0,
-        Arrivals::Deterministic,
-        10,
-    );
+    let m = single(Dist::Const(SimDuration::from_millis(5)), 100.0, Arrivals::Deterministic, 10);
     let r = run(&m, &checked());
-    assert!(
-        r.invariant_violations.is_empty(),
-        "{:?}",
-        r.invariant_violations
-    );
+    assert!(r.invariant_violations.is_empty(), "{:?}", r.invariant_violations);
     let w = &r.workloads["w"];
     assert_eq!(w.offered, 1000);
     assert_eq!(w.ok + w.in_flight_at_end, 1000);
@@ -87,63 +67,33 @@ fn deterministic_arrivals_on_an_idle_server_take_exactly_the_work() {
 #[test]
 fn md1_mean_matches_pollaczek_khinchine() {
     // λ = 800/s, D = 1 ms: ρ = 0.8, W = D + ρD / (2(1−ρ)) = 1 + 2 = 3 ms.
-    let m = single(
-        Dist::Const(SimDuration::from_millis(1)),
-        800.0,
-        Arrivals::Poisson,
-        2000,
-    );
+    let m = single(Dist::Const(SimDuration::from_millis(1)), 800.0, Arrivals::Poisson, 2000);
     let r = run(&m, &RunOptions::default());
     let w = &r.workloads["w"];
     // 1.6 M customers; the sd of the mean waiting time for M/D/1 at ρ = 0.8 over
     // this many customers is ≈ 0.01 ms (batch means); 0.06 ms is ≥ 5 sd.
-    assert!(
-        (w.latency_ms.mean - 3.0).abs() < 0.06,
-        "mean {}",
-        w.latency_ms.mean
-    );
+    assert!((w.latency_ms.mean - 3.0).abs() < 0.06, "mean {}", w.latency_ms.mean);
     assert!((r.services["s"].utilization - 0.8).abs() < 0.005);
     assert_eq!(w.offered, w.ok + w.failed + w.in_flight_at_end);
 }
 
 #[test]
 fn same_seed_same_bytes_and_other_seed_other_bytes() {
-    let m = single(
-        Dist::Const(SimDuration::from_millis(1)),
-        500.0,
-        Arrivals::Poisson,
-        20,
-    );
+    let m = single(Dist::Const(SimDuration::from_millis(1)), 500.0, Arrivals::Poisson, 20);
     let a = serde_json::to_string(&run(&m, &RunOptions::default())).unwrap();
     let b = serde_json::to_string(&run(&m, &RunOptions::default())).unwrap();
-    let c = serde_json::to_string(&run(
-        &m,
-        &RunOptions {
-            seed: Some(2),
-            ..RunOptions::default()
-        },
-    ))
-    .unwrap();
+    let c = serde_json::to_string(&run(&m, &RunOptions { seed: Some(2), ..RunOptions::default() })).unwrap();
     assert_eq!(a, b);
     assert_ne!(a, c);
 }
 
 #[test]
 fn bounded_queue_rejects_when_full() {
-    let mut m = single(
-        Dist::Const(SimDuration::from_millis(10)),
-        1000.0,
-        Arrivals::Deterministic,
-        1,
-    );
+    let mut m = single(Dist::Const(SimDuration::from_millis(10)), 1000.0, Arrivals::Deterministic, 1);
     m.services[0].max_in_flight = Some(1);
     m.services[0].queue.capacity = Some(0);
     let r = run(&m, &checked());
-    assert!(
-        r.invariant_violations.is_empty(),
-        "{:?}",
-        r.invariant_violations
-    );
+    assert!(r.invariant_violations.is_empty(), "{:?}", r.invariant_violations);
     let w = &r.workloads["w"];
     // One admitted per 10 ms; 9 of every 10 arrive while it is busy.
     assert_eq!(w.failures.rejected, 900, "{w:?}");

@@ -17,3 +17,10 @@ pub struct Diagnostic {
 /// Every problem found in a file, in file order.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    /// All diagnostics as text, with the offending source lines (stub).
+    pub fn render(&self, _source: &str) -> String {
+        self.0.iter().map(|d| format!("{}:{}:{}: {}: {}\n", d.file, d.line, d.column, d.path, d.message)).collect()
+    }
+}

@@ -19,10 +19,6 @@ pub fn parse_dist(text: &str, files: &dyn FileSource, base_dir: &Path) -> Result
     let _ = (files, base_dir);
     match super::units::parse_duration(text.trim()) {
         Ok(d) => Ok(Dist::Const(d)),
-        Err(m) => Err(DistError {
-            offset: 0,
-            message: m,
-            hint: None,
-        }),
+        Err(m) => Err(DistError { offset: 0, message: m, hint: None }),
     }
 }

@@ -29,9 +29,5 @@ pub trait FileSource {
 /// Resolves a path written in a topology relative to the topology's folder.
 pub fn resolve(base_dir: &Path, written: &str) -> PathBuf {
     let p = Path::new(written);
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        base_dir.join(p)
-    }
+    if p.is_absolute() { p.to_path_buf() } else { base_dir.join(p) }
 }

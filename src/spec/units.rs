@@ -28,8 +28,7 @@ fn split_number(s: &str) -> (&str, &str) {
                 || c == '.'
                 || c == '_'
                 || ((c == '-' || c == '+') && i == 0)
-                || ((c == 'e' || c == 'E')
-                    && s[i + 1..].starts_with(|d: char| d.is_ascii_digit() || d == '-')))
+                || ((c == 'e' || c == 'E') && s[i + 1..].starts_with(|d: char| d.is_ascii_digit() || d == '-')))
         })
         .map_or(s.len(), |(i, _)| i);
     (&s[..end], s[end..].trim())
@@ -54,14 +53,10 @@ pub fn parse_duration(s: &str) -> Result<SimDuration, String> {
     let (num, unit) = split_number(s);
     let v = parse_number(num, s)?;
     if unit.is_empty() {
-        return Err(format!(
-            "'{s}' has no unit: write {s}ms, {s}s or another unit (ns, us, ms, s, m, h, d)"
-        ));
+        return Err(format!("'{s}' has no unit: write {s}ms, {s}s or another unit (ns, us, ms, s, m, h, d)"));
     }
     let Some(&(_, scale)) = DURATION_UNITS.iter().find(|(u, _)| *u == unit) else {
-        return Err(format!(
-            "unknown duration unit '{unit}' in '{s}': use ns, us, ms, s, m, h or d"
-        ));
+        return Err(format!("unknown duration unit '{unit}' in '{s}': use ns, us, ms, s, m, h or d"));
     };
     if v < 0.0 {
         return Err(format!("duration '{s}' is negative"));
@@ -78,9 +73,7 @@ pub fn parse_duration(s: &str) -> Result<SimDuration, String> {
 pub fn parse_rate(s: &str) -> Result<f64, String> {
     let s = s.trim();
     let Some((count, per)) = s.split_once('/') else {
-        return Err(format!(
-            "'{s}' is not a rate: write it as a count per unit of time, such as {s}/s"
-        ));
+        return Err(format!("'{s}' is not a rate: write it as a count per unit of time, such as {s}/s"));
     };
     let count = parse_number(count.trim(), s)?;
     let per = per.trim();
@@ -106,18 +99,13 @@ pub fn parse_rate(s: &str) -> Result<f64, String> {
 pub fn parse_ratio(s: &str) -> Result<f64, String> {
     let s = s.trim();
     if let Some(p) = s.strip_suffix('%') {
-        let v: f64 = p
-            .trim()
-            .parse()
-            .map_err(|_| format!("'{s}' is not a percentage"))?;
+        let v: f64 = p.trim().parse().map_err(|_| format!("'{s}' is not a percentage"))?;
         if !v.is_finite() {
             return Err(format!("'{s}' is not a finite percentage"));
         }
         return Ok(v / 100.0);
     }
-    let v: f64 = s
-        .parse()
-        .map_err(|_| format!("'{s}' is not a ratio: write 60% or 0.6"))?;
+    let v: f64 = s.parse().map_err(|_| format!("'{s}' is not a ratio: write 60% or 0.6"))?;
     if !v.is_finite() {
         return Err(format!("'{s}' is not a finite ratio"));
     }
@@ -130,24 +118,15 @@ mod tests {
 
     #[test]
     fn durations_with_every_unit() {
-        assert_eq!(
-            parse_duration("250us").unwrap(),
-            SimDuration::from_micros(250)
-        );
+        assert_eq!(parse_duration("250us").unwrap(), SimDuration::from_micros(250));
         assert_eq!(parse_duration("5ms").unwrap(), SimDuration::from_millis(5));
         assert_eq!(parse_duration("2s").unwrap(), SimDuration::from_secs(2));
         assert_eq!(parse_duration("1.5m").unwrap(), SimDuration::from_secs(90));
         assert_eq!(parse_duration("1h").unwrap(), SimDuration::from_secs(3600));
         assert_eq!(parse_duration("1d").unwrap(), SimDuration::from_secs(86400));
-        assert_eq!(
-            parse_duration("0.4ms").unwrap(),
-            SimDuration::from_micros(400)
-        );
+        assert_eq!(parse_duration("0.4ms").unwrap(), SimDuration::from_micros(400));
         assert_eq!(parse_duration("10ns").unwrap(), SimDuration::from_nanos(10));
-        assert_eq!(
-            parse_duration(" 3 ms ").unwrap(),
-            SimDuration::from_millis(3)
-        );
+        assert_eq!(parse_duration(" 3 ms ").unwrap(), SimDuration::from_millis(3));
     }
 
     #[test]

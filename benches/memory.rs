@@ -1,0 +1,51 @@
+//! (d) Memory stays bounded by what is in flight, not by simulated time:
+//! runs M/M/1 (ρ = 0.8) for D and for 10·D simulated seconds, each in a fresh
+//! child process, and prints each child's peak RSS (VmHWM) and their ratio.
+//! `cargo bench --bench memory`. Linux only (reads /proc/self/status).
+
+use std::path::Path;
+use std::process::Command;
+use stormcast::engine::SimDuration;
+use stormcast::sim::{RunOptions, run};
+
+const CHILD_ENV: &str = "STORMCAST_MEMORY_CHILD_SECS";
+
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn child(secs: u64) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies/mm1.yaml");
+    let model = stormcast::cli::load_file(&path).expect("mm1.yaml loads");
+    let r = run(&model, &RunOptions { duration: Some(SimDuration::from_secs(secs)), ..RunOptions::default() });
+    let customers: u64 = r.workloads.values().map(|w| w.offered).sum();
+    println!("{secs} {customers} {}", peak_rss_kib());
+}
+
+fn main() {
+    if let Ok(secs) = std::env::var(CHILD_ENV) {
+        child(secs.parse().expect("seconds"));
+        return;
+    }
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo bench -- --list` compatibility
+    }
+    let exe = std::env::current_exe().expect("own path");
+    let measure = |secs: u64| -> (u64, u64) {
+        let out = Command::new(&exe).env(CHILD_ENV, secs.to_string()).output().expect("child runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let f: Vec<u64> = text.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+        (f[1], f[2])
+    };
+    let base = 200;
+    let (c1, r1) = measure(base);
+    let (c10, r10) = measure(base * 10);
+    println!("memory/mm1: {base} s simulated ({c1} customers): peak RSS {r1} KiB");
+    println!("memory/mm1: {} s simulated ({c10} customers): peak RSS {r10} KiB", base * 10);
+    println!("memory/mm1: ratio 10x/1x = {:.3} (target <= 1.10)", r10 as f64 / r1 as f64);
+}

@@ -1,0 +1,52 @@
+//! The per-interval series as CSV (`workloads.csv`, `services.csv`).
+
+use crate::metrics::Series;
+use std::fmt::Write;
+
+/// Names are written as-is when they need no quoting, else quoted.
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+pub fn workloads_csv(s: &Series) -> String {
+    let mut o = String::from("t_s,workload,offered,ok,failed,p50_ms,p99_ms,in_flight\n");
+    for r in &s.workloads {
+        let _ = writeln!(
+            o,
+            "{},{},{},{},{},{},{},{}",
+            r.t_s,
+            field(&s.workload_names[r.workload as usize]),
+            r.offered,
+            r.ok,
+            r.failed,
+            r.p50_ms,
+            r.p99_ms,
+            r.in_flight
+        );
+    }
+    o
+}
+
+pub fn services_csv(s: &Series) -> String {
+    let mut o = String::from(
+        "t_s,service,arrivals,attempts,rejected,timeouts,in_flight,queue_len,utilization,replicas_ready,replicas_total\n",
+    );
+    for r in &s.services {
+        let _ = writeln!(
+            o,
+            "{},{},{},{},{},{},{},{},{},{},{}",
+            r.t_s,
+            field(&s.service_names[r.service as usize]),
+            r.arrivals,
+            r.attempts,
+            r.rejected,
+            r.timeouts,
+            r.in_flight,
+            r.queue_len,
+            r.utilization,
+            r.replicas_ready,
+            r.replicas_total
+        );
+    }
+    o
+}

@@ -1,0 +1,200 @@
+//! The human-readable summary `stormcast run` prints.
+
+use crate::metrics::{ChainHop, LatencySummary, RunResult};
+use std::fmt::Write;
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn ms(v: f64) -> String {
+    if v == 0.0 {
+        "0".into()
+    } else if v < 1.0 {
+        format!("{v:.3}")
+    } else if v < 100.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+fn lat_cells(l: &LatencySummary) -> String {
+    [l.mean, l.p50, l.p90, l.p95, l.p99, l.p999, l.max].iter().map(|&v| format!("{:>8}", ms(v))).collect()
+}
+
+/// The summary of one run, as printed on the terminal.
+pub fn summary(r: &RunResult) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{} — {} s simulated (warm-up {} s), seed {}, stopped by {}{}",
+        r.name,
+        r.duration_s,
+        r.warmup_s,
+        r.seed,
+        r.engine.stopped_by,
+        if r.complete { "" } else { " — PARTIAL RESULT" }
+    );
+    let _ = writeln!(o, "{} events, digest {}\n", thousands(r.engine.events), r.engine.digest);
+
+    let _ = writeln!(
+        o,
+        "{:<18}{:>11}{:>11}{:>9}{:>10} │{:>8}{:>8}{:>8}{:>8}{:>8}{:>8}{:>8}  latency ms",
+        "workload", "offered", "ok", "failed", "goodput/s", "mean", "p50", "p90", "p95", "p99", "p99.9", "max"
+    );
+    for (name, w) in &r.workloads {
+        let _ = writeln!(
+            o,
+            "{:<18}{:>11}{:>11}{:>9}{:>10.1} │{}",
+            name,
+            thousands(w.offered),
+            thousands(w.ok),
+            thousands(w.failed),
+            w.goodput_per_s,
+            lat_cells(&w.latency_ms)
+        );
+        if w.failed > 0 {
+            let f = &w.failures;
+            let _ =
+                writeln!(o, "{:<18}  failed: {} errors, {} timeouts, {} rejected", "", f.error, f.timeout, f.rejected);
+        }
+    }
+
+    let _ = writeln!(
+        o,
+        "\n{:<18}{:>7}{:>9}{:>9}{:>10}{:>10}{:>10}{:>10}{:>9}{:>9}{:>9}",
+        "service",
+        "util",
+        "in-sys",
+        "queue",
+        "q-wait ms",
+        "cpu-wait",
+        "arrivals",
+        "rejected",
+        "timeouts",
+        "p50 ms",
+        "p99 ms"
+    );
+    for (name, s) in &r.services {
+        let _ = writeln!(
+            o,
+            "{:<18}{:>6.1}%{:>9.2}{:>9.2}{:>10}{:>10}{:>10}{:>10}{:>9}{:>9}{:>9}",
+            name,
+            s.utilization * 100.0,
+            s.mean_in_system,
+            s.mean_queue_len,
+            ms(s.queue_wait_ms_mean),
+            ms(s.cpu_wait_ms_mean),
+            thousands(s.arrivals),
+            thousands(s.rejected),
+            thousands(s.timeouts),
+            ms(s.latency_ms.p50),
+            ms(s.latency_ms.p99)
+        );
+    }
+
+    if !r.edges.is_empty() {
+        let _ = writeln!(
+            o,
+            "\n{:<40}{:>11}{:>11}{:>10}{:>10}{:>10}",
+            "call edge", "calls", "attempts", "timeouts", "failures", "skipped"
+        );
+        for (name, e) in &r.edges {
+            let _ = writeln!(
+                o,
+                "{:<40}{:>11}{:>11}{:>10}{:>10}{:>10}",
+                name,
+                thousands(e.calls),
+                thousands(e.attempts),
+                thousands(e.timeouts),
+                thousands(e.failures),
+                thousands(e.skipped)
+            );
+        }
+    }
+
+    if !r.caches.is_empty() {
+        let _ = writeln!(o);
+        for (name, c) in &r.caches {
+            let total = (c.hits + c.misses).max(1) as f64;
+            let _ = writeln!(
+                o,
+                "cache {name}: {} hits, {} misses ({:.1}% hit)",
+                c.hits,
+                c.misses,
+                100.0 * c.hits as f64 / total
+            );
+        }
+    }
+
+    for (name, c) in &r.chains {
+        if c.mean.is_empty() {
+            continue;
+        }
+        let _ = writeln!(o, "\nwhere the time goes — {name}, mean successful request, critical path (ms):");
+        chain_table(&mut o, &c.mean);
+        if !c.p99.is_empty() {
+            let _ = writeln!(o, "  requests at or above p99:");
+            chain_table(&mut o, &c.p99);
+        }
+    }
+
+    if !r.findings.is_empty() {
+        let _ = writeln!(o, "\nfindings:");
+        for f in &r.findings {
+            let _ = writeln!(o, "  - [{}] {}", f.kind, f.message);
+        }
+    }
+    o
+}
+
+fn chain_table(o: &mut String, hops: &[ChainHop]) {
+    let _ = writeln!(
+        o,
+        "  {:<36}{:>7}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
+        "hop", "visits", "queue", "cpu", "network", "delay", "wasted", "share"
+    );
+    let total: f64 = hops.iter().map(hop_total).sum();
+    for h in hops {
+        let name = format!("{}{}.{}", "  ".repeat(h.depth as usize), h.service, h.endpoint);
+        let share = if total > 0.0 { 100.0 * hop_total(h) / total } else { 0.0 };
+        let _ = writeln!(
+            o,
+            "  {:<36}{:>7.2}{:>9}{:>9}{:>9}{:>9}{:>9}{:>8.1}%",
+            name,
+            h.visits,
+            ms(h.queue_ms),
+            ms(h.cpu_ms),
+            ms(h.network_ms),
+            ms(h.delay_ms),
+            ms(h.wasted_ms),
+            share
+        );
+    }
+}
+
+fn hop_total(h: &ChainHop) -> f64 {
+    h.queue_ms + h.cpu_ms + h.network_ms + h.delay_ms + h.wasted_ms + h.backoff_ms
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+}
