@@ -43,14 +43,7 @@ pub fn load_topology(file: &str) -> Model {
 
 /// Loads a topology from a string (relative paths resolve in `topologies/`).
 pub fn load_yaml(name: &str, text: &str) -> Result<Model, Diagnostics> {
-    spec::load_str(
-        name,
-        text,
-        &spec::LoadOptions {
-            base_dir: topologies_dir(),
-            files: &cli::FsFiles,
-        },
-    )
+    spec::load_str(name, text, &spec::LoadOptions { base_dir: topologies_dir(), files: &cli::FsFiles })
 }
 
 pub fn secs(s: u64) -> SimDuration {
@@ -60,34 +53,20 @@ pub fn secs(s: u64) -> SimDuration {
 /// Options every test run uses: the given seed and duration (`None`: the
 /// file's), with the simulator's internal invariant checks on.
 pub fn options(seed: u64, duration: Option<SimDuration>) -> RunOptions {
-    RunOptions {
-        seed: Some(seed),
-        duration,
-        check_invariants: true,
-        ..RunOptions::default()
-    }
+    RunOptions { seed: Some(seed), duration, check_invariants: true, ..RunOptions::default() }
 }
 
 /// Runs `model` and asserts [`invariant_violations`] finds nothing.
 pub fn run_checked(model: &Model, opts: &RunOptions) -> RunResult {
     let r = run_unasserted(model, opts);
     let v = invariant_violations(model, &r);
-    assert!(
-        v.is_empty(),
-        "{} (seed {}): invariants broken:\n  {}",
-        model.name,
-        r.seed,
-        v.join("\n  ")
-    );
+    assert!(v.is_empty(), "{} (seed {}): invariants broken:\n  {}", model.name, r.seed, v.join("\n  "));
     r
 }
 
 /// Runs `model` with invariant checks forced on, without judging the result.
 pub fn run_unasserted(model: &Model, opts: &RunOptions) -> RunResult {
-    let opts = RunOptions {
-        check_invariants: true,
-        ..opts.clone()
-    };
+    let opts = RunOptions { check_invariants: true, ..opts.clone() };
     sim::run(model, &opts)
 }
 
@@ -119,11 +98,7 @@ fn latency_problems(what: &str, l: &LatencySummary, count: u64, out: &mut Vec<St
 /// failures adding up, the run reaching its end (`stopped_by`), utilizations in [0, 1],
 /// admission queues within capacity, ordered latency percentiles.
 pub fn invariant_violations(model: &Model, r: &RunResult) -> Vec<String> {
-    let mut v: Vec<String> = r
-        .invariant_violations
-        .iter()
-        .map(|s| format!("sim: {s}"))
-        .collect();
+    let mut v: Vec<String> = r.invariant_violations.iter().map(|s| format!("sim: {s}")).collect();
     // The run must reach its end time. The simulator says "idle" instead of
     // "duration" when the last open-loop arrival was drawn past the end and
     // the system drained before it: the same thing for the numbers.
@@ -134,17 +109,10 @@ pub fn invariant_violations(model: &Model, r: &RunResult) -> Vec<String> {
         v.push("complete = false".into());
     }
     if (r.engine.sim_time_s - r.duration_s).abs() > 1e-6 * r.duration_s.max(1.0) {
-        v.push(format!(
-            "simulated time {} s differs from duration {} s",
-            r.engine.sim_time_s, r.duration_s
-        ));
+        v.push(format!("simulated time {} s differs from duration {} s", r.engine.sim_time_s, r.duration_s));
     }
     if r.workloads.len() != model.workloads.len() {
-        v.push(format!(
-            "{} workloads in the model, {} in the result",
-            model.workloads.len(),
-            r.workloads.len()
-        ));
+        v.push(format!("{} workloads in the model, {} in the result", model.workloads.len(), r.workloads.len()));
     }
     for (name, w) in &r.workloads {
         if w.offered != w.ok + w.failed + w.in_flight_at_end {
@@ -166,11 +134,7 @@ pub fn invariant_violations(model: &Model, r: &RunResult) -> Vec<String> {
         latency_problems(&format!("workload {name}"), &w.latency_ms, w.ok, &mut v);
     }
     if r.services.len() != model.services.len() {
-        v.push(format!(
-            "{} services in the model, {} in the result",
-            model.services.len(),
-            r.services.len()
-        ));
+        v.push(format!("{} services in the model, {} in the result", model.services.len(), r.services.len()));
     }
     for svc in &model.services {
         let Some(s) = r.services.get(&svc.name) else {
@@ -193,18 +157,12 @@ pub fn invariant_violations(model: &Model, r: &RunResult) -> Vec<String> {
             }
         }
         if s.mean_queue_len > s.mean_in_system * (1.0 + 1e-9) + 1e-9 {
-            v.push(format!(
-                "service {name}: mean queue {} > mean in system {}",
-                s.mean_queue_len, s.mean_in_system
-            ));
+            v.push(format!("service {name}: mean queue {} > mean in system {}", s.mean_queue_len, s.mean_in_system));
         }
         if let Some(cap) = svc.queue.capacity {
             let bound = cap as u64 * s.replicas.max.max(svc.replicas) as u64;
             if s.queue_len_max > bound {
-                v.push(format!(
-                    "service {name}: queue_len_max {} > capacity {cap} x replicas",
-                    s.queue_len_max
-                ));
+                v.push(format!("service {name}: queue_len_max {} > capacity {cap} x replicas", s.queue_len_max));
             }
         }
         if s.errors > s.completed {
@@ -235,11 +193,8 @@ pub fn replicate<T: Send>(
     duration: Option<SimDuration>,
     f: impl Fn(&RunResult) -> T + Sync,
 ) -> Vec<T> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 2)
-        .min(seeds.len().max(1));
+    let threads =
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 2).min(seeds.len().max(1));
     let next = AtomicUsize::new(0);
     let out: Mutex<Vec<Option<T>>> = Mutex::new((0..seeds.len()).map(|_| None).collect());
     std::thread::scope(|s| {
@@ -257,9 +212,5 @@ pub fn replicate<T: Send>(
             });
         }
     });
-    out.into_inner()
-        .expect("a replication panicked")
-        .into_iter()
-        .map(|x| x.expect("every seed ran"))
-        .collect()
+    out.into_inner().expect("a replication panicked").into_iter().map(|x| x.expect("every seed ran")).collect()
 }

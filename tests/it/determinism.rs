@@ -111,10 +111,7 @@ fn changing_one_service_leaves_an_unrelated_workload_unchanged() {
     }
     // The changed part really changed (else this test proves nothing), and
     // its own arrivals did not: they come from the workload's stream.
-    assert_ne!(
-        bytes(&base.workloads["wb"].latency_ms),
-        bytes(&changed.workloads["wb"].latency_ms)
-    );
+    assert_ne!(bytes(&base.workloads["wb"].latency_ms), bytes(&changed.workloads["wb"].latency_ms));
     assert_eq!(base.workloads["wb"].offered, changed.workloads["wb"].offered);
     assert_eq!(base.services["b"].arrivals, changed.services["b"].arrivals);
 }

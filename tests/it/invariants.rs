@@ -156,9 +156,7 @@ fn step(g: &mut Gen, t: &Topo, svc: usize, depth: u32, indent: usize, out: &mut 
 pub fn random_topology(seed: u64) -> String {
     let mut g = Gen(seed);
     let n = g.range(2, 5) as usize;
-    let t = Topo {
-        endpoints: (0..n).map(|_| g.range(1, 2)).collect(),
-    };
+    let t = Topo { endpoints: (0..n).map(|_| g.range(1, 2)).collect() };
     let mut y = String::new();
     let _ = writeln!(y, "name: swarm-{seed}");
     let _ = writeln!(y, "duration: {}ms", g.range(1500, 4000));
@@ -233,10 +231,7 @@ fn random_topologies_keep_invariants() {
             Ok(r) => {
                 let v = invariant_violations(&model, &r);
                 if !v.is_empty() {
-                    failures.push(format!(
-                        "seed {seed}: invariants broken:\n  {}\n{text}",
-                        v.join("\n  ")
-                    ));
+                    failures.push(format!("seed {seed}: invariants broken:\n  {}\n{text}", v.join("\n  ")));
                 }
             }
         }
@@ -254,12 +249,19 @@ fn generator_is_deterministic_and_varied() {
     assert_eq!(random_topology(7), random_topology(7));
     let all: Vec<String> = (1..=CASES).map(random_topology).collect();
     for needle in [
-        "parallel:", "branch:", "repeat:", "timeout:", "capacity:", "max_in_flight:",
-        "wait: any", "fail:", "users:", "probability:", "lifo", "max_wait",
+        "parallel:",
+        "branch:",
+        "repeat:",
+        "timeout:",
+        "capacity:",
+        "max_in_flight:",
+        "wait: any",
+        "fail:",
+        "users:",
+        "probability:",
+        "lifo",
+        "max_wait",
     ] {
-        assert!(
-            all.iter().any(|t| t.contains(needle)),
-            "no generated topology uses {needle:?}"
-        );
+        assert!(all.iter().any(|t| t.contains(needle)), "no generated topology uses {needle:?}");
     }
 }

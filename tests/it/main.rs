@@ -9,9 +9,9 @@
 //! - [`invariants`]: random small topologies (swarm testing) with invariants;
 //! - [`examples`]: every file in `topologies/` loads and runs.
 
-mod formulas;
 mod common;
-mod theory;
 mod determinism;
 mod examples;
+mod formulas;
 mod invariants;
+mod theory;

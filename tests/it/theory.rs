@@ -42,9 +42,7 @@
 //! added this file).
 
 use crate::common::{load_topology, measured_secs, replicate, secs};
-use crate::formulas::{
-    Closed, MD1, MM1, MMc, MMcK, Routes, mean_se, student_t_critical,
-};
+use crate::formulas::{Closed, MD1, MM1, MMc, MMcK, Routes, mean_se, student_t_critical};
 use stormcast::metrics::RunResult;
 
 /// Replication seeds.
@@ -91,10 +89,7 @@ fn observe(r: &RunResult, workload: &str, services: &[&str]) -> Obs {
         util: services.iter().map(|s| svc(s).utilization).collect(),
         svc_mean_ms: services.iter().map(|s| svc(s).latency_ms.mean).collect(),
         svc_p99_ms: services.iter().map(|s| svc(s).latency_ms.p99).collect(),
-        svc_arrivals_per_s: services
-            .iter()
-            .map(|s| svc(s).arrivals as f64 / t)
-            .collect(),
+        svc_arrivals_per_s: services.iter().map(|s| svc(s).arrivals as f64 / t).collect(),
     }
 }
 
@@ -110,12 +105,7 @@ impl Checks {
     fn new(case: &'static str, obs: &[Obs]) -> Self {
         let total: u64 = obs.iter().map(|o| o.offered).sum();
         let t = obs.first().map(|o| o.measured_s).unwrap_or(0.0);
-        let mut c = Checks {
-            case,
-            reps: obs.len(),
-            rows: Vec::new(),
-            failures: 0,
-        };
+        let mut c = Checks { case, reps: obs.len(), rows: Vec::new(), failures: 0 };
         c.rows.push(format!(
             "{case}: {} replications x {t} measured s, {total} requests; \
              tolerance = t(df={}, alpha={ALPHA}) {:.3} x SE + allowance",
@@ -145,11 +135,7 @@ impl Checks {
             if ok { "ok  " } else { "FAIL" },
             (m - theory).abs(),
             if ok { "<=" } else { ">" },
-            if theory == 0.0 {
-                String::new()
-            } else {
-                format!(" ({:.2}% of theory)", 100.0 * tol / theory.abs())
-            },
+            if theory == 0.0 { String::new() } else { format!(" ({:.2}% of theory)", 100.0 * tol / theory.abs()) },
         ));
     }
 
@@ -213,13 +199,8 @@ fn single_station(
 fn mm1_against_theory() {
     let model = load_topology("mm1.yaml");
     // 250 s per replication: 200 000 customers; SE of the mean ≈ 1% of 5 ms.
-    let obs = replicate(&model, &SEEDS, Some(secs(251)), |r| {
-        observe(r, "clients", &["server"])
-    });
-    let q = |scale: f64| MM1 {
-        lam: 800.0,
-        mu: 1000.0 / scale,
-    };
+    let obs = replicate(&model, &SEEDS, Some(secs(251)), |r| observe(r, "clients", &["server"]));
+    let q = |scale: f64| MM1 { lam: 800.0, mu: 1000.0 / scale };
     let (ok, bad) = (q(1.0), q(WRONG));
     let mut c = Checks::new("M/M/1", &obs);
     single_station(
@@ -238,14 +219,8 @@ fn mm1_against_theory() {
 #[test]
 fn mmc_against_theory() {
     let model = load_topology("mmc.yaml");
-    let obs = replicate(&model, &SEEDS, Some(secs(251)), |r| {
-        observe(r, "clients", &["server"])
-    });
-    let q = |scale: f64| MMc {
-        lam: 750.0,
-        mu: 250.0 / scale,
-        c: 4,
-    };
+    let obs = replicate(&model, &SEEDS, Some(secs(251)), |r| observe(r, "clients", &["server"]));
+    let q = |scale: f64| MMc { lam: 750.0, mu: 250.0 / scale, c: 4 };
     let (ok, bad) = (q(1.0), q(WRONG));
     let mut c = Checks::new("M/M/4", &obs);
     single_station(
@@ -268,13 +243,8 @@ fn md1_against_theory() {
 
 pub fn md1_checks(model: &stormcast::model::Model) {
     let model = model.clone();
-    let obs = replicate(&model, &SEEDS, Some(secs(251)), |r| {
-        observe(r, "clients", &["server"])
-    });
-    let q = |scale: f64| MD1 {
-        lam: 800.0,
-        d: 0.001 * scale,
-    };
+    let obs = replicate(&model, &SEEDS, Some(secs(251)), |r| observe(r, "clients", &["server"]));
+    let q = |scale: f64| MD1 { lam: 800.0, d: 0.001 * scale };
     let (ok, bad) = (q(1.0), q(WRONG));
     let mut c = Checks::new("M/D/1", &obs);
     single_station(
@@ -294,15 +264,8 @@ pub fn md1_checks(model: &stormcast::model::Model) {
 fn mmck_against_theory() {
     let model = load_topology("mmck.yaml");
     // 1000 s per replication: 160 000 arrivals, ~12 000 of them blocked.
-    let obs = replicate(&model, &SEEDS, Some(secs(1001)), |r| {
-        observe(r, "clients", &["server"])
-    });
-    let q = |scale: f64| MMcK {
-        lam: 160.0,
-        mu: 100.0 / scale,
-        c: 2,
-        k: 6,
-    };
+    let obs = replicate(&model, &SEEDS, Some(secs(1001)), |r| observe(r, "clients", &["server"]));
+    let q = |scale: f64| MMcK { lam: 160.0, mu: 100.0 / scale, c: 2, k: 6 };
     let (ok, bad) = (q(1.0), q(WRONG));
     let mut c = Checks::new("M/M/2/6", &obs);
     single_station(
@@ -327,9 +290,7 @@ fn jackson_against_theory() {
     let model = load_topology("jackson.yaml");
     let names = ["gateway", "catalog", "orders", "db"];
     // 2000 s per replication: 200 000 requests, 40 000 db visits.
-    let obs = replicate(&model, &SEEDS, Some(secs(2010)), |r| {
-        observe(r, "clients", &names)
-    });
+    let obs = replicate(&model, &SEEDS, Some(secs(2010)), |r| observe(r, "clients", &names));
     // Station arrival rates and mean service times (s).
     let lam = [100.0, 60.0, 40.0, 20.0];
     let service = [0.004, 0.010, 0.005, 0.030];
@@ -337,11 +298,7 @@ fn jackson_against_theory() {
     let rate = |i: usize, scale: f64| 1.0 / (service[i] * scale) - lam[i];
     let routes = |scale: f64| {
         let (g, cat, ord, db) = (rate(0, scale), rate(1, scale), rate(2, scale), rate(3, scale));
-        Routes(vec![
-            (0.6, vec![g, cat]),
-            (0.2, vec![g, ord]),
-            (0.2, vec![g, ord, db]),
-        ])
+        Routes(vec![(0.6, vec![g, cat]), (0.2, vec![g, ord]), (0.2, vec![g, ord, db])])
     };
     let (ok, bad) = (routes(1.0), routes(WRONG));
     let mut c = Checks::new("Jackson", &obs);
@@ -362,10 +319,7 @@ fn jackson_against_theory() {
     }
     // Leaf stations: server-side latency is the M/M/1 sojourn Exp(μ − λ).
     for i in [1, 3] {
-        let q = MM1 {
-            lam: lam[i],
-            mu: 1.0 / service[i],
-        };
+        let q = MM1 { lam: lam[i], mu: 1.0 / service[i] };
         let m = col(&obs, |o| o.svc_mean_ms[i]);
         let p = col(&obs, |o| o.svc_p99_ms[i]);
         let (tm, tp) = (q.mean_sojourn() * 1e3, q.sojourn_quantile(0.99) * 1e3);
@@ -389,15 +343,9 @@ fn jackson_against_theory() {
 fn closed_loop_against_mva() {
     let model = load_topology("closed.yaml");
     // 2000 s per replication: about 166 000 requests.
-    let obs = replicate(&model, &SEEDS, Some(secs(2005)), |r| {
-        observe(r, "users", &["server"])
-    });
+    let obs = replicate(&model, &SEEDS, Some(secs(2005)), |r| observe(r, "users", &["server"]));
     let (n, z) = (10.0, 0.090);
-    let q = |scale: f64| Closed {
-        n: 10,
-        s: 0.010 * scale,
-        z,
-    };
+    let q = |scale: f64| Closed { n: 10, s: 0.010 * scale, z };
     let (ok, bad) = (q(1.0), q(WRONG));
     let (x, r) = ok.mva();
     let t = obs[0].measured_s;
