@@ -199,7 +199,7 @@ const LOGNORMAL_Z: [(f64, f64); 5] = [
 ];
 
 /// Percentiles a lognormal accepts next to its median, as keys.
-pub const LOGNORMAL_KEYS: [&str; 5] = ["p75", "p90", "p95", "p99", "p99.9"];
+const LOGNORMAL_KEYS: [&str; 5] = ["p75", "p90", "p95", "p99", "p99.9"];
 
 /// Erf for x ≥ 0 by the series erf x = 2/√π·e^(−x²)·Σ (2x²)ⁿ·x / (2n+1)!!,
 /// whose terms are all positive (relative error ~1e-14 up to x = 6).
