@@ -181,7 +181,9 @@ fn ns(d: SimDuration) -> f64 {
 /// (float-to-int `as` casts saturate).
 #[inline]
 fn round_ns(x: f64) -> SimDuration {
-    SimDuration(x.round() as u64)
+    // `as` saturates (NaN → 0, negative → 0); adding 0.5 rounds half up
+    // without a libm call on the hot path.
+    SimDuration((x + 0.5) as u64)
 }
 
 /// Standard normal quantiles of the percentiles a lognormal accepts next to
