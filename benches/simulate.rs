@@ -30,13 +30,16 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("simulate");
     g.sample_size(10);
 
-    let mm1 = load("mm1.yaml");
+    let mut mm1 = load("mm1.yaml");
+    mm1.warmup = SimDuration::ZERO;
     let o = opts(500);
     let customers = run(&mm1, &o).workloads.values().map(|w| w.offered).sum::<u64>();
     g.throughput(Throughput::Elements(customers));
     g.bench_function("mm1_customers", |b| b.iter(|| run(&mm1, &o)));
 
-    let shop = load("online-boutique.yaml");
+    // Warm-up off, so every simulated visit is counted in the throughput.
+    let mut shop = load("online-boutique.yaml");
+    shop.warmup = SimDuration::ZERO;
     let o = opts(60);
     let n = visits(&run(&shop, &o));
     g.throughput(Throughput::Elements(n));

@@ -142,8 +142,6 @@ fn load_or_report(file: &Path) -> Result<Model, i32> {
     load_file(file).map_err(|d| {
         let source = std::fs::read_to_string(file).unwrap_or_default();
         eprint!("{}", d.render(&source));
-        let n = d.0.len();
-        eprintln!("{}: {} problem{} found; nothing was run", file.display(), n, if n == 1 { "" } else { "s" });
         EXIT_BAD_INPUT
     })
 }

@@ -49,7 +49,7 @@ impl SimDuration {
         } else if ns >= u64::MAX as f64 {
             SimDuration(u64::MAX)
         } else {
-            SimDuration(ns.round() as u64)
+            SimDuration((ns + 0.5) as u64) // half up, no libm call
         }
     }
     pub fn as_nanos(self) -> u64 {

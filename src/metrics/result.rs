@@ -99,7 +99,8 @@ pub struct ChainHop {
     pub endpoint: String,
     /// How deep in the call tree (the entry endpoint is 0).
     pub depth: u32,
-    /// Share of requests whose critical path visited this hop.
+    /// Mean number of times per request the critical path visited this hop
+    /// (above 1 in a `repeat`, below 1 behind a `branch` or `probability`).
     pub visits: f64,
     pub queue_ms: f64,
     pub cpu_ms: f64,

@@ -46,15 +46,16 @@ pub fn summary(r: &RunResult) -> String {
     );
     let _ = writeln!(o, "{} events, digest {}\n", thousands(r.engine.events), r.engine.digest);
 
+    let nw = name_width(r.workloads.keys(), "workload");
     let _ = writeln!(
         o,
-        "{:<18}{:>11}{:>11}{:>9}{:>10} │{:>8}{:>8}{:>8}{:>8}{:>8}{:>8}{:>8}  latency ms",
+        "{:<nw$}{:>11}{:>11}{:>9}{:>10} │{:>8}{:>8}{:>8}{:>8}{:>8}{:>8}{:>8}  latency ms",
         "workload", "offered", "ok", "failed", "goodput/s", "mean", "p50", "p90", "p95", "p99", "p99.9", "max"
     );
     for (name, w) in &r.workloads {
         let _ = writeln!(
             o,
-            "{:<18}{:>11}{:>11}{:>9}{:>10.1} │{}",
+            "{:<nw$}{:>11}{:>11}{:>9}{:>10.1} │{}",
             name,
             thousands(w.offered),
             thousands(w.ok),
@@ -69,9 +70,10 @@ pub fn summary(r: &RunResult) -> String {
         }
     }
 
+    let ns = name_width(r.services.keys(), "service");
     let _ = writeln!(
         o,
-        "\n{:<18}{:>7}{:>9}{:>9}{:>10}{:>10}{:>10}{:>10}{:>9}{:>9}{:>9}",
+        "\n{:<ns$}{:>7}{:>9}{:>9}{:>10}{:>10}{:>10}{:>10}{:>9}{:>9}{:>9}",
         "service",
         "util",
         "in-sys",
@@ -87,7 +89,7 @@ pub fn summary(r: &RunResult) -> String {
     for (name, s) in &r.services {
         let _ = writeln!(
             o,
-            "{:<18}{:>6.1}%{:>9.2}{:>9.2}{:>10}{:>10}{:>10}{:>10}{:>9}{:>9}{:>9}",
+            "{:<ns$}{:>6.1}%{:>9.2}{:>9.2}{:>10}{:>10}{:>10}{:>10}{:>9}{:>9}{:>9}",
             name,
             s.utilization * 100.0,
             s.mean_in_system,
@@ -103,15 +105,16 @@ pub fn summary(r: &RunResult) -> String {
     }
 
     if !r.edges.is_empty() {
+        let ne = name_width(r.edges.keys(), "call edge");
         let _ = writeln!(
             o,
-            "\n{:<40}{:>11}{:>11}{:>10}{:>10}{:>10}",
+            "\n{:<ne$}{:>11}{:>11}{:>10}{:>10}{:>10}",
             "call edge", "calls", "attempts", "timeouts", "failures", "skipped"
         );
         for (name, e) in &r.edges {
             let _ = writeln!(
                 o,
-                "{:<40}{:>11}{:>11}{:>10}{:>10}{:>10}",
+                "{:<ne$}{:>11}{:>11}{:>10}{:>10}{:>10}",
                 name,
                 thousands(e.calls),
                 thousands(e.attempts),
@@ -157,19 +160,26 @@ pub fn summary(r: &RunResult) -> String {
     o
 }
 
+/// Width of a name column: the longest name (or the header) plus a gap.
+fn name_width<'a>(names: impl Iterator<Item = &'a String>, header: &str) -> usize {
+    names.map(|n| n.chars().count()).max().unwrap_or(0).max(header.len()) + 2
+}
+
 fn chain_table(o: &mut String, hops: &[ChainHop]) {
+    let labels: Vec<String> =
+        hops.iter().map(|h| format!("{}{}.{}", "  ".repeat(h.depth as usize), h.service, h.endpoint)).collect();
+    let nh = name_width(labels.iter(), "hop");
     let _ = writeln!(
         o,
-        "  {:<36}{:>7}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
+        "  {:<nh$}{:>7}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
         "hop", "visits", "queue", "cpu", "network", "delay", "wasted", "share"
     );
     let total: f64 = hops.iter().map(hop_total).sum();
-    for h in hops {
-        let name = format!("{}{}.{}", "  ".repeat(h.depth as usize), h.service, h.endpoint);
+    for (h, name) in hops.iter().zip(&labels) {
         let share = if total > 0.0 { 100.0 * hop_total(h) / total } else { 0.0 };
         let _ = writeln!(
             o,
-            "  {:<36}{:>7.2}{:>9}{:>9}{:>9}{:>9}{:>9}{:>8.1}%",
+            "  {:<nh$}{:>7.2}{:>9}{:>9}{:>9}{:>9}{:>9}{:>8.1}%",
             name,
             h.visits,
             ms(h.queue_ms),

@@ -35,6 +35,8 @@ pub(crate) const PARTS: usize = 6;
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Hop {
     node: u32,
+    /// 1 for the hop that opens an attempt's visit, else 0.
+    visit: u32,
     ns: [u64; PARTS],
 }
 
@@ -144,9 +146,20 @@ impl Chains {
             _ => {
                 let mut ns = [0; PARTS];
                 ns[part as usize] = d.0;
-                buf.push(Hop { node, ns });
+                buf.push(Hop { node, visit: 0, ns });
             }
         }
+    }
+
+    /// Opens a visit of `node` (an attempt started running) with its
+    /// admission wait.
+    pub fn begin_visit(&mut self, chain: u32, node: u32, queued: SimDuration) {
+        if chain == NO_CHAIN {
+            return;
+        }
+        let mut ns = [0; PARTS];
+        ns[Part::Queue as usize] = queued.0;
+        self.pool[chain as usize].push(Hop { node, visit: 1, ns });
     }
 
     /// Adds network time to the callee's buffer (creating one if the callee
@@ -188,7 +201,7 @@ impl Chains {
         let add_to = |t: &mut Totals| {
             t.requests += 1;
             for h in &buf {
-                t.visits[h.node as usize] += 1;
+                t.visits[h.node as usize] += h.visit as u64;
                 for (acc, v) in t.ns[h.node as usize].iter_mut().zip(h.ns) {
                     *acc += v;
                 }

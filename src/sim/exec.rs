@@ -27,7 +27,7 @@ pub(crate) fn on_attempt_starts(w: &mut World, attempt: SlabKey) {
     let wait = now.since(arrived);
     super::stats::admitted(w, service, wait);
     let chain = w.chains.new_buffer(counted, node);
-    w.chains.add(chain, node, chain::Part::Queue, wait);
+    w.chains.begin_visit(chain, node, wait);
     let s = w.strands.insert(Strand {
         attempt,
         join: SlabKey::NONE,

@@ -129,7 +129,7 @@ impl World<'_> {
                 let ms = |v: u64| v as f64 / n / 1e6;
                 order
                     .iter()
-                    .filter(|&&node| t.visits[node as usize] > 0)
+                    .filter(|&&node| t.visits[node as usize] > 0 || t.ns[node as usize].iter().any(|&v| v > 0))
                     .map(|&node| {
                         let info = &self.chains.nodes[node as usize];
                         let ep = &m.endpoints[info.endpoint as usize];

@@ -1,1 +1,435 @@
-//! Compiling endpoint steps into flat instruction lists. (Stub.)
+//! Compiling endpoint steps into flat instruction lists ([`Instr`]).
+//!
+//! Layout of the compiled code (pcs are absolute indices):
+//! - `parallel`: `Fork(f)`, then each branch followed by `EndBranch`; the
+//!   fork's `join_pc` is the pc after the last `EndBranch`.
+//! - `branch`: `Branch(t)`, then each alternative followed by `Jump(end)`.
+//! - `repeat`: `RepeatInit { slot, count, exit }`, the body,
+//!   `RepeatNext { slot, body }`; `exit` is the pc after `RepeatNext`. The
+//!   slot is the repeat's nesting depth counted from the endpoint root or
+//!   the nearest enclosing parallel branch (at most [`MAX_LOOP_DEPTH`]).
+//! - `cache`: `Cache { cache, miss }`, the hit steps, `Jump(end)`, the miss
+//!   steps.
+//! - the endpoint ends with `Respond`.
+//!
+//! Problems are reported through [`Build`]; code compiled from a file with
+//! problems is never used.
+
+use super::decode::{Fields, Loc, Schema, did_you_mean, found};
+use super::topology::{Build, QUEUES, RESILIENCE};
+use super::yaml::Node;
+use crate::model::{
+    BranchId, BranchTable, Cache, CacheId, Edge, EndpointId, Fork, ForkId, Instr, MAX_LOOP_DEPTH, Wait,
+};
+
+/// Where a `call` is written.
+#[derive(Clone, Debug)]
+pub struct Site {
+    pub loc: Loc,
+    pub path: String,
+}
+
+/// Step kinds: a step map has exactly one of these keys.
+const KINDS: [&str; 9] = ["work", "delay", "call", "parallel", "sequence", "branch", "repeat", "fail", "cache"];
+const STEP_HINT: &str = "a step is a map with one kind, e.g. - work: exp(5ms) or - call: cart.get";
+const STEP_LATER: &[(&str, &str)] = &[("publish", QUEUES)];
+const CALL_LATER: &[(&str, &str)] = &[
+    ("retry", RESILIENCE),
+    ("hedge", RESILIENCE),
+    ("circuit_breaker", RESILIENCE),
+    ("deadline", RESILIENCE),
+    ("timeout_total", RESILIENCE),
+    ("policy", RESILIENCE),
+    ("publish", QUEUES),
+];
+
+const fn step_schema(
+    what: &'static str,
+    keys: &'static [&'static str],
+    later: &'static [(&'static str, &'static str)],
+) -> Schema {
+    Schema { what, keys, later, hint: STEP_HINT }
+}
+
+const STEP_SCHEMAS: [(&str, Schema); 9] = [
+    ("work", step_schema("a work step", &["work"], STEP_LATER)),
+    ("delay", step_schema("a delay step", &["delay"], STEP_LATER)),
+    (
+        "call",
+        step_schema("a call step", &["call", "timeout", "probability", "on_failure", "latency", "cancel"], CALL_LATER),
+    ),
+    ("parallel", step_schema("a parallel step", &["parallel", "wait"], STEP_LATER)),
+    ("sequence", step_schema("a sequence step", &["sequence"], STEP_LATER)),
+    ("branch", step_schema("a branch step", &["branch"], STEP_LATER)),
+    ("repeat", step_schema("a repeat step", &["repeat"], STEP_LATER)),
+    ("fail", step_schema("a fail step", &["fail"], STEP_LATER)),
+    ("cache", step_schema("a cache step", &["cache"], STEP_LATER)),
+];
+
+const ENDPOINT: Schema = Schema {
+    what: "an endpoint",
+    keys: &["work", "steps"],
+    later: &[],
+    hint: "write get: { work: exp(5ms) } or get: { steps: [ … ] }",
+};
+const ALTERNATIVE: Schema = Schema {
+    what: "a branch alternative",
+    keys: &["weight", "steps"],
+    later: &[],
+    hint: "write - { weight: 0.7, steps: [ … ] }",
+};
+const REPEAT: Schema =
+    Schema {
+        what: "repeat", keys: &["count", "steps"], later: &[], hint: "write repeat: { count: 3, steps: [ … ] }"
+    };
+const CACHE: Schema = Schema {
+    what: "a cache",
+    keys: &["name", "hit_ratio", "hit", "miss"],
+    later: &[],
+    hint: "write cache: { name: cart-cache, hit_ratio: 90%, hit: [ … ], miss: [ … ] }",
+};
+const STEPS_HINT: &str = "write each step on its own line starting with '- '";
+
+/// Compiles one endpoint (`{ work: … }` or `{ steps: [...] }`).
+pub(super) fn endpoint(b: &mut Build, id: EndpointId, v: &Node, path: &str, at: Loc) -> Vec<Instr> {
+    let mut e = Emitter { b, ep: id, code: Vec::new() };
+    if let Some(f) = e.b.cx.fields(v, path, at, &ENDPOINT) {
+        match (f.get("work"), f.get("steps")) {
+            (Some(_), Some(s)) => {
+                let msg = "an endpoint has either 'work' (a shorthand) or 'steps', not both";
+                let hint = Some("move the work into the steps: - work: …".into());
+                e.b.cx.error(s.loc(), &f.at("steps"), msg, hint);
+            }
+            (Some(w), None) => {
+                if let Some(d) = e.b.cx.dist(w, &f.at("work")) {
+                    e.code.push(Instr::Work(d));
+                }
+            }
+            (None, Some(s)) => e.steps(s, &f.at("steps"), 0),
+            (None, None) => {
+                let hint = Some("e.g. work: exp(5ms), or steps: [ { work: 2ms }, { call: db.query } ]".into());
+                e.b.cx.error(at, path, "an endpoint needs 'work' or 'steps'", hint);
+            }
+        }
+    }
+    e.code.push(Instr::Respond);
+    e.code
+}
+
+struct Emitter<'b, 'a> {
+    b: &'b mut Build<'a>,
+    ep: EndpointId,
+    code: Vec<Instr>,
+}
+
+impl Emitter<'_, '_> {
+    fn pc(&self) -> u32 {
+        self.code.len() as u32
+    }
+
+    fn steps(&mut self, n: &Node, path: &str, depth: usize) {
+        let Some(items) = self.b.cx.list(n, path, "a list of steps", STEPS_HINT) else {
+            return;
+        };
+        for (i, s) in items.iter().enumerate() {
+            self.step(s, &format!("{path}[{i}]"), depth);
+        }
+    }
+
+    /// The kind key of a step map, or a report of why there is none.
+    fn kind(&mut self, n: &Node, path: &str) -> Option<usize> {
+        let Some(entries) = n.as_map() else {
+            let msg = format!("expected a step (a map), found {}", found(n));
+            self.b.cx.error(n.loc(), path, msg, Some(STEP_HINT.into()));
+            return None;
+        };
+        let kinds: Vec<usize> = entries.iter().filter_map(|(k, _)| KINDS.iter().position(|x| *x == k.text)).collect();
+        match kinds[..] {
+            [kind] => return Some(kind),
+            [a, b, ..] => {
+                let second = entries.iter().filter(|(k, _)| KINDS.contains(&k.text.as_str())).nth(1);
+                let at = second.map_or(n.loc(), |(k, _)| k.loc());
+                let msg = format!("a step has one kind, but this one has '{}' and '{}'", KINDS[a], KINDS[b]);
+                self.b.cx.error(at, path, msg, Some("split it into two steps, each starting with '- '".into()));
+            }
+            [] => self.no_kind(n, entries, path),
+        }
+        None
+    }
+
+    fn no_kind(&mut self, n: &Node, entries: &[(super::yaml::Key, Node)], path: &str) {
+        if let Some((k, _)) = entries.iter().find(|(k, _)| k.text == "publish") {
+            let msg = format!("'publish' is not supported yet (planned: {QUEUES})");
+            self.b.cx.error(k.loc(), &format!("{path}.publish"), msg, None);
+            return;
+        }
+        let guess = entries.iter().find_map(|(k, _)| super::diag::suggest(&k.text, KINDS).map(|s| (k, s)));
+        if let Some((k, _)) = guess {
+            let msg = format!("unknown step kind '{}'{}", k.text, did_you_mean(&k.text, KINDS));
+            self.b.cx.error(
+                k.loc(),
+                &format!("{path}.{}", k.text),
+                msg,
+                Some(format!("step kinds: {}", KINDS.join(", "))),
+            );
+        } else {
+            let msg = format!("this step has no kind: a step is one of {}", KINDS.join(", "));
+            self.b.cx.error(n.loc(), path, msg, Some(STEP_HINT.into()));
+        }
+    }
+
+    fn step(&mut self, n: &Node, path: &str, depth: usize) {
+        let Some(k) = self.kind(n, path) else { return };
+        let Some(f) = self.b.cx.fields(n, path, n.loc(), &STEP_SCHEMAS[k].1) else {
+            return;
+        };
+        let kind = KINDS[k];
+        let (Some(v), Some(key)) = (f.get(kind), f.key(kind)) else {
+            return;
+        };
+        let vpath = f.at(kind);
+        match kind {
+            "work" => {
+                if let Some(d) = self.b.cx.dist(v, &vpath) {
+                    self.code.push(Instr::Work(d));
+                }
+            }
+            "delay" => {
+                if let Some(d) = self.b.cx.dist(v, &vpath) {
+                    self.code.push(Instr::Delay(d));
+                }
+            }
+            "fail" => {
+                if let Some(p) = self.b.cx.probability(v, &vpath) {
+                    self.code.push(Instr::Fail { p });
+                }
+            }
+            "call" => self.call(&f, v, &vpath),
+            "parallel" => self.parallel(&f, v, &vpath),
+            "sequence" => self.steps(v, &vpath, depth),
+            "branch" => self.branch(v, &vpath, key.loc(), depth),
+            "repeat" => self.repeat(v, &vpath, key.loc(), depth),
+            _ => self.cache(v, &vpath, key.loc(), depth),
+        }
+    }
+
+    fn call(&mut self, f: &Fields, v: &Node, vpath: &str) {
+        let callee = self.b.target(v, vpath);
+        let cx = &mut self.b.cx;
+        let timeout = f.get("timeout").and_then(|n| cx.positive_duration(n, &f.at("timeout")));
+        let probability = f.get("probability").and_then(|n| cx.probability(n, &f.at("probability")));
+        let on_failure = [("fail", false), ("continue", true)];
+        let cont = f.get("on_failure").and_then(|n| cx.choice(n, &f.at("on_failure"), "on_failure", &on_failure));
+        let latency = f.get("latency").and_then(|n| cx.dist(n, &f.at("latency")));
+        let cancel = f.get("cancel").and_then(|n| cx.boolean(n, &f.at("cancel")));
+        let Some(callee) = callee else { return };
+        let m = &self.b.model;
+        let caller_service = &m.services[m.service_of(self.ep).ix()].name;
+        let name = format!("{caller_service}->{}", m.endpoints[callee.ix()].full_name);
+        let edge = Edge {
+            caller: self.ep,
+            callee,
+            name,
+            timeout,
+            probability: probability.unwrap_or(1.0),
+            continue_on_failure: cont.unwrap_or(false),
+            latency,
+            cancel: cancel.unwrap_or(false),
+        };
+        let id = self.b.model.edges.len() as u32;
+        self.b.model.edges.push(edge);
+        self.b.edge_sites.push(Site { loc: v.loc(), path: vpath.to_string() });
+        self.code.push(Instr::Call(crate::model::EdgeId(id)));
+    }
+
+    fn parallel(&mut self, f: &Fields, v: &Node, vpath: &str) {
+        let hint = "write parallel: [ { call: a.x }, { call: b.y } ]: each item is one branch";
+        let Some(items) = self.b.cx.list(v, vpath, "a list of branches", hint) else {
+            return;
+        };
+        if items.is_empty() {
+            self.b.cx.error(v.loc(), vpath, "'parallel' needs at least one branch", Some(hint.into()));
+            return;
+        }
+        let wait = f.get("wait").map_or(Some(Wait::All), |w| self.wait(w, &f.at("wait"), items.len()));
+        let fork = ForkId(self.b.model.forks.len() as u32);
+        self.b.model.forks.push(Fork { starts: Vec::new(), wait: wait.unwrap_or(Wait::All), join_pc: 0 });
+        self.code.push(Instr::Fork(fork));
+        let mut starts = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            starts.push(self.pc());
+            // Each branch runs with its own loop counters.
+            self.step(item, &format!("{vpath}[{i}]"), 0);
+            self.code.push(Instr::EndBranch);
+        }
+        let join_pc = self.pc();
+        let fk = &mut self.b.model.forks[fork.ix()];
+        fk.starts = starts;
+        fk.join_pc = join_pc;
+    }
+
+    fn wait(&mut self, n: &Node, path: &str, branches: usize) -> Option<Wait> {
+        match n.as_str() {
+            Some("all") => return Some(Wait::All),
+            Some("any") => return Some(Wait::Any),
+            Some(t) if t.parse::<f64>().is_err() => {
+                let msg = format!(
+                    "'wait' is all, any or a number of branches, found '{t}'{}",
+                    did_you_mean(t, ["all", "any"])
+                );
+                self.b.cx.error(n.loc(), path, msg, None);
+                return None;
+            }
+            _ => {}
+        }
+        let k = self.b.cx.u32(n, path, 1, u32::MAX)?;
+        if k as usize > branches {
+            let msg = format!(
+                "wait: {k}, but 'parallel' has only {branches} branch{}",
+                if branches == 1 { "" } else { "es" }
+            );
+            let hint = Some("wait counts the branches that must succeed; it cannot exceed their number".into());
+            self.b.cx.error(n.loc(), path, msg, hint);
+            return None;
+        }
+        Some(Wait::K(k))
+    }
+
+    fn branch(&mut self, v: &Node, vpath: &str, at: Loc, depth: usize) {
+        let hint = "write branch: [ { weight: 0.7, steps: [ … ] }, { weight: 0.3, steps: [ … ] } ]";
+        let Some(items) = self.b.cx.list(v, vpath, "a list of alternatives", hint) else {
+            return;
+        };
+        if items.is_empty() {
+            self.b.cx.error(at, vpath, "'branch' needs at least one alternative", Some(hint.into()));
+            return;
+        }
+        let table = BranchId(self.b.model.branches.len() as u32);
+        self.b.model.branches.push(BranchTable { cumulative: Vec::new(), starts: Vec::new() });
+        self.code.push(Instr::Branch(table));
+        let (mut weights, mut starts, mut jumps) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, alt) in items.iter().enumerate() {
+            let apath = format!("{vpath}[{i}]");
+            let Some(af) = self.b.cx.fields(alt, &apath, alt.loc(), &ALTERNATIVE) else {
+                continue;
+            };
+            let weight = self.b.cx.req(&af, "weight", super::decode::Ctx::positive);
+            starts.push(self.pc());
+            if let Some(s) = af.get("steps") {
+                self.steps(s, &af.at("steps"), depth);
+            }
+            jumps.push(self.code.len());
+            self.code.push(Instr::Jump(0));
+            weights.push(weight.unwrap_or(1.0));
+        }
+        let end = self.pc();
+        for j in jumps {
+            self.code[j] = Instr::Jump(end);
+        }
+        let t = &mut self.b.model.branches[table.ix()];
+        t.cumulative = cumulative(&weights);
+        t.starts = starts;
+    }
+
+    fn repeat(&mut self, v: &Node, vpath: &str, at: Loc, depth: usize) {
+        let Some(f) = self.b.cx.fields(v, vpath, at, &REPEAT) else {
+            return;
+        };
+        if depth >= MAX_LOOP_DEPTH {
+            let msg = format!("'repeat' is nested more than {MAX_LOOP_DEPTH} deep");
+            let hint =
+                Some("multiply the counts of nested loops, or move the inner loop into an endpoint of its own".into());
+            self.b.cx.error(at, vpath, msg, hint);
+            return;
+        }
+        let count = self.b.cx.require(&f, "count", None).and_then(|n| self.b.cx.u32(n, &f.at("count"), 0, u32::MAX));
+        let slot = depth as u8;
+        let init = self.code.len();
+        self.code.push(Instr::RepeatInit { slot, count: count.unwrap_or(0), exit: 0 });
+        let body = self.pc();
+        if let Some(s) = self.b.cx.require(&f, "steps", Some("write repeat: { count: 3, steps: [ … ] }")) {
+            self.steps(s, &f.at("steps"), depth + 1);
+        }
+        self.code.push(Instr::RepeatNext { slot, body });
+        let exit = self.pc();
+        self.code[init] = Instr::RepeatInit { slot, count: count.unwrap_or(0), exit };
+    }
+
+    fn cache(&mut self, v: &Node, vpath: &str, at: Loc, depth: usize) {
+        let Some(f) = self.b.cx.fields(v, vpath, at, &CACHE) else {
+            return;
+        };
+        let name = self.b.cx.require(&f, "name", None).and_then(|n| self.b.cx.text(n, &f.at("name"), "a cache name"));
+        let ratio = match f.get("hit_ratio") {
+            Some(n) => self.b.cx.probability(n, &f.at("hit_ratio")),
+            None => {
+                let msg = "a 'cache' without 'hit_ratio' (a keyed cache) is not supported yet (planned: keyed caches with an emergent hit ratio)";
+                self.b.cx.error(at, vpath, msg, Some("give the cache a hit ratio, e.g. hit_ratio: 90%".into()));
+                None
+            }
+        };
+        let id = match (name, ratio) {
+            (Some(name), Some(r)) => {
+                self.cache_id(name, r, f.get("hit_ratio").map_or(at, Node::loc), &f.at("hit_ratio"))
+            }
+            _ => None,
+        };
+        let lookup = self.code.len();
+        self.code.push(Instr::Cache { cache: CacheId(0), miss: 0 });
+        if let Some(h) = f.get("hit") {
+            self.steps(h, &f.at("hit"), depth);
+        }
+        let jump = self.code.len();
+        self.code.push(Instr::Jump(0));
+        let miss = self.pc();
+        if let Some(m) = f.get("miss") {
+            self.steps(m, &f.at("miss"), depth);
+        }
+        let end = self.pc();
+        self.code[jump] = Instr::Jump(end);
+        self.code[lookup] = Instr::Cache { cache: id.unwrap_or(CacheId(0)), miss };
+    }
+
+    /// The id of the cache named `name`; the same name must mean the same
+    /// hit ratio everywhere.
+    fn cache_id(&mut self, name: &str, ratio: f64, at: Loc, path: &str) -> Option<CacheId> {
+        let caches = &self.b.model.caches;
+        if let Some(i) = caches.iter().position(|c| c.name == name) {
+            if caches[i].hit_ratio == ratio {
+                return Some(CacheId(i as u32));
+            }
+            let first = self.b.cache_sites[i];
+            let msg = format!(
+                "cache '{name}' has hit_ratio {ratio} here but {} at line {}, column {}",
+                caches[i].hit_ratio, first.line, first.col
+            );
+            let hint = Some("a named cache has one hit ratio; use another name for a different cache".into());
+            self.b.cx.error(at, path, msg, hint);
+            return None;
+        }
+        let id = CacheId(caches.len() as u32);
+        self.b.model.caches.push(Cache { name: name.to_string(), hit_ratio: ratio });
+        self.b.cache_sites.push(at);
+        Some(id)
+    }
+}
+
+/// Running sums of positive weights, normalised so that the last is 1.
+fn cumulative(weights: &[f64]) -> Vec<f64> {
+    let total: f64 = weights.iter().sum();
+    if !(total > 0.0 && total.is_finite()) {
+        return Vec::new();
+    }
+    let mut acc = 0.0;
+    let mut out: Vec<f64> = weights
+        .iter()
+        .map(|w| {
+            acc += w;
+            acc / total
+        })
+        .collect();
+    if let Some(last) = out.last_mut() {
+        *last = 1.0;
+    }
+    out
+}

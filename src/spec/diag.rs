@@ -1,12 +1,22 @@
-//! Diagnostics: one problem in an input file, with where and a hint. (Stub.)
+//! Diagnostics: problems in an input file, each with where it is (file,
+//! 1-based line and column, YAML path), what is wrong and a hint.
+//!
+//! [`Diagnostics::render`] prints them the way rustc does, in plain text
+//! (no colours): a header `file:line:col: path: message`, the source line
+//! with a caret under the column, then `= hint: …`. [`suggest`] finds the
+//! closest known word for every "did you mean".
+//!
+//! Nothing here decides what is a problem; `topology` does.
+
+use std::fmt;
 
 /// One problem found in an input file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Diagnostic {
     pub file: String,
-    /// 1-based.
+    /// 1-based; 0 when the problem is about the whole file.
     pub line: usize,
-    /// 1-based.
+    /// 1-based, in characters.
     pub column: usize,
     /// YAML path of the key, e.g. `services.cart.endpoints.get.steps[1].call`.
     pub path: String,
@@ -18,9 +28,216 @@ pub struct Diagnostic {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Diagnostics(pub Vec<Diagnostic>);
 
+impl Diagnostic {
+    /// `file:line:col: path: message` (position and path left out when
+    /// unknown).
+    pub fn header(&self) -> String {
+        let mut s = self.file.clone();
+        if self.line > 0 {
+            s.push_str(&format!(":{}:{}", self.line, self.column));
+        }
+        s.push_str(": ");
+        if !self.path.is_empty() {
+            s.push_str(&self.path);
+            s.push_str(": ");
+        }
+        s.push_str(&self.message);
+        s
+    }
+
+    /// The header, the source line with a caret, and the hint.
+    pub fn render(&self, source: &str) -> String {
+        let mut out = self.header();
+        out.push('\n');
+        let gutter = self.line.to_string().len();
+        let pad = " ".repeat(gutter);
+        let line = (self.line > 0).then(|| source.lines().nth(self.line - 1)).flatten();
+        if let Some(text) = line {
+            // Columns count characters; a tab shown as one space keeps the
+            // caret aligned.
+            let shown: String = text.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+            let caret = " ".repeat(self.column.saturating_sub(1).min(shown.chars().count()));
+            out.push_str(&format!("{pad} |\n{} | {shown}\n{pad} | {caret}^\n", self.line));
+        }
+        if let Some(h) = &self.hint {
+            out.push_str(&format!("{pad} = hint: {h}\n"));
+        }
+        out
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    /// The header and hint, without source text.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.header())?;
+        if let Some(h) = &self.hint {
+            write!(f, "\n  = hint: {h}")?;
+        }
+        Ok(())
+    }
+}
+
 impl Diagnostics {
-    /// All diagnostics as text, with the offending source lines (stub).
-    pub fn render(&self, _source: &str) -> String {
-        self.0.iter().map(|d| format!("{}:{}:{}: {}: {}\n", d.file, d.line, d.column, d.path, d.message)).collect()
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn iter(&self) -> std::slice::Iter<'_, Diagnostic> {
+        self.0.iter()
+    }
+    /// Orders by position (whole-file problems first); stable otherwise.
+    pub fn sort(&mut self) {
+        self.0.sort_by_key(|d| (d.line, d.column));
+    }
+    /// Every diagnostic with its source line, separated by blank lines, and
+    /// a count at the end.
+    pub fn render(&self, source: &str) -> String {
+        let mut out = String::new();
+        for d in &self.0 {
+            out.push_str(&d.render(source));
+            out.push('\n');
+        }
+        let n = self.0.len();
+        out.push_str(&format!("{n} problem{} found\n", if n == 1 { "" } else { "s" }));
+        out
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Diagnostics {}
+
+/// The candidate closest to `word` (case-insensitive optimal string
+/// alignment distance, i.e. Damerau–Levenshtein with adjacent
+/// transpositions), if it is close enough: at most one edit for words up to
+/// 5 characters, then one more per 3 characters. Ties go to the earlier
+/// candidate; `word` itself is never suggested.
+pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let w: Vec<char> = word.to_lowercase().chars().collect();
+    let limit = w.len().max(3) / 3;
+    let mut best: Option<(usize, &'a str)> = None;
+    for c in candidates {
+        if c == word {
+            continue;
+        }
+        let cand: Vec<char> = c.to_lowercase().chars().collect();
+        let d = distance(&w, &cand);
+        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// Optimal string alignment distance.
+fn distance(a: &[char], b: &[char]) -> usize {
+    let (n, m) = (a.len(), b.len());
+    // Rows i-2, i-1 and i of the dynamic programming table.
+    let mut prev2 = vec![0usize; m + 1];
+    let mut prev: Vec<usize> = (0..=m).collect();
+    let mut cur = vec![0usize; m + 1];
+    for i in 1..=n {
+        cur[0] = i;
+        for j in 1..=m {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(prev2[j - 2] + 1);
+            }
+            cur[j] = v;
+        }
+        std::mem::swap(&mut prev2, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[m]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(a: &str, b: &str) -> usize {
+        let a: Vec<char> = a.chars().collect();
+        let b: Vec<char> = b.chars().collect();
+        distance(&a, &b)
+    }
+
+    #[test]
+    fn distances() {
+        assert_eq!(d("", ""), 0);
+        assert_eq!(d("abc", ""), 3);
+        assert_eq!(d("kitten", "sitting"), 3);
+        assert_eq!(d("replica", "replicas"), 1);
+        assert_eq!(d("tiemout", "timeout"), 1, "a transposition is one edit");
+        assert_eq!(d("ca", "abc"), 3, "OSA, not unrestricted Damerau");
+    }
+
+    #[test]
+    fn suggestions() {
+        let keys = ["replicas", "cpus", "max_in_flight", "queue", "balancer", "endpoints"];
+        assert_eq!(suggest("replica", keys), Some("replicas"));
+        assert_eq!(suggest("max_inflight", keys), Some("max_in_flight"));
+        assert_eq!(suggest("Endpoints", keys), Some("endpoints"));
+        assert_eq!(suggest("cpu", keys), Some("cpus"));
+        assert_eq!(suggest("zebra", keys), None);
+        assert_eq!(suggest("replicas", keys), None, "never the word itself");
+        assert_eq!(suggest("carts", ["db", "cart", "frontend"]), Some("cart"));
+        assert_eq!(suggest("gett", ["get", "add"]), Some("get"));
+        assert_eq!(suggest("ab", ["xy"]), None);
+        assert_eq!(suggest("x", Vec::<&str>::new()), None);
+    }
+
+    #[test]
+    fn rendering_with_source_line_and_caret() {
+        let src = "a: 1\nservices:\n  cart:\n    replica: 2\n";
+        let diag = Diagnostic {
+            file: "shop.yaml".into(),
+            line: 4,
+            column: 5,
+            path: "services.cart.replica".into(),
+            message: "unknown key 'replica' in services.cart — did you mean 'replicas'?".into(),
+            hint: Some("allowed here: replicas, cpus".into()),
+        };
+        let r = diag.render(src);
+        assert_eq!(
+            r,
+            "shop.yaml:4:5: services.cart.replica: unknown key 'replica' in services.cart — did you mean 'replicas'?\n  \
+             |\n4 |     replica: 2\n  |     ^\n  = hint: allowed here: replicas, cpus\n"
+        );
+        let all = Diagnostics(vec![diag.clone(), diag.clone()]);
+        assert!(all.render(src).ends_with("2 problems found\n"));
+        assert_eq!(
+            diag.to_string(),
+            "shop.yaml:4:5: services.cart.replica: unknown key 'replica' in services.cart — did you mean 'replicas'?\n  = hint: allowed here: replicas, cpus"
+        );
+    }
+
+    #[test]
+    fn rendering_never_fails_on_odd_positions() {
+        let mut diag = Diagnostic {
+            file: "f.yaml".into(),
+            line: 99,
+            column: 500,
+            path: String::new(),
+            message: "m".into(),
+            hint: None,
+        };
+        assert_eq!(diag.render("x\n"), "f.yaml:99:500: m\n");
+        diag.line = 1;
+        assert_eq!(diag.render("\tab"), "f.yaml:1:500: m\n  |\n1 |  ab\n  |    ^\n");
+        diag.line = 0;
+        assert_eq!(diag.render(""), "f.yaml: m\n");
     }
 }

@@ -1,23 +1,33 @@
-//! Reading a topology: YAML text → positioned tree → checked [`Model`].
+//! Reading a topology: YAML text → positioned tree → checked [`Model`](crate::model::Model).
 //!
 //! Two stages, as in `shared/spec/style.md`: [`yaml`] builds a tree of
-//! nodes that remember their line and column; [`topology`] walks it,
+//! nodes that remember their line and column; `topology` walks it,
 //! collecting *every* problem (unknown keys with suggestions, bad units,
 //! dangling references, cycles…) as a [`Diagnostic`] with the file, position
-//! and YAML path, and only when there are none builds the [`Model`].
+//! and YAML path, and only when there are none returns the [`Model`](crate::model::Model).
+//!
+//! Inside: `decode` reads typed values out of nodes and complains about
+//! them; `topology` handles the top level and services, `workload` the
+//! workloads, `compile` turns endpoint steps into instructions, `cycles`
+//! finds call cycles; [`diag`] renders problems and suggests names;
+//! [`units`] and [`dist`] parse durations, rates, ratios and distributions.
+//! [`load_tree`] checks a tree that was built or patched in memory.
 //!
 //! This module reads no files itself: the caller passes a [`FileSource`]
 //! (the CLI's reads the disk), so tests can serve files from memory.
 
 mod compile;
+mod cycles;
+mod decode;
 pub mod diag;
 pub mod dist;
 mod topology;
 pub mod units;
+mod workload;
 pub mod yaml;
 
-pub use diag::{Diagnostic, Diagnostics};
-pub use topology::{LoadOptions, load_str};
+pub use diag::{Diagnostic, Diagnostics, suggest};
+pub use topology::{DEFAULT_DURATION, LoadOptions, load_str, load_tree};
 
 use std::path::{Path, PathBuf};
 
@@ -31,3 +41,6 @@ pub fn resolve(base_dir: &Path, written: &str) -> PathBuf {
     let p = Path::new(written);
     if p.is_absolute() { p.to_path_buf() } else { base_dir.join(p) }
 }
+
+#[cfg(test)]
+mod tests;

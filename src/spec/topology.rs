@@ -1,8 +1,23 @@
-//! Topology decoding and validation. (Stub.)
+//! Topology decoding and validation: the top level, services and
+//! workloads of `shared/spec/format.md` (endpoint steps are in `compile`).
+//!
+//! Loading never stops at the first problem: every key is checked, every
+//! reference resolved, and all problems come back together, sorted by
+//! position. Keys of the format that are not built yet (`retry`,
+//! `autoscale`, `faults`, …) are errors saying so, never silently ignored.
+//!
+//! Defaults: `duration` 60 s ([`DEFAULT_DURATION`]), `warmup` 0 s, `seed`
+//! 1, `name` the file name without extension; per service `replicas` 1,
+//! `cpus` 1, unlimited `max_in_flight`, an unbounded FIFO queue,
+//! `round_robin`; per workload `arrivals: poisson`.
 
-use super::{Diagnostics, FileSource};
-use crate::model::Model;
-use std::path::PathBuf;
+use super::compile::{self, Site};
+use super::decode::{Ctx, Fields, Loc, Schema, did_you_mean};
+use super::yaml::{self, Node};
+use super::{Diagnostic, Diagnostics, FileSource};
+use crate::engine::SimDuration;
+use crate::model::{Balancer, Discipline, Endpoint, EndpointId, Model, QueueCfg, Service, ServiceId};
+use std::path::{Path, PathBuf};
 
 /// What loading needs besides the text.
 pub struct LoadOptions<'a> {
@@ -11,8 +26,346 @@ pub struct LoadOptions<'a> {
     pub files: &'a dyn FileSource,
 }
 
+/// Simulated time when the file does not say.
+pub const DEFAULT_DURATION: SimDuration = SimDuration::from_secs(60);
+/// Upper bounds that keep a typo from allocating the machine away.
+pub const MAX_REPLICAS: u32 = 100_000;
+pub const MAX_CPUS: u32 = 10_000;
+pub const MAX_USERS: u32 = 10_000_000;
+
+pub(super) const RESILIENCE: &str = "retries and resilience policies";
+const KEYED_CACHES: &str = "keyed caches with an emergent hit ratio";
+pub(super) const QUEUES: &str = "asynchronous queues";
+
+const TOP: Schema = Schema {
+    what: "a topology",
+    keys: &["name", "duration", "warmup", "seed", "network", "services", "workload"],
+    later: &[
+        ("policies", RESILIENCE),
+        ("caches", KEYED_CACHES),
+        ("queues", QUEUES),
+        ("faults", "fault injection (the chaos schedule)"),
+    ],
+    hint: "a topology file is a map with 'services' and 'workload'",
+};
+const NETWORK: Schema =
+    Schema { what: "network", keys: &["latency"], later: &[], hint: "write network: { latency: 0.4ms }" };
+const SERVICE: Schema = Schema {
+    what: "a service",
+    keys: &["replicas", "cpus", "max_in_flight", "queue", "balancer", "endpoints"],
+    later: &[("autoscale", "autoscaling")],
+    hint: "a service is a map with 'endpoints' and settings such as 'replicas'",
+};
+const QUEUE: Schema = Schema {
+    what: "a queue",
+    keys: &["capacity", "discipline", "max_wait"],
+    later: &[],
+    hint: "write queue: { capacity: 100, discipline: fifo, max_wait: 500ms }",
+};
+
 /// Parses and checks a topology. `file_name` is used in diagnostics.
 pub fn load_str(file_name: &str, text: &str, opts: &LoadOptions) -> Result<Model, Diagnostics> {
-    let _ = (file_name, text, opts);
-    Err(Diagnostics::default())
+    let parsed = yaml::parse(text);
+    let early: Vec<Diagnostic> = parsed
+        .errors
+        .into_iter()
+        .map(|e| Diagnostic {
+            file: file_name.to_string(),
+            line: e.line,
+            column: e.col,
+            path: e.path,
+            message: e.message,
+            hint: e.hint,
+        })
+        .collect();
+    match parsed.root {
+        Some(root) => load(file_name, &root, opts, early),
+        None => Err(Diagnostics(early)),
+    }
+}
+
+/// Checks a topology already parsed into a tree (experiments patch trees).
+pub fn load_tree(file_name: &str, root: &Node, opts: &LoadOptions) -> Result<Model, Diagnostics> {
+    load(file_name, root, opts, Vec::new())
+}
+
+/// The model under construction plus what errors need to point at.
+pub(super) struct Build<'a> {
+    pub cx: Ctx<'a>,
+    pub model: Model,
+    /// Where each edge's `call` is, parallel to `model.edges`.
+    pub edge_sites: Vec<Site>,
+    /// Where each cache was first named, parallel to `model.caches`.
+    pub cache_sites: Vec<Loc>,
+}
+
+fn load(file_name: &str, root: &Node, opts: &LoadOptions, early: Vec<Diagnostic>) -> Result<Model, Diagnostics> {
+    let stem = Path::new(file_name).file_stem().map_or("topology".into(), |s| s.to_string_lossy().into_owned());
+    let mut b = Build {
+        cx: Ctx { file: file_name, files: opts.files, base_dir: &opts.base_dir, diags: early, dists: Vec::new() },
+        model: Model {
+            name: stem,
+            duration: DEFAULT_DURATION,
+            warmup: SimDuration::ZERO,
+            seed: 1,
+            network_latency: None,
+            services: Vec::new(),
+            endpoints: Vec::new(),
+            edges: Vec::new(),
+            workloads: Vec::new(),
+            dists: Vec::new(),
+            forks: Vec::new(),
+            branches: Vec::new(),
+            caches: Vec::new(),
+        },
+        edge_sites: Vec::new(),
+        cache_sites: Vec::new(),
+    };
+    top_level(&mut b, root);
+    super::cycles::report_cycles(&mut b);
+    let mut diags = Diagnostics(std::mem::take(&mut b.cx.diags));
+    if !diags.is_empty() {
+        diags.sort();
+        return Err(diags);
+    }
+    b.model.dists = std::mem::take(&mut b.cx.dists);
+    Ok(b.model)
+}
+
+fn top_level(b: &mut Build, root: &Node) {
+    let Some(f) = b.cx.fields(root, "", root.loc(), &TOP) else {
+        return;
+    };
+    if let Some(n) = f.get("name")
+        && let Some(name) = b.cx.text(n, "name", "a name")
+    {
+        b.model.name = name.to_string();
+    }
+    run_length(b, &f);
+    if let Some(n) = f.get("seed")
+        && let Some(seed) = b.cx.uint(n, "seed", 0, u64::MAX)
+    {
+        b.model.seed = seed;
+    }
+    if let Some(n) = f.get("network")
+        && let Some(nf) = b.cx.fields(n, "network", f.key("network").map_or(n.loc(), |k| k.loc()), &NETWORK)
+        && let Some(lat) = nf.get("latency")
+    {
+        b.model.network_latency = b.cx.dist(lat, "network.latency");
+    }
+    let hint = Some("add services: { name: { endpoints: { … } } }");
+    if let Some(s) = b.cx.require(&f, "services", hint) {
+        services(b, s, f.key("services").map_or(s.loc(), |k| k.loc()));
+    }
+    let hint = Some("add workload: [ { name: web, target: service.endpoint, rate: 100/s } ]");
+    if let Some(w) = b.cx.require(&f, "workload", hint) {
+        super::workload::workloads(b, w);
+    }
+}
+
+fn run_length(b: &mut Build, f: &Fields) {
+    if let Some(n) = f.get("duration")
+        && let Some(d) = b.cx.positive_duration(n, "duration")
+    {
+        b.model.duration = d;
+    }
+    let Some(n) = f.get("warmup") else { return };
+    let Some(w) = b.cx.duration(n, "warmup") else {
+        return;
+    };
+    b.model.warmup = w;
+    if w >= b.model.duration && b.cx.diags.iter().all(|d| d.path != "duration") {
+        let hint = if f.get("duration").is_none() {
+            format!("'duration' defaults to {DEFAULT_DURATION}; set it longer than the warm-up")
+        } else {
+            "the warm-up is part of the duration; statistics cover what follows it".into()
+        };
+        let msg = format!("warmup ({w}) must be shorter than duration ({})", b.model.duration);
+        b.cx.error(n.loc(), "warmup", msg, Some(hint));
+    }
+}
+
+/// Registers every service and endpoint name first, so that calls can be
+/// resolved whatever order the services are written in.
+fn declare(b: &mut Build, entries: &[(yaml::Key, Node)]) {
+    for (sk, sv) in entries {
+        let sid = ServiceId(b.model.services.len() as u32);
+        let mut eps = Vec::new();
+        if let Some(emap) = sv.get("endpoints").and_then(Node::as_map) {
+            for (ek, _) in emap {
+                eps.push(EndpointId(b.model.endpoints.len() as u32));
+                b.model.endpoints.push(Endpoint {
+                    service: sid,
+                    name: ek.text.clone(),
+                    full_name: format!("{}.{}", sk.text, ek.text),
+                    code: Vec::new(),
+                });
+            }
+        }
+        b.model.services.push(Service {
+            name: sk.text.clone(),
+            replicas: 1,
+            cpus: 1,
+            max_in_flight: None,
+            queue: QueueCfg { capacity: None, discipline: Discipline::Fifo, max_wait: None },
+            balancer: Balancer::RoundRobin,
+            endpoints: eps,
+        });
+    }
+}
+
+fn services(b: &mut Build, n: &Node, at: Loc) {
+    let hint = "services is a map from service name to its settings";
+    let Some(entries) = n.as_map() else {
+        b.cx.error(
+            n.loc(),
+            "services",
+            format!("expected a map of services, found {}", super::decode::found(n)),
+            Some(hint.into()),
+        );
+        return;
+    };
+    if entries.is_empty() {
+        b.cx.error(at, "services", "no services: a topology needs at least one", Some(hint.into()));
+    }
+    declare(b, entries);
+    for (i, (k, v)) in entries.iter().enumerate() {
+        let path = format!("services.{}", k.text);
+        check_name(b, k, &path, "service");
+        service(b, ServiceId(i as u32), k.loc(), v, &path);
+    }
+}
+
+/// Names are used in `service.endpoint` references and result keys.
+fn check_name(b: &mut Build, k: &yaml::Key, path: &str, what: &str) {
+    let t = &k.text;
+    if t.is_empty() || t.contains('.') || t.chars().any(char::is_whitespace) || t.contains("->") {
+        let msg = format!("{what} name '{t}' must be non-empty, without '.', '->' or spaces");
+        let hint = "'.' separates service and endpoint in calls (cart.get); use '-' or '_' inside names";
+        b.cx.error(k.loc(), path, msg, Some(hint.into()));
+    }
+}
+
+fn service(b: &mut Build, sid: ServiceId, at: Loc, v: &Node, path: &str) {
+    let Some(f) = b.cx.fields(v, path, at, &SERVICE) else {
+        return;
+    };
+    let mut s = b.model.services[sid.ix()].clone();
+    if let Some(n) = f.get("replicas") {
+        s.replicas = b.cx.u32(n, &f.at("replicas"), 1, MAX_REPLICAS).unwrap_or(1);
+    }
+    if let Some(n) = f.get("cpus") {
+        s.cpus = b.cx.u32(n, &f.at("cpus"), 1, MAX_CPUS).unwrap_or(1);
+    }
+    if let Some(n) = f.get("max_in_flight") {
+        s.max_in_flight = max_in_flight(b, n, &f.at("max_in_flight"));
+    }
+    if let Some(n) = f.get("queue") {
+        let at = f.key("queue").map_or(n.loc(), |k| k.loc());
+        s.queue = queue(b, n, &f.at("queue"), at);
+    }
+    if let Some(n) = f.get("balancer") {
+        let options = [
+            ("round_robin", Balancer::RoundRobin),
+            ("random", Balancer::Random),
+            ("least_request", Balancer::LeastRequest),
+            ("p2c", Balancer::P2c),
+        ];
+        s.balancer = b.cx.choice(n, &f.at("balancer"), "balancer", &options).unwrap_or(Balancer::RoundRobin);
+    }
+    b.model.services[sid.ix()] = s;
+    let hint = Some("add endpoints: { get: { work: exp(5ms) } }");
+    if let Some(n) = b.cx.require(&f, "endpoints", hint) {
+        endpoints(b, sid, n, &f.at("endpoints"), f.key("endpoints").map_or(at, |k| k.loc()));
+    }
+}
+
+fn max_in_flight(b: &mut Build, n: &Node, path: &str) -> Option<u32> {
+    if n.as_map().is_some() {
+        let msg = format!("adaptive 'max_in_flight' is not supported yet (planned: {RESILIENCE})");
+        let hint = Some("write a fixed limit such as max_in_flight: 200".into());
+        b.cx.error(n.loc(), path, msg, hint);
+        return None;
+    }
+    b.cx.u32(n, path, 1, u32::MAX)
+}
+
+fn queue(b: &mut Build, n: &Node, path: &str, at: Loc) -> QueueCfg {
+    let mut q = QueueCfg { capacity: None, discipline: Discipline::Fifo, max_wait: None };
+    let Some(f) = b.cx.fields(n, path, at, &QUEUE) else {
+        return q;
+    };
+    if let Some(c) = f.get("capacity") {
+        q.capacity = b.cx.u32(c, &f.at("capacity"), 0, u32::MAX);
+    }
+    if let Some(d) = f.get("discipline") {
+        let options = [("fifo", Discipline::Fifo), ("lifo", Discipline::Lifo)];
+        q.discipline = b.cx.choice(d, &f.at("discipline"), "discipline", &options).unwrap_or(Discipline::Fifo);
+    }
+    if let Some(w) = f.get("max_wait") {
+        q.max_wait = b.cx.positive_duration(w, &f.at("max_wait"));
+    }
+    q
+}
+
+fn endpoints(b: &mut Build, sid: ServiceId, n: &Node, path: &str, at: Loc) {
+    let Some(entries) = n.as_map() else {
+        let msg = format!("expected a map of endpoints, found {}", super::decode::found(n));
+        b.cx.error(n.loc(), path, msg, Some("write endpoints: { get: { work: exp(5ms) } }".into()));
+        return;
+    };
+    if entries.is_empty() {
+        b.cx.error(at, path, "a service needs at least one endpoint", None);
+    }
+    let ids = b.model.services[sid.ix()].endpoints.clone();
+    for ((k, v), id) in entries.iter().zip(ids) {
+        let epath = format!("{path}.{}", k.text);
+        check_name(b, k, &epath, "endpoint");
+        let code = compile::endpoint(b, id, v, &epath, k.loc());
+        b.model.endpoints[id.ix()].code = code;
+    }
+}
+
+impl Build<'_> {
+    /// Resolves `service.endpoint`, reporting what is wrong with it.
+    pub(super) fn target(&mut self, n: &Node, path: &str) -> Option<EndpointId> {
+        let text = self.cx.text(n, path, "service.endpoint")?;
+        let quoted = usize::from(matches!(&n.kind, yaml::NodeKind::Scalar { quoted: true, .. }));
+        let Some((svc, ep)) = text.split_once('.') else {
+            let hint = match self.service_named(text) {
+                Some(s) => format!("'{text}' has: {}", self.endpoint_list(s)),
+                None => "write the service and the endpoint separated by '.', e.g. cart.get".into(),
+            };
+            let msg = format!("'{text}' is not service.endpoint");
+            self.cx.error(n.loc(), path, msg, Some(hint));
+            return None;
+        };
+        let Some(sid) = self.service_named(svc) else {
+            let names: Vec<&str> = self.model.services.iter().map(|s| s.name.as_str()).collect();
+            let msg = format!("no service '{svc}'{}", did_you_mean(svc, names.iter().copied()));
+            let hint = Some(format!("services: {}", names.join(", ")));
+            self.cx.error(n.loc(), path, msg, hint);
+            return None;
+        };
+        let ids = &self.model.services[sid.ix()].endpoints;
+        if let Some(&id) = ids.iter().find(|e| self.model.endpoints[e.ix()].name == ep) {
+            return Some(id);
+        }
+        let names: Vec<&str> = ids.iter().map(|e| self.model.endpoints[e.ix()].name.as_str()).collect();
+        let hint = super::diag::suggest(ep, names.iter().copied()).map(|s| format!("did you mean '{svc}.{s}'?"));
+        let msg = format!("service '{svc}' has no endpoint '{ep}'; it has: {}", names.join(", "));
+        let at = Loc { line: n.line, col: n.col + quoted + svc.chars().count() + 1 };
+        self.cx.error(at, path, msg, hint);
+        None
+    }
+
+    fn service_named(&self, name: &str) -> Option<ServiceId> {
+        self.model.services.iter().position(|s| s.name == name).map(|i| ServiceId(i as u32))
+    }
+
+    fn endpoint_list(&self, s: ServiceId) -> String {
+        let names: Vec<&str> =
+            self.model.services[s.ix()].endpoints.iter().map(|e| self.model.endpoints[e.ix()].name.as_str()).collect();
+        names.join(", ")
+    }
 }

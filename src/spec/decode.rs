@@ -1,0 +1,345 @@
+//! Typed reading of [`Node`]s: maps with known keys, whole numbers,
+//! durations, ratios, rates, distributions, choices — each problem becomes a
+//! [`Diagnostic`] pointing at the offending key or value, and reading goes
+//! on so that every problem of a file is found in one pass.
+//!
+//! What the keys mean is `topology`'s and `compile`'s business; this module
+//! only knows how to read a value and how to complain about it.
+
+use super::dist::parse_dist;
+use super::units::{parse_duration, parse_rate, parse_ratio};
+use super::yaml::{Key, Node, NodeKind};
+use super::{Diagnostic, FileSource, diag::suggest};
+use crate::engine::SimDuration;
+use crate::model::{Dist, DistId};
+use std::path::Path;
+
+/// A 1-based position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Loc {
+    pub line: usize,
+    pub col: usize,
+}
+
+impl Node {
+    pub(super) fn loc(&self) -> Loc {
+        Loc { line: self.line, col: self.col }
+    }
+}
+
+impl Key {
+    pub(super) fn loc(&self) -> Loc {
+        Loc { line: self.line, col: self.col }
+    }
+}
+
+/// The keys a map may have.
+pub struct Schema {
+    /// What the map is, for messages: "a service".
+    pub what: &'static str,
+    pub keys: &'static [&'static str],
+    /// Keys of the format that later work will support, with what they
+    /// are planned as: reported as "not supported yet", never ignored.
+    pub later: &'static [(&'static str, &'static str)],
+    /// Advice when the value is not a map at all.
+    pub hint: &'static str,
+}
+
+/// A checked map: every key is known.
+pub struct Fields<'n> {
+    pub path: String,
+    /// Where to point when a required key is missing.
+    pub at: Loc,
+    entries: &'n [(Key, Node)],
+}
+
+impl<'n> Fields<'n> {
+    pub fn get(&self, key: &str) -> Option<&'n Node> {
+        self.entry(key).map(|(_, v)| v)
+    }
+    pub fn key(&self, key: &str) -> Option<&'n Key> {
+        self.entry(key).map(|(k, _)| k)
+    }
+    fn entry(&self, key: &str) -> Option<&'n (Key, Node)> {
+        self.entries.iter().find(|(k, _)| k.text == key)
+    }
+    /// Path of a key of this map.
+    pub fn at(&self, key: &str) -> String {
+        child(&self.path, key)
+    }
+}
+
+/// `path.key`, or `key` at the top.
+pub fn child(path: &str, key: &str) -> String {
+    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+}
+
+/// How a value is described in "found …".
+pub fn found(n: &Node) -> String {
+    match &n.kind {
+        NodeKind::Map(_) => "a map".into(),
+        NodeKind::Seq(_) => "a list".into(),
+        NodeKind::Null => "nothing".into(),
+        NodeKind::Scalar { text, .. } => {
+            let short: String = text.chars().take(40).collect();
+            let more = if short.len() < text.len() { "…" } else { "" };
+            format!("'{short}{more}'")
+        }
+    }
+}
+
+/// " — did you mean 'x'?" or nothing.
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    suggest(word, candidates).map_or(String::new(), |s| format!(" — did you mean '{s}'?"))
+}
+
+/// Reading state: the diagnostics so far and the distributions read.
+pub struct Ctx<'a> {
+    pub file: &'a str,
+    pub files: &'a dyn FileSource,
+    pub base_dir: &'a Path,
+    pub diags: Vec<Diagnostic>,
+    pub dists: Vec<Dist>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn error(&mut self, at: Loc, path: &str, message: impl Into<String>, hint: Option<String>) {
+        self.diags.push(Diagnostic {
+            file: self.file.to_string(),
+            line: at.line,
+            column: at.col,
+            path: path.to_string(),
+            message: message.into(),
+            hint,
+        });
+    }
+
+    fn expected(&mut self, n: &Node, path: &str, what: &str, hint: Option<String>) {
+        self.error(n.loc(), path, format!("expected {what}, found {}", found(n)), hint);
+    }
+
+    /// Checks that `n` is a map whose keys are all in `schema`.
+    pub fn fields<'n>(&mut self, n: &'n Node, path: &str, at: Loc, schema: &Schema) -> Option<Fields<'n>> {
+        let Some(entries) = n.as_map() else {
+            let what = format!("{} (a map)", schema.what);
+            self.expected(n, path, &what, Some(schema.hint.to_string()));
+            return None;
+        };
+        for (k, _) in entries {
+            if schema.keys.contains(&k.text.as_str()) {
+                continue;
+            }
+            let kpath = child(path, &k.text);
+            if let Some((_, planned)) = schema.later.iter().find(|(l, _)| *l == k.text) {
+                let msg = format!("'{}' is not supported yet (planned: {planned})", k.text);
+                self.error(k.loc(), &kpath, msg, None);
+            } else {
+                self.unknown_key(k, path, schema);
+            }
+        }
+        Some(Fields { path: path.to_string(), at, entries })
+    }
+
+    fn unknown_key(&mut self, k: &Key, path: &str, schema: &Schema) {
+        let place = if path.is_empty() { "at the top level".to_string() } else { format!("in {path}") };
+        let candidates = schema.keys.iter().chain(schema.later.iter().map(|(l, _)| l)).copied();
+        let msg = format!("unknown key '{}' {place}{}", k.text, did_you_mean(&k.text, candidates));
+        let hint = if k.text.contains(')') {
+            "inside { }, a comma ends a value: quote a distribution that has commas, e.g. \"uniform(1ms, 3ms)\""
+                .to_string()
+        } else {
+            format!("keys allowed in {}: {}", schema.what, schema.keys.join(", "))
+        };
+        self.error(k.loc(), &child(path, &k.text), msg, Some(hint));
+    }
+
+    /// The value of a required key, or an error at the map.
+    pub fn require<'n>(&mut self, f: &Fields<'n>, key: &str, hint: Option<&str>) -> Option<&'n Node> {
+        let v = f.get(key);
+        if v.is_none() {
+            let place = if f.path.is_empty() { "at the top level".into() } else { format!("in {}", f.path) };
+            self.error(f.at, &f.path, format!("missing '{key}' {place}"), hint.map(str::to_string));
+        }
+        v
+    }
+
+    /// Reads a required key with `read`.
+    pub fn req<T>(&mut self, f: &Fields, key: &str, read: fn(&mut Self, &Node, &str) -> Option<T>) -> Option<T> {
+        let n = self.require(f, key, None)?;
+        read(self, n, &f.at(key))
+    }
+
+    /// The text of a scalar.
+    pub fn text<'n>(&mut self, n: &'n Node, path: &str, what: &str) -> Option<&'n str> {
+        let t = n.as_str();
+        if t.is_none() {
+            self.expected(n, path, what, None);
+        }
+        t
+    }
+
+    /// A list.
+    pub fn list<'n>(&mut self, n: &'n Node, path: &str, what: &str, hint: &str) -> Option<&'n [Node]> {
+        let s = n.as_seq();
+        if s.is_none() {
+            self.expected(n, path, what, Some(hint.to_string()));
+        }
+        s
+    }
+
+    /// A whole number in `lo..=hi`.
+    pub fn uint(&mut self, n: &Node, path: &str, lo: u64, hi: u64) -> Option<u64> {
+        let t = self.text(n, path, "a whole number")?;
+        let clean = t.trim().trim_start_matches('+').replace('_', "");
+        let v = match clean.parse::<u64>() {
+            Ok(v) => v,
+            Err(_) => {
+                let msg = match clean.parse::<f64>() {
+                    Ok(f) if f < 0.0 => format!("must be at least {lo}, found {t}"),
+                    Ok(f) if f.fract() == 0.0 && f > hi as f64 => {
+                        format!("must be at most {hi}, found {t}")
+                    }
+                    Ok(_) => format!("expected a whole number, found {t}"),
+                    Err(_) => format!("expected a whole number, found {}", found(n)),
+                };
+                self.error(n.loc(), path, msg, None);
+                return None;
+            }
+        };
+        if v < lo || v > hi {
+            let msg = if v < lo {
+                format!("must be at least {lo}, found {v}")
+            } else {
+                format!("must be at most {hi}, found {v}")
+            };
+            self.error(n.loc(), path, msg, None);
+            return None;
+        }
+        Some(v)
+    }
+
+    /// A `u32` in `lo..=hi`.
+    pub fn u32(&mut self, n: &Node, path: &str, lo: u32, hi: u32) -> Option<u32> {
+        self.uint(n, path, lo.into(), hi.into()).and_then(|v| u32::try_from(v).ok())
+    }
+
+    fn unit<T>(&mut self, n: &Node, path: &str, what: &str, parse: fn(&str) -> Result<T, String>) -> Option<T> {
+        let t = self.text(n, path, what)?;
+        match parse(t) {
+            Ok(v) => Some(v),
+            Err(msg) => {
+                self.error(n.loc(), path, msg, None);
+                None
+            }
+        }
+    }
+
+    /// A duration with a unit (zero allowed).
+    pub fn duration(&mut self, n: &Node, path: &str) -> Option<SimDuration> {
+        self.unit(n, path, "a duration such as 250ms", parse_duration)
+    }
+
+    /// A duration longer than zero.
+    pub fn positive_duration(&mut self, n: &Node, path: &str) -> Option<SimDuration> {
+        let d = self.duration(n, path)?;
+        if d == SimDuration::ZERO {
+            self.error(n.loc(), path, "must be longer than zero", None);
+            return None;
+        }
+        Some(d)
+    }
+
+    /// Events per second, positive.
+    pub fn rate(&mut self, n: &Node, path: &str) -> Option<f64> {
+        self.unit(n, path, "a rate such as 200/s", parse_rate)
+    }
+
+    /// A fraction or percentage in [0, 1].
+    pub fn probability(&mut self, n: &Node, path: &str) -> Option<f64> {
+        let v = self.unit(n, path, "a ratio such as 10% or 0.1", parse_ratio)?;
+        if !(0.0..=1.0).contains(&v) {
+            let hint = Some("write a fraction between 0 and 1, such as 0.1, or a percentage such as 10%".to_string());
+            self.error(n.loc(), path, format!("{} is outside [0, 1]", n.as_str().unwrap_or("")), hint);
+            return None;
+        }
+        Some(v)
+    }
+
+    /// A non-negative number (a factor), written `3`, `0.5` or `50%`.
+    pub fn factor(&mut self, n: &Node, path: &str) -> Option<f64> {
+        let v = self.unit(n, path, "a number such as 2 or 0.5", parse_ratio)?;
+        if v < 0.0 {
+            self.error(n.loc(), path, format!("must not be negative, found {v}"), None);
+            return None;
+        }
+        Some(v)
+    }
+
+    /// A number larger than zero, written `3`, `0.5` or `50%`.
+    pub fn positive(&mut self, n: &Node, path: &str) -> Option<f64> {
+        let v = self.factor(n, path)?;
+        if v == 0.0 {
+            self.error(n.loc(), path, "must be larger than zero", None);
+            return None;
+        }
+        Some(v)
+    }
+
+    /// `true` or `false`.
+    pub fn boolean(&mut self, n: &Node, path: &str) -> Option<bool> {
+        match n.as_str() {
+            Some("true" | "True" | "TRUE") => Some(true),
+            Some("false" | "False" | "FALSE") => Some(false),
+            _ => {
+                self.expected(n, path, "true or false", None);
+                None
+            }
+        }
+    }
+
+    /// One of a fixed set of words.
+    pub fn choice<T: Copy>(&mut self, n: &Node, path: &str, what: &str, options: &[(&'static str, T)]) -> Option<T> {
+        let t = self.text(n, path, what)?;
+        if let Some((_, v)) = options.iter().find(|(w, _)| *w == t) {
+            return Some(*v);
+        }
+        let words: Vec<&str> = options.iter().map(|(w, _)| *w).collect();
+        let msg = format!("unknown {what} '{t}'{}", did_you_mean(t, words.iter().copied()));
+        self.error(n.loc(), path, msg, Some(format!("expected one of: {}", words.join(", "))));
+        None
+    }
+
+    /// A distribution string, stored in `dists`. A problem inside the string
+    /// is reported at its own column.
+    pub fn dist(&mut self, n: &Node, path: &str) -> Option<DistId> {
+        let (text, quoted) = match &n.kind {
+            NodeKind::Scalar { text, quoted } => (text.as_str(), *quoted),
+            _ => {
+                let hint = Some("for example exp(5ms), uniform(1ms, 3ms) or a constant such as 5ms".into());
+                self.expected(n, path, "a distribution", hint);
+                return None;
+            }
+        };
+        match parse_dist(text, self.files, self.base_dir) {
+            Ok(d) => {
+                self.dists.push(d);
+                Some(DistId((self.dists.len() - 1) as u32))
+            }
+            Err(e) => {
+                let offset = text.get(..e.offset).map_or(0, |s| s.chars().count());
+                let at = Loc { line: n.line, col: n.col + usize::from(quoted) + offset };
+                let unbalanced = text.matches('(').count() > text.matches(')').count();
+                let hint = if unbalanced && !quoted {
+                    Some(
+                        "inside { } or [ ], a comma ends a value: quote the distribution, e.g. \"uniform(1ms, 3ms)\""
+                            .into(),
+                    )
+                } else {
+                    e.hint
+                };
+                self.error(at, path, e.message, hint);
+                None
+            }
+        }
+    }
+}
