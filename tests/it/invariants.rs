@@ -1,17 +1,20 @@
 //! Swarm testing (as in TigerBeetle's VOPR): small random topologies from a
 //! seed — 2 to 5 services with random replicas, cores, admission limits,
-//! bounded queues (fifo/lifo, max_wait), balancers, and endpoints mixing
-//! work, delay, calls (timeouts, probability, on_failure, cancel), parallel
-//! fan-outs with every join rule, weighted branches, repeats and failures —
-//! written as YAML, loaded through the real reader and run briefly with
-//! invariants checked. Only invariants are judged, never numbers. A failure
-//! prints the seed and the YAML to rerun it.
+//! bounded queues (fifo/lifo, max_wait), balancers, network latency, and
+//! endpoints mixing work and delay (most distribution forms), calls
+//! (timeouts, probability, on_failure, cancel, latency), parallel fan-outs
+//! with every join rule, weighted branches, sequences, repeats, caches and
+//! failures, under open (shaped) and closed workloads — written as YAML,
+//! loaded through the real reader and run briefly, twice (the bytes must
+//! match), with invariants checked. Only invariants are judged, never
+//! numbers. A failure prints the seed and the YAML to rerun it.
 
 use crate::common::{invariant_violations, load_yaml, options, run_unasserted};
 use std::fmt::Write;
 
-/// How many random topologies one test run tries.
-const CASES: u64 = 30;
+/// How many random topologies one test run tries (each runs a few
+/// simulated seconds: all of them take well under a second in release).
+const CASES: u64 = 100;
 
 /// SplitMix64: a tiny, fixed generator so a seed means the same topology on
 /// every machine and release.
@@ -56,12 +59,23 @@ impl Topo {
     }
 }
 
+/// A random distribution, quoted when it holds `,` or `: ` (as YAML needs).
 fn dist(g: &mut Gen) -> String {
+    let d = dist_text(g);
+    if d.contains(',') || d.contains(": ") { format!("\"{d}\"") } else { d }
+}
+
+fn dist_text(g: &mut Gen) -> String {
     let ms = g.range(1, 8);
-    match g.range(0, 2) {
-        0 => format!("exp({ms}ms)"),
-        1 => format!("{ms}ms"),
-        _ => format!("{}us", g.range(50, 3000)),
+    match g.range(0, 8) {
+        0 | 1 => format!("exp({ms}ms)"),
+        2 => format!("{ms}ms"),
+        3 => format!("{}us", g.range(50, 3000)),
+        4 => format!("uniform({}us, {}us)", g.range(0, 500), g.range(600, 4000)),
+        5 => format!("lognormal(median={ms}ms, p99={}ms)", ms * g.range(2, 10)),
+        6 => format!("erlang(k={}, mean={ms}ms)", g.range(1, 4)),
+        7 => format!("mix(0.9: exp({ms}ms), 0.1: exp({}ms))", ms * 5),
+        _ => format!("pareto(min=100us, alpha={}, max={}ms)", 1.0 + g.range(1, 9) as f64 / 10.0, g.range(10, 50)),
     }
 }
 
@@ -70,7 +84,7 @@ fn dist(g: &mut Gen) -> String {
 fn step(g: &mut Gen, t: &Topo, svc: usize, depth: u32, indent: usize, out: &mut String) {
     let pad = " ".repeat(indent);
     let nested = depth < 2;
-    let kind = g.range(0, 9);
+    let kind = g.range(0, 11);
     match kind {
         0..=2 => {
             let _ = writeln!(out, "{pad}- work: {}", dist(g));
@@ -92,6 +106,9 @@ fn step(g: &mut Gen, t: &Topo, svc: usize, depth: u32, indent: usize, out: &mut 
                 }
                 if g.chance(0.15) {
                     let _ = writeln!(out, "{pad}  cancel: true");
+                }
+                if g.chance(0.1) {
+                    let _ = writeln!(out, "{pad}  latency: {}", dist(g));
                 }
             }
             None => {
@@ -146,6 +163,25 @@ fn step(g: &mut Gen, t: &Topo, svc: usize, depth: u32, indent: usize, out: &mut 
         9 => {
             let _ = writeln!(out, "{pad}- fail: {}%", g.range(1, 20));
         }
+        10 if nested => {
+            let _ = writeln!(out, "{pad}- sequence:");
+            for _ in 0..g.range(1, 2) {
+                step(g, t, svc, depth + 1, indent + 4, out);
+            }
+        }
+        11 if nested => {
+            // The name carries the ratio: one name, one hit ratio.
+            let pct = g.range(0, 10) * 10;
+            let _ = writeln!(out, "{pad}- cache:");
+            let _ = writeln!(out, "{pad}    name: hit{pct}");
+            let _ = writeln!(out, "{pad}    hit_ratio: {pct}%");
+            for part in ["hit", "miss"] {
+                if g.chance(0.8) {
+                    let _ = writeln!(out, "{pad}    {part}:");
+                    step(g, t, svc, depth + 1, indent + 6, out);
+                }
+            }
+        }
         _ => {
             let _ = writeln!(out, "{pad}- work: {}", dist(g));
         }
@@ -162,6 +198,9 @@ pub fn random_topology(seed: u64) -> String {
     let _ = writeln!(y, "duration: {}ms", g.range(1500, 4000));
     let _ = writeln!(y, "warmup: {}ms", g.range(0, 500));
     let _ = writeln!(y, "seed: {seed}");
+    if g.chance(0.3) {
+        let _ = writeln!(y, "network: {{ latency: {} }}", dist(&mut g));
+    }
     let _ = writeln!(y, "services:");
     for i in 0..n {
         let _ = writeln!(y, "  s{i}:");
@@ -202,6 +241,16 @@ pub fn random_topology(seed: u64) -> String {
             let _ = writeln!(y, "    rate: {}/s", g.range(10, 400));
             let a = g.pick(&["poisson", "uniform", "deterministic"]);
             let _ = writeln!(y, "    arrivals: {a}");
+            if g.chance(0.4) {
+                let shape = match g.range(0, 4) {
+                    0 => format!("spike: {{ at: {}ms, for: 500ms, factor: {} }}", g.range(0, 1500), g.range(2, 5)),
+                    1 => format!("ramp: {{ from: 0.1, to: 1.0, over: {}ms }}", g.range(100, 2000)),
+                    2 => "bursts: { on: exp(200ms), off: exp(300ms), factor: 3 }".to_string(),
+                    3 => "steps: [ [0s, 1.0], [1s, 2.0] ]".to_string(),
+                    _ => "diurnal: { period: 2s, min: 0.2, max: 1.0, peak_at: 1s }".to_string(),
+                };
+                let _ = writeln!(y, "    shape:\n      - {shape}");
+            }
         } else {
             let _ = writeln!(y, "    users: {}", g.range(1, 30));
             let _ = writeln!(y, "    think: exp({}ms)", g.range(1, 200));
@@ -213,6 +262,9 @@ pub fn random_topology(seed: u64) -> String {
 #[test]
 fn random_topologies_keep_invariants() {
     let mut failures = Vec::new();
+    // What the swarm exercised, so a generator that stops producing
+    // failures, timeouts or rejections is noticed.
+    let (mut ok, mut errors, mut timeouts, mut rejected) = (0, 0, 0, 0);
     for seed in 1..=CASES {
         let text = random_topology(seed);
         let model = match load_yaml(&format!("swarm-{seed}.yaml"), &text) {
@@ -229,7 +281,20 @@ fn random_topologies_keep_invariants() {
         match run {
             Err(_) => failures.push(format!("seed {seed}: the simulator panicked on\n{text}")),
             Ok(r) => {
-                let v = invariant_violations(&model, &r);
+                for w in r.workloads.values() {
+                    ok += w.ok;
+                    errors += w.failures.error;
+                    rejected += w.failures.rejected;
+                }
+                timeouts += r.edges.values().map(|e| e.timeouts).sum::<u64>();
+                let mut v = invariant_violations(&model, &r);
+                // Determinism on every feature the swarm uses: a second run
+                // gives the same bytes.
+                let again = run_unasserted(&model, &options(seed, None));
+                let json = |x: &stormcast::metrics::RunResult| serde_json::to_string(x).unwrap_or_default();
+                if json(&r) != json(&again) {
+                    v.push("a second run with the same seed gave different JSON".into());
+                }
                 if !v.is_empty() {
                     failures.push(format!("seed {seed}: invariants broken:\n  {}\n{text}", v.join("\n  ")));
                 }
@@ -242,6 +307,10 @@ fn random_topologies_keep_invariants() {
         failures.len(),
         failures.join("\n\n")
     );
+    println!("swarm: {ok} ok, {errors} errors, {rejected} rejected requests; {timeouts} call timeouts");
+    for (what, n) in [("ok", ok), ("error", errors), ("timeout", timeouts), ("rejected", rejected)] {
+        assert!(n > 0, "nothing in the swarm ended {what}");
+    }
 }
 
 #[test]
@@ -261,6 +330,16 @@ fn generator_is_deterministic_and_varied() {
         "probability:",
         "lifo",
         "max_wait",
+        "sequence:",
+        "cache:",
+        "network:",
+        "latency:",
+        "shape:",
+        "uniform(",
+        "lognormal(",
+        "pareto(",
+        "mix(",
+        "erlang(",
     ] {
         assert!(all.iter().any(|t| t.contains(needle)), "no generated topology uses {needle:?}");
     }
