@@ -48,7 +48,20 @@
 
 use crate::common::{load_topology, measured_secs, replicate, secs};
 use crate::formulas::{Closed, MD1, MM1, MMc, MMcK, Routes, mean_se, student_t_critical};
+use stormcast::engine::SimDuration;
 use stormcast::metrics::RunResult;
+use stormcast::model::Model;
+
+/// Measured time is divided by this in unoptimised builds (`cargo test`
+/// without `--release` runs ~20x slower). The tolerances follow: they are
+/// estimated from the replications, so they widen by about √8 and stay
+/// valid; the power checks still reject the 10%-off models (checked).
+const DEBUG_SHRINK: u64 = if cfg!(debug_assertions) { 8 } else { 1 };
+
+/// Run length for `measured_s` seconds of statistics after the file's warm-up.
+fn measured(model: &Model, measured_s: u64) -> Option<SimDuration> {
+    Some(model.warmup + secs(measured_s / DEBUG_SHRINK))
+}
 
 /// Replication seeds.
 const SEEDS: [u64; 20] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20];
@@ -204,7 +217,7 @@ fn single_station(
 fn mm1_against_theory() {
     let model = load_topology("mm1.yaml");
     // 625 s per replication: 500 000 customers.
-    let obs = replicate(&model, &SEEDS, Some(secs(626)), |r| observe(r, "clients", &["server"]));
+    let obs = replicate(&model, &SEEDS, measured(&model, 625), |r| observe(r, "clients", &["server"]));
     let q = |scale: f64| MM1 { lam: 800.0, mu: 1000.0 / scale };
     let (ok, bad) = (q(1.0), q(WRONG));
     let mut c = Checks::new("M/M/1", &obs);
@@ -224,7 +237,7 @@ fn mm1_against_theory() {
 #[test]
 fn mmc_against_theory() {
     let model = load_topology("mmc.yaml");
-    let obs = replicate(&model, &SEEDS, Some(secs(626)), |r| observe(r, "clients", &["server"]));
+    let obs = replicate(&model, &SEEDS, measured(&model, 625), |r| observe(r, "clients", &["server"]));
     let q = |scale: f64| MMc { lam: 750.0, mu: 250.0 / scale, c: 4 };
     let (ok, bad) = (q(1.0), q(WRONG));
     let mut c = Checks::new("M/M/4", &obs);
@@ -244,7 +257,7 @@ fn mmc_against_theory() {
 #[test]
 fn md1_against_theory() {
     let model = load_topology("md1.yaml");
-    let obs = replicate(&model, &SEEDS, Some(secs(626)), |r| observe(r, "clients", &["server"]));
+    let obs = replicate(&model, &SEEDS, measured(&model, 625), |r| observe(r, "clients", &["server"]));
     let q = |scale: f64| MD1 { lam: 800.0, d: 0.001 * scale };
     let (ok, bad) = (q(1.0), q(WRONG));
     let mut c = Checks::new("M/D/1", &obs);
@@ -265,7 +278,7 @@ fn md1_against_theory() {
 fn mmck_against_theory() {
     let model = load_topology("mmck.yaml");
     // 2500 s per replication: 400 000 arrivals, ~30 000 of them blocked.
-    let obs = replicate(&model, &SEEDS, Some(secs(2501)), |r| observe(r, "clients", &["server"]));
+    let obs = replicate(&model, &SEEDS, measured(&model, 2500), |r| observe(r, "clients", &["server"]));
     let q = |scale: f64| MMcK { lam: 160.0, mu: 100.0 / scale, c: 2, k: 6 };
     let (ok, bad) = (q(1.0), q(WRONG));
     let mut c = Checks::new("M/M/2/6", &obs);
@@ -291,7 +304,7 @@ fn jackson_against_theory() {
     let model = load_topology("jackson.yaml");
     let names = ["gateway", "catalog", "orders", "db"];
     // 5000 s per replication: 500 000 requests, 100 000 db visits.
-    let obs = replicate(&model, &SEEDS, Some(secs(5010)), |r| observe(r, "clients", &names));
+    let obs = replicate(&model, &SEEDS, measured(&model, 5000), |r| observe(r, "clients", &names));
     // Station arrival rates and mean service times (s).
     let lam = [100.0, 60.0, 40.0, 20.0];
     let service = [0.004, 0.010, 0.005, 0.030];
@@ -344,7 +357,7 @@ fn jackson_against_theory() {
 fn closed_loop_against_mva() {
     let model = load_topology("closed.yaml");
     // 5000 s per replication: about 416 000 requests.
-    let obs = replicate(&model, &SEEDS, Some(secs(5005)), |r| observe(r, "users", &["server"]));
+    let obs = replicate(&model, &SEEDS, measured(&model, 5000), |r| observe(r, "users", &["server"]));
     let (n, z) = (10.0, 0.090);
     let q = |scale: f64| Closed { n: 10, s: 0.010 * scale, z };
     let (ok, bad) = (q(1.0), q(WRONG));
