@@ -9,7 +9,7 @@
 use super::{
     Attempt, AttemptState, Call, Event, Outcome, Parent, ROOT_EDGE, World, arrivals, chain, exec, replica, stats,
 };
-use crate::engine::{SimDuration, SlabKey};
+use crate::engine::{SimDuration, SimTime, SlabKey};
 
 /// A workload's client sends a new request (`user` is `u32::MAX` for open loops).
 pub(crate) fn start_request(w: &mut World, wl: u32, user: u32) {
@@ -103,6 +103,7 @@ fn send_attempt(w: &mut World, call_key: SlabKey) {
         state: AttemptState::Transit,
         outcome: Outcome::Ok,
         orphan: false,
+        abandoned_at: SimTime::MAX,
         cancelled: false,
         strands: 0,
         response_pending: false,
@@ -179,10 +180,12 @@ pub(crate) fn on_timeout(w: &mut World, key: SlabKey) {
 /// The caller stops waiting for `key`. With `cancel`, the server drops the
 /// work: a queued attempt leaves the queue, a running one stops.
 pub(crate) fn abandon_attempt(w: &mut World, key: SlabKey, cancel: bool) {
+    let now = w.now();
     let Some(a) = w.attempts.get_mut(key) else {
         return;
     };
     a.orphan = true;
+    a.abandoned_at = a.abandoned_at.min(now);
     if !cancel || a.state == AttemptState::Done {
         return;
     }

@@ -184,8 +184,10 @@ pub(crate) struct Attempt {
     pub responded: SimTime,
     pub state: AttemptState,
     pub outcome: Outcome,
-    /// The caller stopped waiting (timeout, parent gone).
+    /// Nobody waits for the response any more (it arrived, or the caller gave up).
     pub orphan: bool,
+    /// When the caller gave up on it (timeout, abandonment); `SimTime::MAX` if it did not.
+    pub abandoned_at: SimTime,
     /// Cancellation reached it: it does no further work.
     pub cancelled: bool,
     /// Live strands of its endpoint's execution.

@@ -185,9 +185,10 @@ pub(crate) fn on_work_done(w: &mut World, strand: SlabKey, replica: u32) {
     let (chain, node, wasted, cpu, queued) = {
         let s = w.strands.get(strand).expect("a strand on a core stays live until its work is done");
         let a = w.attempts.get(s.attempt).expect("live");
-        (s.chain, a.node, a.orphan && a.state != AttemptState::Done, now.since(s.t1), s.t1.since(s.t0))
+        // CPU used after the caller gave up is wasted.
+        (s.chain, a.node, now.since(s.t1.max(a.abandoned_at)), now.since(s.t1), s.t1.since(s.t0))
     };
-    stats::core_released(w, service, cpu, queued, wasted);
+    stats::core_released(w, service, queued, wasted);
     w.chains.add(chain, node, chain::Part::Queue, queued);
     w.chains.add(chain, node, chain::Part::Cpu, cpu);
     // Next strand waiting for a core of this replica.

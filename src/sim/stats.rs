@@ -262,15 +262,13 @@ pub(crate) fn core_taken(w: &mut World, service: u32) {
 }
 
 #[inline]
-pub(crate) fn core_released(w: &mut World, service: u32, cpu: SimDuration, queued: SimDuration, wasted: bool) {
+pub(crate) fn core_released(w: &mut World, service: u32, queued: SimDuration, wasted: SimDuration) {
     let now = w.now().0;
     let s = &mut w.stats.services[service as usize];
     s.busy.add(now, -1);
     s.work_steps += 1;
     s.cpu_wait_ns += queued.0 as u128;
-    if wasted {
-        s.wasted_cpu_ns += cpu.0 as u128;
-    }
+    s.wasted_cpu_ns += wasted.0 as u128;
 }
 
 /// The warm-up is over: forget what was measured so far (levels stay).

@@ -100,3 +100,196 @@ fn bounded_queue_rejects_when_full() {
     assert_eq!(r.services["s"].rejected, 900);
     let _ = SimTime::ZERO;
 }
+
+/// Loads a topology from YAML text (files, if any, from memory).
+fn yaml(text: &str) -> Model {
+    struct NoFiles;
+    impl crate::spec::FileSource for NoFiles {
+        fn read_to_string(&self, p: &std::path::Path) -> std::io::Result<String> {
+            Err(std::io::Error::new(std::io::ErrorKind::NotFound, p.display().to_string()))
+        }
+    }
+    let opts = crate::spec::LoadOptions { base_dir: ".".into(), files: &NoFiles };
+    match crate::spec::load_str("test.yaml", text, &opts) {
+        Ok(m) => m,
+        Err(d) => panic!("{}", d.render(text)),
+    }
+}
+
+fn run_checked(m: &Model) -> crate::metrics::RunResult {
+    let r = run(m, &checked());
+    assert!(r.invariant_violations.is_empty(), "{:?}", r.invariant_violations);
+    for (name, w) in &r.workloads {
+        assert_eq!(w.offered, w.ok + w.failed + w.in_flight_at_end, "conservation for {name}");
+    }
+    r
+}
+
+#[test]
+fn a_timed_out_attempt_keeps_running_unless_cancelled() {
+    // One request every 100 ms for 9.99 s (99 requests, all finished); the
+    // backend does two 25 ms work steps; the caller gives up after 10 ms.
+    // Without cancel, all 50 ms still run (orphaned work, 40 ms of it wasted);
+    // with cancel, the step in progress finishes and the second never starts.
+    let base = |cancel: bool| {
+        format!(
+            "duration: 9990ms
+services:
+  front: {{ endpoints: {{ e: {{ steps: [ {{ call: back.e, timeout: 10ms, cancel: {cancel}, on_failure: continue }} ] }} }} }}
+  back: {{ endpoints: {{ e: {{ steps: [ {{ work: 25ms }}, {{ work: 25ms }} ] }} }} }}
+workload: [ {{ name: w, target: front.e, rate: 10/s, arrivals: deterministic }} ]
+"
+        )
+    };
+    let orphaned = run_checked(&yaml(&base(false)));
+    let cancelled = run_checked(&yaml(&base(true)));
+    let (o, c) = (&orphaned.services["back"], &cancelled.services["back"]);
+    assert_eq!(orphaned.edges["front->back.e"].timeouts, 99);
+    assert_eq!(cancelled.edges["front->back.e"].timeouts, 99);
+    let secs = 9.99;
+    assert!((o.utilization - 99.0 * 0.050 / secs).abs() < 1e-9, "orphaned work runs: {}", o.utilization);
+    // Work that ran after the caller left: 15 ms of the first step, all of the second.
+    assert!((o.wasted_cpu_s - 99.0 * 0.040).abs() < 1e-9, "wasted: {}", o.wasted_cpu_s);
+    assert!((c.utilization - 99.0 * 0.025 / secs).abs() < 1e-9, "cancel stops the rest: {}", c.utilization);
+    assert_eq!(orphaned.workloads["w"].ok, 99, "on_failure: continue");
+    assert_eq!(orphaned.workloads["w"].latency_ms.max, 10.0, "the caller waited exactly the timeout");
+}
+
+#[test]
+fn parallel_waits_for_all_any_or_k() {
+    let topo = |wait: &str| {
+        yaml(&format!(
+            "duration: 10s
+services:
+  front:
+    cpus: 4
+    endpoints:
+      e:
+        steps:
+          - parallel:
+              - delay: 10ms
+              - delay: 20ms
+              - delay: 30ms
+            wait: {wait}
+workload: [ {{ name: w, target: front.e, rate: 10/s, arrivals: deterministic }} ]
+"
+        ))
+    };
+    for (wait, expect_ms) in [("all", 30.0), ("any", 10.0), ("2", 20.0)] {
+        let r = run_checked(&topo(wait));
+        let l = &r.workloads["w"].latency_ms;
+        assert_eq!((l.mean, l.max), (expect_ms, expect_ms), "wait: {wait}");
+    }
+}
+
+#[test]
+fn a_failing_branch_fails_the_request_unless_continued() {
+    let topo = |on_failure: &str| {
+        yaml(&format!(
+            "duration: 9990ms
+services:
+  front: {{ endpoints: {{ e: {{ steps: [ {{ call: back.e, on_failure: {on_failure} }}, {{ work: 1ms }} ] }} }} }}
+  back: {{ endpoints: {{ e: {{ steps: [ {{ work: 1ms }}, {{ fail: 100% }} ] }} }} }}
+workload: [ {{ name: w, target: front.e, rate: 10/s, arrivals: deterministic }} ]
+"
+        ))
+    };
+    let failing = run_checked(&topo("fail"));
+    assert_eq!(failing.workloads["w"].failures.error, 99);
+    assert_eq!(failing.workloads["w"].ok, 0);
+    assert_eq!(failing.services["front"].errors, 99);
+    let continuing = run_checked(&topo("continue"));
+    assert_eq!(continuing.workloads["w"].ok, 99);
+    assert_eq!(continuing.edges["front->back.e"].failures, 99);
+}
+
+#[test]
+fn repeat_branch_and_probability_make_the_expected_number_of_calls() {
+    let m = yaml(
+        "duration: 100s
+services:
+  front:
+    endpoints:
+      e:
+        steps:
+          - repeat: { count: 3, steps: [ { call: db.q } ] }
+          - branch:
+              - { weight: 0.25, steps: [ { call: db.q } ] }
+              - { weight: 0.75, steps: [] }
+          - call: db.q
+            probability: 0.5
+  db: { endpoints: { q: { work: 1us } } }
+workload: [ { name: w, target: front.e, rate: 100/s, arrivals: deterministic } ]
+",
+    );
+    let r = run_checked(&m);
+    let calls = r.edges["front->db.q"].calls as f64;
+    let requests = r.workloads["w"].ok as f64;
+    // 3 + 0.25 + 0.5 per request; binomial sd of the 0.75 random part over
+    // 10,000 requests is sqrt(10000·(0.25·0.75 + 0.25)) ≈ 66 calls: 5 sd = 330.
+    assert!((calls - 3.75 * requests).abs() < 330.0, "{calls} calls for {requests} requests");
+    let a = crate::model::analysis::analyze(&m);
+    assert!((a.visits[0][1] - 3.75).abs() < 1e-12, "static expectation {}", a.visits[0][1]);
+}
+
+#[test]
+fn round_robin_spreads_evenly_and_least_request_avoids_the_busy_replica() {
+    let topo = |balancer: &str| {
+        yaml(&format!(
+            "duration: 20s
+services:
+  s:
+    replicas: 4
+    balancer: {balancer}
+    endpoints: {{ e: {{ work: exp(2ms) }} }}
+workload: [ {{ name: w, target: s.e, rate: 1600/s }} ]
+"
+        ))
+    };
+    // rho = 1600 * 2ms / 4 = 0.8. Random routing makes 4 M/M/1 queues (mean
+    // 10 ms); least_request joins the shortest queue and is far better; p2c
+    // in between; round robin between random and JSQ.
+    let mean = |b: &str| run_checked(&topo(b)).workloads["w"].latency_ms.mean;
+    let (random, rr, p2c, lr) = (mean("random"), mean("round_robin"), mean("p2c"), mean("least_request"));
+    assert!((random - 10.0).abs() < 1.0, "random = 4 independent M/M/1: {random}");
+    assert!(lr < p2c && p2c < random && rr < random, "lr {lr} p2c {p2c} rr {rr} random {random}");
+}
+
+#[test]
+fn lifo_and_max_wait_shed_load_at_the_queue() {
+    let m = yaml(
+        "duration: 20s
+services:
+  s:
+    max_in_flight: 1
+    queue: { capacity: 50, discipline: lifo, max_wait: 20ms }
+    endpoints: { e: { work: exp(1ms) } }
+workload: [ { name: w, target: s.e, rate: 1500/s } ]
+",
+    );
+    let r = run_checked(&m);
+    let w = &r.workloads["w"];
+    assert!(w.failures.rejected > 0, "overloaded (rho 1.5): some are dropped");
+    // Admitted requests waited at most max_wait, then 1 ms-ish of work.
+    assert!(r.services["s"].queue_wait_ms_mean <= 20.0);
+    // Goodput cannot exceed capacity (1000/s) and is close to it.
+    assert!(w.goodput_per_s <= 1000.0 * 1.05 && w.goodput_per_s > 900.0, "{}", w.goodput_per_s);
+}
+
+#[test]
+fn closed_loop_users_obey_the_response_time_law() {
+    let m = yaml(
+        "duration: 200s
+warmup: 10s
+services: { s: { endpoints: { e: { work: exp(10ms) } } } }
+workload: [ { name: app, target: s.e, users: 20, think: exp(200ms) } ]
+",
+    );
+    let r = run_checked(&m);
+    let w = &r.workloads["app"];
+    let x = w.ok as f64 / 190.0;
+    let rt = w.latency_ms.mean / 1e3;
+    // N = X (R + Z) holds exactly up to the requests in flight at the ends.
+    let n = x * (rt + 0.2);
+    assert!((n - 20.0).abs() < 0.2, "N = {n}");
+}
