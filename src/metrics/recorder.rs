@@ -73,7 +73,9 @@ impl Hist {
 
     /// Mean, p50 … p99.9 and max in milliseconds.
     pub fn summary(&self) -> LatencySummary {
-        let ms = |ns: u64| ns as f64 / 1e6;
+        // A bucket's representative value can exceed the exact maximum by
+        // the histogram's precision: never report a percentile above max.
+        let ms = |ns: u64| ns.min(self.max_ns) as f64 / 1e6;
         LatencySummary {
             mean: self.mean_ns() / 1e6,
             p50: ms(self.quantile_ns(0.50)),

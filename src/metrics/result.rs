@@ -128,7 +128,7 @@ pub struct Finding {
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct EngineResult {
     pub events: u64,
-    /// `duration`, `max_events`, `max_in_flight` or `idle`.
+    /// `duration` (the whole run was simulated), `max_events` or `max_in_flight`.
     pub stopped_by: String,
     /// Hash of the event trace; equal for equal inputs and seeds.
     pub digest: String,

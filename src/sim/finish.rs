@@ -13,7 +13,7 @@ const SATURATION_UTILIZATION: f64 = 0.9;
 
 impl World<'_> {
     pub(crate) fn finish(mut self, stopped_by: &'static str) -> RunResult {
-        let complete = matches!(stopped_by, "duration" | "idle");
+        let complete = stopped_by == "duration";
         let end = if complete { self.end } else { self.now() };
         let measured_ns = end.0.saturating_sub(self.warmup.0).max(1);
         let measured_s = measured_ns as f64 / 1e9;

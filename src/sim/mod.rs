@@ -392,7 +392,7 @@ impl<'m> World<'m> {
 
         (loop {
             let Some(t) = self.q.peek_time() else {
-                break "idle";
+                break "duration"; // nothing left to happen: the whole duration is covered
             };
             if t > end {
                 break "duration";
