@@ -8,8 +8,15 @@
 
 pub mod analysis;
 mod dist;
+mod fault;
+mod policy;
 
 pub use dist::Dist;
+pub use fault::{Fault, FaultKind, OutageMode};
+pub use policy::{
+    AdaptiveCfg, AwsQuota, Backoff, BreakerCfg, BreakerWindow, Budget, FailureKind, Hedge, Jitter, LimitAlgorithm,
+    RetryOn, RetryPolicy, Shared, Throttle,
+};
 
 use crate::engine::{SimDuration, SimTime};
 
@@ -41,7 +48,13 @@ id_type!(
     /// Index into [`Model::branches`].
     BranchId,
     /// Index into [`Model::caches`].
-    CacheId
+    CacheId,
+    /// Index into [`Model::breakers`].
+    BreakerId,
+    /// Index into [`Model::budgets`].
+    BudgetId,
+    /// Index into [`Model::throttles`].
+    ThrottleId
 );
 
 /// A whole validated topology.
@@ -63,6 +76,14 @@ pub struct Model {
     pub forks: Vec<Fork>,
     pub branches: Vec<BranchTable>,
     pub caches: Vec<Cache>,
+    /// Circuit breakers, one per `caller->service.endpoint` that has one.
+    pub breakers: Vec<Shared<BreakerCfg>>,
+    /// Retry budgets, one per `caller->service` that has one.
+    pub budgets: Vec<Shared<Budget>>,
+    /// Retry throttles, one per `caller->service` that has one.
+    pub throttles: Vec<Shared<Throttle>>,
+    /// The chaos schedule, in file order.
+    pub faults: Vec<Fault>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,8 +115,11 @@ pub struct Service {
     pub name: String,
     pub replicas: u32,
     pub cpus: u32,
-    /// Admission slots per replica; `None`: unlimited.
+    /// Admission slots per replica; `None`: unlimited (or adaptive).
     pub max_in_flight: Option<u32>,
+    /// An adaptive admission limit per replica instead of a fixed one
+    /// (`max_in_flight` is then `None`).
+    pub adaptive: Option<AdaptiveCfg>,
     pub queue: QueueCfg,
     pub balancer: Balancer,
     pub endpoints: Vec<EndpointId>,
@@ -202,6 +226,19 @@ pub struct Edge {
     pub latency: Option<DistId>,
     /// The server drops work the caller abandoned.
     pub cancel: bool,
+    /// Retries of failed attempts; `None`: none.
+    pub retry: Option<RetryPolicy>,
+    /// Hedged attempts.
+    pub hedge: Option<Hedge>,
+    /// The caller's circuit breaker for this call.
+    pub breaker: Option<BreakerId>,
+    /// The caller's retry throttle towards the callee's service.
+    pub throttle: Option<ThrottleId>,
+    /// `deadline: propagate`: the callee's work carries the caller's
+    /// remaining time and is dropped when dequeued past it.
+    pub deadline_propagate: bool,
+    /// Bound on the whole call, all attempts and backoff included.
+    pub timeout_total: Option<SimDuration>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -23,6 +23,7 @@ mod exec;
 mod finish;
 mod invariants;
 mod replica;
+pub mod resilience;
 mod stats;
 
 use crate::engine::{EventQueue, LaneId, RngStream, SimDuration, SimTime, Slab, SlabKey};

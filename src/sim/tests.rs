@@ -11,6 +11,7 @@ fn service(name: &str, cpus: u32, endpoints: Vec<EndpointId>) -> Service {
         replicas: 1,
         cpus,
         max_in_flight: None,
+        adaptive: None,
         queue: QueueCfg { capacity: None, discipline: Discipline::Fifo, max_wait: None },
         balancer: Balancer::RoundRobin,
         endpoints,
@@ -42,6 +43,10 @@ fn single(work: Dist, rate: f64, arrivals: Arrivals, secs: u64) -> Model {
         forks: vec![],
         branches: vec![],
         caches: vec![],
+        breakers: vec![],
+        budgets: vec![],
+        throttles: vec![],
+        faults: vec![],
     }
 }
 

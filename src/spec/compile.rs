@@ -16,7 +16,7 @@
 //! problems is never used.
 
 use super::decode::{Fields, Loc, Schema, did_you_mean, found};
-use super::topology::{Build, QUEUES, RESILIENCE};
+use super::topology::{Build, QUEUES};
 use super::yaml::Node;
 use crate::model::{
     BranchId, BranchTable, Cache, CacheId, Edge, EndpointId, Fork, ForkId, Instr, MAX_LOOP_DEPTH, Wait,
@@ -33,14 +33,21 @@ pub struct Site {
 const KINDS: [&str; 9] = ["work", "delay", "call", "parallel", "sequence", "branch", "repeat", "fail", "cache"];
 const STEP_HINT: &str = "a step is a map with one kind, e.g. - work: exp(5ms) or - call: cart.get";
 const STEP_LATER: &[(&str, &str)] = &[("publish", QUEUES)];
-const CALL_LATER: &[(&str, &str)] = &[
-    ("retry", RESILIENCE),
-    ("hedge", RESILIENCE),
-    ("circuit_breaker", RESILIENCE),
-    ("deadline", RESILIENCE),
-    ("timeout_total", RESILIENCE),
-    ("policy", RESILIENCE),
-    ("publish", QUEUES),
+const CALL_KEYS: &[&str] = &[
+    "call",
+    "timeout",
+    "probability",
+    "on_failure",
+    "latency",
+    "cancel",
+    "policy",
+    // The rest of super::policy::POLICY_KEYS:
+    "timeout_total",
+    "deadline",
+    "retry",
+    "throttle",
+    "hedge",
+    "circuit_breaker",
 ];
 
 const fn step_schema(
@@ -54,10 +61,7 @@ const fn step_schema(
 const STEP_SCHEMAS: [(&str, Schema); 9] = [
     ("work", step_schema("a work step", &["work"], STEP_LATER)),
     ("delay", step_schema("a delay step", &["delay"], STEP_LATER)),
-    (
-        "call",
-        step_schema("a call step", &["call", "timeout", "probability", "on_failure", "latency", "cancel"], CALL_LATER),
-    ),
+    ("call", step_schema("a call step", CALL_KEYS, STEP_LATER)),
     ("parallel", step_schema("a parallel step", &["parallel", "wait"], STEP_LATER)),
     ("sequence", step_schema("a sequence step", &["sequence"], STEP_LATER)),
     ("branch", step_schema("a branch step", &["branch"], STEP_LATER)),
@@ -215,8 +219,8 @@ impl Emitter<'_, '_> {
 
     fn call(&mut self, f: &Fields, v: &Node, vpath: &str) {
         let callee = self.b.target(v, vpath);
+        let policy = super::policy::call_policy(self.b, f);
         let cx = &mut self.b.cx;
-        let timeout = f.get("timeout").and_then(|n| cx.positive_duration(n, &f.at("timeout")));
         let probability = f.get("probability").and_then(|n| cx.probability(n, &f.at("probability")));
         let on_failure = [("fail", false), ("continue", true)];
         let cont = f.get("on_failure").and_then(|n| cx.choice(n, &f.at("on_failure"), "on_failure", &on_failure));
@@ -226,16 +230,23 @@ impl Emitter<'_, '_> {
         let m = &self.b.model;
         let caller_service = &m.services[m.service_of(self.ep).ix()].name;
         let name = format!("{caller_service}->{}", m.endpoints[callee.ix()].full_name);
-        let edge = Edge {
+        let mut edge = Edge {
             caller: self.ep,
             callee,
             name,
-            timeout,
+            timeout: None,
             probability: probability.unwrap_or(1.0),
             continue_on_failure: cont.unwrap_or(false),
             latency,
             cancel: cancel.unwrap_or(false),
+            retry: None,
+            hedge: None,
+            breaker: None,
+            throttle: None,
+            deadline_propagate: false,
+            timeout_total: None,
         };
+        super::policy::apply(self.b, &mut edge, policy);
         let id = self.b.model.edges.len() as u32;
         self.b.model.edges.push(edge);
         self.b.edge_sites.push(Site { loc: v.loc(), path: vpath.to_string() });

@@ -8,7 +8,8 @@
 //!
 //! Inside: `decode` reads typed values out of nodes and complains about
 //! them; `topology` handles the top level and services, `workload` the
-//! workloads, `compile` turns endpoint steps into instructions, `cycles`
+//! workloads, `compile` turns endpoint steps into instructions, `policy`
+//! the resilience keys and `policies`, `fault` the chaos schedule, `cycles`
 //! finds call cycles; [`diag`] renders problems and suggests names;
 //! [`units`] and [`dist`] parse durations, rates, ratios and distributions.
 //! [`load_tree`] checks a tree that was built or patched in memory.
@@ -21,6 +22,8 @@ mod cycles;
 mod decode;
 pub mod diag;
 pub mod dist;
+mod fault;
+mod policy;
 mod topology;
 pub mod units;
 mod workload;

@@ -326,7 +326,7 @@ services:
           - work: 5
           - call: carts.get
             timeout: 300ms
-            retry: { attempts: 3 }
+            retry: { attempts: 0 }
           - fail: 150%
   db:
     balancer: round-robin
@@ -347,7 +347,7 @@ workload:
             (7, 11, "services.cart.cpus"),
             (11, 19, "services.cart.endpoints.get.steps[0].work"),
             (12, 19, "services.cart.endpoints.get.steps[1].call"),
-            (14, 13, "services.cart.endpoints.get.steps[1].retry"),
+            (14, 32, "services.cart.endpoints.get.steps[1].retry.attempts"),
             (15, 19, "services.cart.endpoints.get.steps[2].fail"),
             (17, 15, "services.db.balancer"),
             (22, 18, "workload[0].target"),
@@ -361,7 +361,7 @@ workload:
     assert!(msgs[2].contains("at least 1"));
     assert!(msgs[3].contains("no unit"), "{}", msgs[3]);
     assert_eq!(msgs[4], "no service 'carts' — did you mean 'cart'?");
-    assert_eq!(msgs[5], "'retry' is not supported yet (planned: retries and resilience policies)");
+    assert_eq!(msgs[5], "must be at least 1, found 0");
     assert!(msgs[6].contains("outside [0, 1]"));
     assert_eq!(msgs[7], "unknown balancer 'round-robin' — did you mean 'round_robin'?");
     assert_eq!(msgs[8], "service 'cart' has no endpoint 'gett'; it has: get");
@@ -616,15 +616,6 @@ fn warmup_must_end_before_the_run() {
 #[test]
 fn later_features_are_errors_not_ignored() {
     let cases = [
-        (
-            "          - call: db.query\n            retry: { attempts: 3 }\n",
-            "'retry' is not supported yet (planned: retries and resilience policies)",
-        ),
-        ("          - call: db.query\n            hedge: { after: 5ms }\n", "'hedge' is not supported yet"),
-        ("          - call: db.query\n            circuit_breaker: {}\n", "'circuit_breaker' is not supported yet"),
-        ("          - call: db.query\n            deadline: propagate\n", "'deadline' is not supported yet"),
-        ("          - call: db.query\n            timeout_total: 1s\n", "'timeout_total' is not supported yet"),
-        ("          - call: db.query\n            policy: standard\n", "'policy' is not supported yet"),
         ("          - publish: orders\n", "'publish' is not supported yet (planned: asynchronous queues)"),
         ("          - cache: { name: c, hit: [] }\n", "without 'hit_ratio' (a keyed cache) is not supported yet"),
     ];
@@ -632,10 +623,8 @@ fn later_features_are_errors_not_ignored() {
         one_error(&with_steps(steps), needle);
     }
     let top = [
-        ("policies: {}\n", "'policies' is not supported yet (planned: retries and resilience policies)"),
         ("caches: {}\n", "'caches' is not supported yet (planned: keyed caches"),
         ("queues: {}\n", "'queues' is not supported yet (planned: asynchronous queues)"),
-        ("faults: []\n", "'faults' is not supported yet (planned: fault injection"),
     ];
     for (line, needle) in top {
         one_error(&format!("{line}{SHOP}"), needle);
@@ -643,10 +632,6 @@ fn later_features_are_errors_not_ignored() {
     one_error(
         &SHOP.replace("    balancer: p2c\n", "    autoscale: { min: 2 }\n"),
         "'autoscale' is not supported yet (planned: autoscaling)",
-    );
-    one_error(
-        &SHOP.replace("max_in_flight: 200", "max_in_flight: { adaptive: gradient }"),
-        "adaptive 'max_in_flight' is not supported yet",
     );
     one_error(
         &SHOP.replace("    arrivals: uniform\n", "    client: { timeout: 5s }\n"),

@@ -3,8 +3,9 @@
 //!
 //! Loading never stops at the first problem: every key is checked, every
 //! reference resolved, and all problems come back together, sorted by
-//! position. Keys of the format that are not built yet (`retry`,
-//! `autoscale`, `faults`, …) are errors saying so, never silently ignored.
+//! position. Keys of the format that are not built yet (`autoscale`,
+//! `queues`, …) are errors saying so, never silently ignored. `policies`
+//! and adaptive `max_in_flight` are read in `policy`, `faults` in `fault`.
 //!
 //! Defaults: `duration` 60 s ([`DEFAULT_DURATION`]), `warmup` 0 s, `seed`
 //! 1, `name` the file name without extension; per service `replicas` 1,
@@ -33,19 +34,13 @@ pub const MAX_REPLICAS: u32 = 100_000;
 pub const MAX_CPUS: u32 = 10_000;
 pub const MAX_USERS: u32 = 10_000_000;
 
-pub(super) const RESILIENCE: &str = "retries and resilience policies";
 const KEYED_CACHES: &str = "keyed caches with an emergent hit ratio";
 pub(super) const QUEUES: &str = "asynchronous queues";
 
 const TOP: Schema = Schema {
     what: "a topology",
-    keys: &["name", "duration", "warmup", "seed", "network", "services", "workload"],
-    later: &[
-        ("policies", RESILIENCE),
-        ("caches", KEYED_CACHES),
-        ("queues", QUEUES),
-        ("faults", "fault injection (the chaos schedule)"),
-    ],
+    keys: &["name", "duration", "warmup", "seed", "network", "services", "workload", "policies", "faults"],
+    later: &[("caches", KEYED_CACHES), ("queues", QUEUES)],
     hint: "a topology file is a map with 'services' and 'workload'",
 };
 const NETWORK: Schema =
@@ -97,6 +92,8 @@ pub(super) struct Build<'a> {
     pub edge_sites: Vec<Site>,
     /// Where each cache was first named, parallel to `model.caches`.
     pub cache_sites: Vec<Loc>,
+    /// Policies and where shared resilience state was configured.
+    pub resil: super::policy::State,
 }
 
 fn load(file_name: &str, root: &Node, opts: &LoadOptions, early: Vec<Diagnostic>) -> Result<Model, Diagnostics> {
@@ -117,9 +114,14 @@ fn load(file_name: &str, root: &Node, opts: &LoadOptions, early: Vec<Diagnostic>
             forks: Vec::new(),
             branches: Vec::new(),
             caches: Vec::new(),
+            breakers: Vec::new(),
+            budgets: Vec::new(),
+            throttles: Vec::new(),
+            faults: Vec::new(),
         },
         edge_sites: Vec::new(),
         cache_sites: Vec::new(),
+        resil: Default::default(),
     };
     top_level(&mut b, root);
     super::cycles::report_cycles(&mut b);
@@ -153,6 +155,9 @@ fn top_level(b: &mut Build, root: &Node) {
     {
         b.model.network_latency = b.cx.dist(lat, "network.latency");
     }
+    if let Some(p) = f.get("policies") {
+        super::policy::policies(b, p);
+    }
     let hint = Some("add services: { name: { endpoints: { … } } }");
     if let Some(s) = b.cx.require(&f, "services", hint) {
         services(b, s, f.key("services").map_or(s.loc(), |k| k.loc()));
@@ -160,6 +165,9 @@ fn top_level(b: &mut Build, root: &Node) {
     let hint = Some("add workload: [ { name: web, target: service.endpoint, rate: 100/s } ]");
     if let Some(w) = b.cx.require(&f, "workload", hint) {
         super::workload::workloads(b, w);
+    }
+    if let Some(n) = f.get("faults") {
+        super::fault::faults(b, n);
     }
 }
 
@@ -207,6 +215,7 @@ fn declare(b: &mut Build, entries: &[(yaml::Key, Node)]) {
             replicas: 1,
             cpus: 1,
             max_in_flight: None,
+            adaptive: None,
             queue: QueueCfg { capacity: None, discipline: Discipline::Fifo, max_wait: None },
             balancer: Balancer::RoundRobin,
             endpoints: eps,
@@ -258,7 +267,12 @@ fn service(b: &mut Build, sid: ServiceId, at: Loc, v: &Node, path: &str) {
         s.cpus = b.cx.u32(n, &f.at("cpus"), 1, MAX_CPUS).unwrap_or(1);
     }
     if let Some(n) = f.get("max_in_flight") {
-        s.max_in_flight = max_in_flight(b, n, &f.at("max_in_flight"));
+        if n.as_map().is_some() {
+            let at = f.key("max_in_flight").map_or(n.loc(), |k| k.loc());
+            s.adaptive = super::policy::adaptive(&mut b.cx, n, &f.at("max_in_flight"), at);
+        } else {
+            s.max_in_flight = b.cx.u32(n, &f.at("max_in_flight"), 1, u32::MAX);
+        }
     }
     if let Some(n) = f.get("queue") {
         let at = f.key("queue").map_or(n.loc(), |k| k.loc());
@@ -278,16 +292,6 @@ fn service(b: &mut Build, sid: ServiceId, at: Loc, v: &Node, path: &str) {
     if let Some(n) = b.cx.require(&f, "endpoints", hint) {
         endpoints(b, sid, n, &f.at("endpoints"), f.key("endpoints").map_or(at, |k| k.loc()));
     }
-}
-
-fn max_in_flight(b: &mut Build, n: &Node, path: &str) -> Option<u32> {
-    if n.as_map().is_some() {
-        let msg = format!("adaptive 'max_in_flight' is not supported yet (planned: {RESILIENCE})");
-        let hint = Some("write a fixed limit such as max_in_flight: 200".into());
-        b.cx.error(n.loc(), path, msg, hint);
-        return None;
-    }
-    b.cx.u32(n, path, 1, u32::MAX)
 }
 
 fn queue(b: &mut Build, n: &Node, path: &str, at: Loc) -> QueueCfg {

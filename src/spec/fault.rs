@@ -1,0 +1,209 @@
+//! Top-level `faults:`, the chaos schedule of `shared/spec/format.md`: a
+//! list of maps with `at`, `for`, `kind` and the kind's own keys.
+//!
+//! Checked here: every kind's keys (unknown ones with a suggestion), that
+//! services and caches exist (with a "did you mean"), that `for` is given
+//! for the kinds that are windows (latency, errors, outage, partition,
+//! slowdown), optional for `pauses` and refused for the instantaneous ones
+//! (crash, cache_flush), ratios in range, and that `at` is before the end of
+//! the run (a window may run past it: it is cut). Defaults: crash
+//! `replicas: 1`, no restart; outage and partition `mode: hang`.
+//!
+//! Read after the services, whose `cache` steps name the caches. What a
+//! fault does is the simulation's.
+
+use super::decode::{Ctx, Fields, Schema, did_you_mean};
+use super::topology::{Build, MAX_REPLICAS};
+use super::yaml::Node;
+use crate::engine::SimTime;
+use crate::model::{CacheId, Fault, FaultKind, OutageMode, ServiceId};
+
+const KINDS: [&str; 8] = ["latency", "errors", "crash", "outage", "partition", "pauses", "slowdown", "cache_flush"];
+const HINT: &str = "a fault is a map such as { at: 10m, for: 3m, kind: latency, service: db, add: 200ms }";
+
+const fn schema(what: &'static str, keys: &'static [&'static str]) -> Schema {
+    Schema { what, keys, later: &[], hint: HINT }
+}
+
+/// Per kind, in the order of [`KINDS`]. `for` is listed everywhere so that
+/// a misplaced one gets a specific message.
+const SCHEMAS: [Schema; 8] = [
+    schema("a latency fault", &["at", "for", "kind", "service", "add", "multiply"]),
+    schema("an errors fault", &["at", "for", "kind", "service", "rate"]),
+    schema("a crash fault", &["at", "for", "kind", "service", "replicas", "restart_after"]),
+    schema("an outage fault", &["at", "for", "kind", "service", "mode"]),
+    schema("a partition fault", &["at", "for", "kind", "from", "to", "mode"]),
+    schema("a pauses fault", &["at", "for", "kind", "service", "every", "pause"]),
+    schema("a slowdown fault", &["at", "for", "kind", "service", "factor"]),
+    schema("a cache_flush fault", &["at", "for", "kind", "cache"]),
+];
+
+const MODES: [(&str, OutageMode); 2] = [("hang", OutageMode::Hang), ("refuse", OutageMode::Refuse)];
+
+/// Reads `faults:` into `b.model.faults`.
+pub(super) fn faults(b: &mut Build, n: &Node) {
+    let Some(items) = b.cx.list(n, "faults", "a list of faults", HINT) else {
+        return;
+    };
+    for (i, item) in items.iter().enumerate() {
+        if let Some(f) = fault(b, item, &format!("faults[{i}]")) {
+            b.model.faults.push(f);
+        }
+    }
+}
+
+fn fault(b: &mut Build, n: &Node, path: &str) -> Option<Fault> {
+    if n.as_map().is_none() {
+        b.cx.fields(n, path, n.loc(), &SCHEMAS[0]);
+        return None;
+    }
+    let Some(kn) = n.get("kind") else {
+        let msg = format!("missing 'kind' in {path}");
+        b.cx.error(n.loc(), path, msg, Some(format!("kinds: {}", KINDS.join(", "))));
+        return None;
+    };
+    let options = KINDS.map(|k| (k, k));
+    let kind = b.cx.choice(kn, &format!("{path}.kind"), "fault kind", &options)?;
+    let k = KINDS.iter().position(|x| *x == kind)?;
+    let f = b.cx.fields(n, path, n.loc(), &SCHEMAS[k])?;
+    let at = start(b, &f);
+    let duration = match (kind, f.get("for")) {
+        ("crash" | "cache_flush", Some(d)) => {
+            let msg = format!("a {kind} happens at one instant and has no 'for'");
+            let hint = if kind == "crash" {
+                "to bring the replicas back, write restart_after: 45s"
+            } else {
+                "the cache refills by itself as requests miss"
+            };
+            b.cx.error(f.key("for").map_or(d.loc(), |k| k.loc()), &f.at("for"), msg, Some(hint.into()));
+            None
+        }
+        ("crash" | "cache_flush", None) => Some(None),
+        ("pauses", d) => d.map_or(Some(None), |d| b.cx.positive_duration(d, &f.at("for")).map(Some)),
+        (_, _) => {
+            let hint = Some("how long it lasts, e.g. for: 3m");
+            b.cx.require(&f, "for", hint).and_then(|d| b.cx.positive_duration(d, &f.at("for"))).map(Some)
+        }
+    };
+    let kind = kind_of(b, &f, kind);
+    Some(Fault { at: at?, duration: duration?, kind: kind? })
+}
+
+/// `at`, which must be before the end of the run.
+fn start(b: &mut Build, f: &Fields) -> Option<SimTime> {
+    let hint = Some("when it starts, from the start of the run, e.g. at: 10m");
+    let n = b.cx.require(f, "at", hint)?;
+    let at = b.cx.duration(n, &f.at("at"))?;
+    let end = b.model.duration;
+    if at >= end {
+        let msg = format!("the fault starts at {at}, but the run ends at {end}");
+        let hint = Some("start it earlier, or make the run longer with 'duration'".into());
+        b.cx.error(n.loc(), &f.at("at"), msg, hint);
+        return None;
+    }
+    Some(SimTime(at.0))
+}
+
+fn kind_of(b: &mut Build, f: &Fields, kind: &str) -> Option<FaultKind> {
+    if kind == "cache_flush" {
+        let n = b.cx.require(f, "cache", Some("the name of a cache, e.g. cache: cart-cache"))?;
+        return cache(b, n, &f.at("cache")).map(|cache| FaultKind::CacheFlush { cache });
+    }
+    if kind == "partition" {
+        let from = b.cx.require(f, "from", Some("the calling service")).and_then(|n| service(b, n, &f.at("from")));
+        let to = b.cx.require(f, "to", Some("the called service")).and_then(|n| service(b, n, &f.at("to")));
+        let mode = mode(b, f);
+        let (from, to) = (from?, to?);
+        if from == to {
+            let at = f.get("to").map_or(f.at, Node::loc);
+            b.cx.error(at, &f.at("to"), "a partition is between two different services", None);
+            return None;
+        }
+        return Some(FaultKind::Partition { from, to, mode: mode? });
+    }
+    let service = b.cx.require(f, "service", Some("the service it hits, e.g. service: db"));
+    let service = service.and_then(|n| self::service(b, n, &f.at("service")));
+    let cx = &mut b.cx;
+    let kind = match kind {
+        "latency" => latency(cx, f, service?)?,
+        "errors" => {
+            let rate = cx.req(f, "rate", Ctx::probability)?;
+            FaultKind::Errors { service: service?, rate }
+        }
+        "crash" => {
+            let replicas = f.get("replicas").map_or(Some(1), |r| cx.u32(r, &f.at("replicas"), 1, MAX_REPLICAS));
+            let restart = f.get("restart_after").map(|r| cx.positive_duration(r, &f.at("restart_after")));
+            let restart_after = match restart {
+                Some(r) => Some(r?),
+                None => None,
+            };
+            FaultKind::Crash { service: service?, replicas: replicas?, restart_after }
+        }
+        "outage" => FaultKind::Outage { service: service?, mode: mode(b, f)? },
+        "pauses" => {
+            let (every, pause) = (cx.req(f, "every", Ctx::dist), cx.req(f, "pause", Ctx::dist));
+            FaultKind::Pauses { service: service?, every: every?, pause: pause? }
+        }
+        _ => {
+            let factor = cx.req(f, "factor", Ctx::positive)?;
+            FaultKind::Slowdown { service: service?, factor }
+        }
+    };
+    Some(kind)
+}
+
+fn latency(cx: &mut Ctx, f: &Fields, service: ServiceId) -> Option<FaultKind> {
+    match (f.get("add"), f.get("multiply")) {
+        (Some(a), None) => cx.dist(a, &f.at("add")).map(|add| FaultKind::LatencyAdd { service, add }),
+        (None, Some(m)) => {
+            cx.positive(m, &f.at("multiply")).map(|factor| FaultKind::LatencyMultiply { service, factor })
+        }
+        (Some(_), Some(m)) => {
+            let msg = "a latency fault either adds or multiplies, not both";
+            let hint = Some("write two faults to do both".into());
+            cx.error(f.key("multiply").map_or(m.loc(), |k| k.loc()), &f.at("multiply"), msg, hint);
+            None
+        }
+        (None, None) => {
+            let msg =
+                format!("a latency fault needs 'add' (e.g. add: 200ms) or 'multiply' (e.g. multiply: 3) in {}", f.path);
+            cx.error(f.at, &f.path, msg, None);
+            None
+        }
+    }
+}
+
+fn mode(b: &mut Build, f: &Fields) -> Option<OutageMode> {
+    f.get("mode").map_or(Some(OutageMode::Hang), |m| b.cx.choice(m, &f.at("mode"), "mode", &MODES))
+}
+
+fn service(b: &mut Build, n: &Node, path: &str) -> Option<ServiceId> {
+    let name = b.cx.text(n, path, "a service name")?;
+    if let Some(i) = b.model.services.iter().position(|s| s.name == name) {
+        return Some(ServiceId(i as u32));
+    }
+    let names: Vec<&str> = b.model.services.iter().map(|s| s.name.as_str()).collect();
+    let mut hint = format!("services: {}", names.join(", "));
+    if name.contains('.') {
+        hint = format!("a fault hits a whole service: write the service name only; {hint}");
+    }
+    let msg = format!("no service '{name}'{}", did_you_mean(name, names.iter().copied()));
+    b.cx.error(n.loc(), path, msg, Some(hint));
+    None
+}
+
+fn cache(b: &mut Build, n: &Node, path: &str) -> Option<CacheId> {
+    let name = b.cx.text(n, path, "a cache name")?;
+    if let Some(i) = b.model.caches.iter().position(|c| c.name == name) {
+        return Some(CacheId(i as u32));
+    }
+    let names: Vec<&str> = b.model.caches.iter().map(|c| c.name.as_str()).collect();
+    let hint = if names.is_empty() {
+        "no caches are declared; a cache step names one: - cache: { name: cart-cache, hit_ratio: 90%, … }".into()
+    } else {
+        format!("caches: {}", names.join(", "))
+    };
+    let msg = format!("no cache '{name}'{}", did_you_mean(name, names.iter().copied()));
+    b.cx.error(n.loc(), path, msg, Some(hint));
+    None
+}
