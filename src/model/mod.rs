@@ -7,8 +7,10 @@
 //! shape lives in `spec`, this is the shape the simulator wants.
 
 pub mod analysis;
+mod autoscale;
 mod dist;
 
+pub use autoscale::*;
 pub use dist::Dist;
 
 use crate::engine::{SimDuration, SimTime};
@@ -99,6 +101,8 @@ pub struct Service {
     pub queue: QueueCfg,
     pub balancer: Balancer,
     pub endpoints: Vec<EndpointId>,
+    /// `None`: a fixed number of replicas.
+    pub autoscale: Option<AutoscaleCfg>,
 }
 
 #[derive(Clone, Debug)]

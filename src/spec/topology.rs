@@ -210,6 +210,7 @@ fn declare(b: &mut Build, entries: &[(yaml::Key, Node)]) {
             queue: QueueCfg { capacity: None, discipline: Discipline::Fifo, max_wait: None },
             balancer: Balancer::RoundRobin,
             endpoints: eps,
+            autoscale: None,
         });
     }
 }
