@@ -140,8 +140,7 @@ struct RunArgs {
 /// Loads a model or prints its diagnostics; `Err` carries the exit code.
 fn load_or_report(file: &Path) -> Result<Model, i32> {
     load_file(file).map_err(|d| {
-        let source = std::fs::read_to_string(file).unwrap_or_default();
-        eprint!("{}", d.render(&source));
+        eprint!("{}", d.render_with(&|f| std::fs::read_to_string(f).ok()));
         let n = d.0.len();
         eprintln!("{}: {} problem{} found; nothing was run", file.display(), n, if n == 1 { "" } else { "s" });
         EXIT_BAD_INPUT

@@ -4,7 +4,7 @@
 //! Loading never stops at the first problem: every key is checked, every
 //! reference resolved, and all problems come back together, sorted by
 //! position. Keys of the format that are not built yet (`retry`,
-//! `autoscale`, `faults`, …) are errors saying so, never silently ignored.
+//! `faults`, …) are errors saying so, never silently ignored.
 //!
 //! Defaults: `duration` 60 s ([`DEFAULT_DURATION`]), `warmup` 0 s, `seed`
 //! 1, `name` the file name without extension; per service `replicas` 1,
@@ -52,8 +52,8 @@ const NETWORK: Schema =
     Schema { what: "network", keys: &["latency"], later: &[], hint: "write network: { latency: 0.4ms }" };
 const SERVICE: Schema = Schema {
     what: "a service",
-    keys: &["replicas", "cpus", "max_in_flight", "queue", "balancer", "endpoints"],
-    later: &[("autoscale", "autoscaling")],
+    keys: &["replicas", "cpus", "max_in_flight", "queue", "balancer", "endpoints", "autoscale"],
+    later: &[],
     hint: "a service is a map with 'endpoints' and settings such as 'replicas'",
 };
 const QUEUE: Schema = Schema {
@@ -274,6 +274,7 @@ fn service(b: &mut Build, sid: ServiceId, at: Loc, v: &Node, path: &str) {
         ];
         s.balancer = b.cx.choice(n, &f.at("balancer"), "balancer", &options).unwrap_or(Balancer::RoundRobin);
     }
+    s.autoscale = super::autoscale::service_autoscale(&mut b.cx, &f, &mut s.replicas);
     b.model.services[sid.ix()] = s;
     let hint = Some("add endpoints: { get: { work: exp(5ms) } }");
     if let Some(n) = b.cx.require(&f, "endpoints", hint) {
