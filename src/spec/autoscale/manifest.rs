@@ -346,6 +346,7 @@ pub(super) fn quantity_milli(text: &str) -> Result<i64, String> {
     if int.is_empty() && frac.is_empty() || !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
         return Err(bad());
     }
+    let frac = frac.trim_end_matches('0');
     let digits = format!("{int}{frac}");
     let digits = digits.trim_start_matches('0');
     if digits.len() > 30 {
@@ -370,15 +371,17 @@ pub(super) fn quantity_milli(text: &str) -> Result<i64, String> {
         s if s.starts_with(['e', 'E']) => (s[1..].parse::<i32>().map_err(|_| bad())?, 1),
         _ => return Err(bad()),
     };
-    let e = exp10 + 3 - frac.len() as i32;
+    let e = i64::from(exp10) + 3 - frac.len() as i64;
     let scaled = mantissa.checked_mul(mult).ok_or_else(|| format!("'{t}' is too large"))?;
-    let milli = if e >= 0 {
-        10i128.checked_pow(e as u32).and_then(|p| scaled.checked_mul(p))
-    } else if -e > 38 {
-        Some(i128::from(scaled > 0))
+    let milli = if scaled == 0 {
+        Some(0)
+    } else if e >= 0 {
+        u32::try_from(e).ok().and_then(|e| 10i128.checked_pow(e)).and_then(|p| scaled.checked_mul(p))
+    } else if e < -38 {
+        Some(1) // a positive amount below one thousandth rounds up
     } else {
         let p = 10i128.pow((-e) as u32);
-        Some((scaled + p - 1) / p)
+        Some(scaled / p + i128::from(scaled % p != 0))
     };
     milli.and_then(|m| i64::try_from(m).ok()).ok_or_else(|| format!("'{t}' is too large"))
 }

@@ -397,7 +397,10 @@ fn kubernetes_quantities() {
         assert_eq!(quantity_milli(q), Ok(*milli as i64), "{q}");
     }
     assert!(quantity_milli("1E").unwrap_err().contains("too large"));
-    for bad in ["-1", "abc", "1.5.2", "", "5 parsecs", "1x", "m"] {
+    assert_eq!(quantity_milli("1.000000000000000000000000000000000000000"), Ok(1000), "trailing zeros");
+    assert_eq!(quantity_milli("0.0000000000000000000000000000000000000000001"), Ok(1), "rounds up");
+    assert_eq!(quantity_milli("1e-2147483648"), Ok(1));
+    for bad in ["-1", "abc", "1.5.2", "", "5 parsecs", "1x", "m", "1e2147483647", "99999999999999999999999999999Ei"] {
         assert!(quantity_milli(bad).is_err(), "{bad}");
     }
 }
