@@ -140,8 +140,7 @@ struct RunArgs {
 /// Loads a model or prints its diagnostics; `Err` carries the exit code.
 fn load_or_report(file: &Path) -> Result<Model, i32> {
     load_file(file).map_err(|d| {
-        let source = std::fs::read_to_string(file).unwrap_or_default();
-        eprint!("{}", d.render(&source));
+        eprint!("{}", d.render_with(&|f| std::fs::read_to_string(f).ok()));
         EXIT_BAD_INPUT
     })
 }

@@ -7,10 +7,12 @@
 //! shape lives in `spec`, this is the shape the simulator wants.
 
 pub mod analysis;
+mod autoscale;
 mod dist;
 mod fault;
 mod policy;
 
+pub use autoscale::*;
 pub use dist::Dist;
 pub use fault::{Fault, FaultKind, OutageMode};
 pub use policy::{
@@ -123,6 +125,8 @@ pub struct Service {
     pub queue: QueueCfg,
     pub balancer: Balancer,
     pub endpoints: Vec<EndpointId>,
+    /// `None`: a fixed number of replicas.
+    pub autoscale: Option<AutoscaleCfg>,
 }
 
 #[derive(Clone, Debug)]

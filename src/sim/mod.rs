@@ -17,6 +17,7 @@
 //! Not here: parsing (`spec`), I/O (`cli`), formatting (`report`).
 
 mod arrivals;
+mod autoscale;
 mod calls;
 mod chain;
 mod exec;

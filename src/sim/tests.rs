@@ -15,6 +15,7 @@ fn service(name: &str, cpus: u32, endpoints: Vec<EndpointId>) -> Service {
         queue: QueueCfg { capacity: None, discipline: Discipline::Fifo, max_wait: None },
         balancer: Balancer::RoundRobin,
         endpoints,
+        autoscale: None,
     }
 }
 

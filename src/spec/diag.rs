@@ -94,8 +94,20 @@ impl Diagnostics {
     /// Every diagnostic with its source line, separated by blank lines, and
     /// a count at the end.
     pub fn render(&self, source: &str) -> String {
+        self.render_with(&|_| Some(source.to_string()))
+    }
+
+    /// As [`render`](Self::render), each diagnostic with the source of its
+    /// own file (`source_of(file)`; `None`: no source line). Problems can
+    /// lie in files the topology names, such as an HPA manifest.
+    pub fn render_with(&self, source_of: &dyn Fn(&str) -> Option<String>) -> String {
         let mut out = String::new();
+        let mut cache: Vec<(&str, String)> = Vec::new();
         for d in &self.0 {
+            if !cache.iter().any(|(f, _)| *f == d.file) {
+                cache.push((&d.file, source_of(&d.file).unwrap_or_default()));
+            }
+            let source = cache.iter().find(|(f, _)| *f == d.file).map_or("", |(_, s)| s.as_str());
             out.push_str(&d.render(source));
             out.push('\n');
         }
@@ -222,6 +234,26 @@ mod tests {
             diag.to_string(),
             "shop.yaml:4:5: services.cart.replica: unknown key 'replica' in services.cart — did you mean 'replicas'?\n  = hint: allowed here: replicas, cpus"
         );
+    }
+
+    #[test]
+    fn rendering_shows_each_file_its_own_source() {
+        let d = |file: &str, line| Diagnostic {
+            file: file.into(),
+            line,
+            column: 1,
+            path: String::new(),
+            message: "m".into(),
+            hint: None,
+        };
+        let all = Diagnostics(vec![d("a.yaml", 2), d("b.yaml", 1), d("gone.yaml", 1)]);
+        let r = all.render_with(&|f| match f {
+            "a.yaml" => Some("a1\na2\n".into()),
+            "b.yaml" => Some("b1\n".into()),
+            _ => None,
+        });
+        assert!(r.contains("2 | a2\n") && r.contains("1 | b1\n"), "{r}");
+        assert!(r.contains("gone.yaml:1:1: m\n\n"), "no source line for an unreadable file: {r}");
     }
 
     #[test]

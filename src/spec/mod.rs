@@ -7,16 +7,18 @@
 //! and YAML path, and only when there are none returns the [`Model`](crate::model::Model).
 //!
 //! Inside: `decode` reads typed values out of nodes and complains about
-//! them; `topology` handles the top level and services, `workload` the
-//! workloads, `compile` turns endpoint steps into instructions, `policy`
-//! the resilience keys and `policies`, `fault` the chaos schedule, `cycles`
-//! finds call cycles; [`diag`] renders problems and suggests names;
-//! [`units`] and [`dist`] parse durations, rates, ratios and distributions.
+//! them; `topology` handles the top level and services, `autoscale` a
+//! service's autoscaler (and HPA manifests), `workload` the workloads,
+//! `compile` turns endpoint steps into instructions, `policy` the resilience
+//! keys and `policies`, `fault` the chaos schedule, `cycles` finds call
+//! cycles; [`diag`] renders problems and suggests names; [`units`] and
+//! [`dist`] parse durations, rates, ratios and distributions.
 //! [`load_tree`] checks a tree that was built or patched in memory.
 //!
 //! This module reads no files itself: the caller passes a [`FileSource`]
 //! (the CLI's reads the disk), so tests can serve files from memory.
 
+mod autoscale;
 mod compile;
 mod cycles;
 mod decode;

@@ -631,7 +631,7 @@ fn later_features_are_errors_not_ignored() {
     }
     one_error(
         &SHOP.replace("    balancer: p2c\n", "    autoscale: { min: 2 }\n"),
-        "'autoscale' is not supported yet (planned: autoscaling)",
+        "missing 'max' in services.cart.autoscale",
     );
     one_error(
         &SHOP.replace("    arrivals: uniform\n", "    client: { timeout: 5s }\n"),

@@ -3,9 +3,10 @@
 //!
 //! Loading never stops at the first problem: every key is checked, every
 //! reference resolved, and all problems come back together, sorted by
-//! position. Keys of the format that are not built yet (`autoscale`,
-//! `queues`, …) are errors saying so, never silently ignored. `policies`
-//! and adaptive `max_in_flight` are read in `policy`, `faults` in `fault`.
+//! position. Keys of the format that are not built yet (`queues`, keyed
+//! `caches`, …) are errors saying so, never silently ignored. `policies`
+//! and adaptive `max_in_flight` are read in `policy`, `faults` in `fault`,
+//! `autoscale` in `autoscale`.
 //!
 //! Defaults: `duration` 60 s ([`DEFAULT_DURATION`]), `warmup` 0 s, `seed`
 //! 1, `name` the file name without extension; per service `replicas` 1,
@@ -47,8 +48,8 @@ const NETWORK: Schema =
     Schema { what: "network", keys: &["latency"], later: &[], hint: "write network: { latency: 0.4ms }" };
 const SERVICE: Schema = Schema {
     what: "a service",
-    keys: &["replicas", "cpus", "max_in_flight", "queue", "balancer", "endpoints"],
-    later: &[("autoscale", "autoscaling")],
+    keys: &["replicas", "cpus", "max_in_flight", "queue", "balancer", "endpoints", "autoscale"],
+    later: &[],
     hint: "a service is a map with 'endpoints' and settings such as 'replicas'",
 };
 const QUEUE: Schema = Schema {
@@ -219,6 +220,7 @@ fn declare(b: &mut Build, entries: &[(yaml::Key, Node)]) {
             queue: QueueCfg { capacity: None, discipline: Discipline::Fifo, max_wait: None },
             balancer: Balancer::RoundRobin,
             endpoints: eps,
+            autoscale: None,
         });
     }
 }
@@ -287,6 +289,7 @@ fn service(b: &mut Build, sid: ServiceId, at: Loc, v: &Node, path: &str) {
         ];
         s.balancer = b.cx.choice(n, &f.at("balancer"), "balancer", &options).unwrap_or(Balancer::RoundRobin);
     }
+    s.autoscale = super::autoscale::service_autoscale(&mut b.cx, &f, &mut s.replicas);
     b.model.services[sid.ix()] = s;
     let hint = Some("add endpoints: { get: { work: exp(5ms) } }");
     if let Some(n) = b.cx.require(&f, "endpoints", hint) {
