@@ -76,6 +76,10 @@ pub struct ServiceResult {
     pub cpu_wait_ms_mean: f64,
     /// CPU time spent on attempts whose caller had already given up.
     pub wasted_cpu_s: f64,
+    /// Attempts dropped unstarted because their propagated deadline had passed.
+    pub deadline_dropped: u64,
+    /// Attempts arriving here per request entering the system (all workloads).
+    pub amplification: f64,
     pub replicas: ReplicaSummary,
     /// Server-side latency: arrival at the replica to response sent.
     pub latency_ms: LatencySummary,
@@ -83,10 +87,18 @@ pub struct ServiceResult {
 
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct EdgeResult {
+    /// Calls made (first attempts intended).
     pub calls: u64,
+    /// Attempts sent: first tries, retries and hedges.
     pub attempts: u64,
     pub retries: u64,
+    pub hedges: u64,
+    /// Attempts the caller's circuit breaker refused.
+    pub short_circuits: u64,
+    /// Retries or hedges a retry budget or throttle refused.
+    pub throttled: u64,
     pub timeouts: u64,
+    /// Calls that failed after all their attempts.
     pub failures: u64,
     pub rejected: u64,
     /// Calls skipped by `probability`.

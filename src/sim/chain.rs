@@ -179,6 +179,15 @@ impl Chains {
         c
     }
 
+    /// `a` followed by `b` (either may be NO_CHAIN).
+    pub fn join(&mut self, a: u32, b: u32) -> u32 {
+        if a == NO_CHAIN {
+            return b;
+        }
+        self.append(a, b);
+        a
+    }
+
     /// Moves the hops of `src` to the end of `dst` and recycles `src`.
     pub fn append(&mut self, dst: u32, src: u32) {
         if src == NO_CHAIN {

@@ -16,16 +16,17 @@ use crate::model::{Instr, MAX_LOOP_DEPTH, Wait};
 
 pub(crate) fn on_attempt_starts(w: &mut World, attempt: SlabKey) {
     let now = w.now();
-    let Some(a) = w.attempts.get_mut(attempt) else {
-        return;
-    };
+    let Some(a) = w.attempts.get_mut(attempt) else { return };
     if a.state != AttemptState::Running {
         return;
     }
-    a.strands += 1;
     let (counted, node, arrived, service) = (a.counted, a.node, a.arrived, a.service);
     let wait = now.since(arrived);
     super::stats::admitted(w, service, wait);
+    if super::faults::fails_now(w, service) {
+        return calls::respond(w, attempt, Outcome::Error);
+    }
+    w.attempts.get_mut(attempt).expect("live").strands += 1;
     let chain = w.chains.new_buffer(counted, node);
     w.chains.begin_visit(chain, node, wait);
     let s = w.strands.insert(Strand {
@@ -36,6 +37,7 @@ pub(crate) fn on_attempt_starts(w: &mut World, attempt: SlabKey) {
         chain,
         t0: now,
         t1: now,
+        pause_mark: 0,
     });
     run_strand(w, s);
 }
@@ -105,7 +107,8 @@ pub(crate) fn run_strand(w: &mut World, key: SlabKey) {
         (s.attempt, s.pc)
     };
     let a = w.attempts.get(attempt_key).expect("live");
-    let (endpoint, replica, node, counted) = (a.endpoint as usize, a.replica, a.node, a.counted);
+    let (endpoint, replica, node, counted, deadline) = (a.endpoint as usize, a.replica, a.node, a.counted, a.deadline);
+    let service = a.service;
     let code = &m.endpoints[endpoint].code;
     loop {
         match code[pc as usize] {
@@ -115,6 +118,7 @@ pub(crate) fn run_strand(w: &mut World, key: SlabKey) {
             }
             Instr::Delay(d) => {
                 let dur = m.dist(d).sample(&mut w.ep_rng[endpoint].time);
+                let dur = super::faults::scale(w, service, dur, false);
                 let s = w.strands.get_mut(key).expect("live");
                 s.pc = pc;
                 s.t0 = w.q.now();
@@ -123,7 +127,7 @@ pub(crate) fn run_strand(w: &mut World, key: SlabKey) {
             }
             Instr::Call(edge) => {
                 w.strands.get_mut(key).expect("live").pc = pc;
-                if calls::start_call(w, key, edge.0, node, counted) {
+                if calls::start_call(w, key, edge.0, node, counted, deadline) {
                     return;
                 }
                 pc += 1;
@@ -219,6 +223,7 @@ fn fork(w: &mut World, parent: SlabKey, f: usize, attempt: SlabKey, counted: boo
             chain,
             t0: now,
             t1: now,
+            pause_mark: 0,
         });
         w.attempts.get_mut(attempt).expect("live").strands += 1;
         w.ready.push_back(Event::StrandReady { strand: child });

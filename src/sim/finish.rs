@@ -38,6 +38,7 @@ impl World<'_> {
             );
         }
 
+        let offered_total: u64 = self.stats.workloads.iter().map(|w| w.offered).sum();
         let mut services = BTreeMap::new();
         let mut findings = Vec::new();
         for (i, svc) in m.services.iter().enumerate() {
@@ -61,6 +62,8 @@ impl World<'_> {
                 queue_wait_ms_mean: ratio(s.queue_wait_ns, s.admitted) / 1e6,
                 cpu_wait_ms_mean: ratio(s.cpu_wait_ns, s.work_steps) / 1e6,
                 wasted_cpu_s: s.wasted_cpu_ns as f64 / 1e9,
+                deadline_dropped: s.deadline_dropped,
+                amplification: s.arrivals as f64 / offered_total.max(1) as f64,
                 replicas: ReplicaSummary { min: svc.replicas, mean: svc.replicas as f64, max: svc.replicas },
                 latency_ms: s.latency.summary(),
             };
@@ -105,6 +108,10 @@ impl World<'_> {
             let r = edges.entry(e.name.clone()).or_default();
             r.calls += s.calls;
             r.attempts += s.attempts;
+            r.retries += s.retries;
+            r.hedges += s.hedges;
+            r.short_circuits += s.short_circuits;
+            r.throttled += s.throttled;
             r.timeouts += s.timeouts;
             r.failures += s.failures;
             r.rejected += s.rejected;

@@ -21,9 +21,11 @@ mod autoscale;
 mod calls;
 mod chain;
 mod exec;
+mod faults;
 mod finish;
 mod invariants;
 mod replica;
+mod retry;
 pub mod resilience;
 mod stats;
 
@@ -104,6 +106,18 @@ pub(crate) enum Event {
     TimeoutFired { attempt: SlabKey },
     /// An attempt waited `queue.max_wait` for admission.
     QueueWaitExpired { attempt: SlabKey },
+    /// A call's backoff ended: its next attempt goes out.
+    RetryDue { call: SlabKey },
+    /// A call's hedge delay ended (`made` attempts had been sent when armed).
+    HedgeDue { call: SlabKey, made: u32 },
+    /// A call's `timeout_total` ran out.
+    CallTimedOut { call: SlabKey },
+    /// A fault of the chaos schedule begins.
+    FaultStarts { fault: u32 },
+    /// A fault's window ends.
+    FaultEnds { fault: u32 },
+    /// A GC-like pause begins on a replica (a `pauses` fault).
+    PauseStarts { fault: u32, replica: u32 },
     /// A time-series interval ends.
     IntervalEnds,
     /// The warm-up ends: statistics restart.
@@ -125,6 +139,12 @@ impl Event {
             Event::QueueWaitExpired { .. } => 10,
             Event::IntervalEnds => 11,
             Event::WarmupEnds => 12,
+            Event::RetryDue { .. } => 13,
+            Event::HedgeDue { .. } => 14,
+            Event::CallTimedOut { .. } => 15,
+            Event::FaultStarts { .. } => 16,
+            Event::FaultEnds { .. } => 17,
+            Event::PauseStarts { .. } => 18,
         }
     }
 }
@@ -136,6 +156,8 @@ pub(crate) enum Outcome {
     Error,
     Rejected,
     Timeout,
+    /// Refused by the caller's circuit breaker without being sent.
+    ShortCircuited,
 }
 
 /// Who waits for a call's outcome.
@@ -147,18 +169,83 @@ pub(crate) enum Parent {
     Request { wl: u32, user: u32 },
 }
 
-/// A call: the caller's intent to get an answer from `callee`.
+/// A call: the caller's intent to get an answer from `callee`; it makes
+/// one or more attempts (first try, retries, hedges).
 pub(crate) struct Call {
     pub parent: Parent,
     /// Model edge id, or `ROOT_EDGE` for a workload's request.
     pub edge: u32,
     pub callee: u32,
     pub start: SimTime,
+    /// The most recent attempt (NONE before the first, or if it was short-circuited).
     pub attempt: SlabKey,
+    /// Attempts awaited now (more than one while hedging).
+    pub live: [SlabKey; calls::MAX_LIVE_ATTEMPTS],
+    pub live_len: u8,
+    /// Attempts sent (or short-circuited) so far, hedges and retries included.
+    pub attempts_made: u32,
+    /// When the latest attempt was sent.
+    pub last_sent: SimTime,
     /// Part of a request that arrived after the warm-up.
     pub counted: bool,
     /// Call-tree node of the callee (latency chains), or `chain::NO_NODE`.
     pub node: u32,
+    /// Deadline its attempts carry downstream (`deadline: propagate`).
+    pub deadline: SimTime,
+    /// `timeout_total` expiry.
+    pub total_deadline: SimTime,
+    /// Chain of its failed attempts and backoffs so far.
+    pub chain: u32,
+    /// Where it is in its backoff schedule (set at its first retry).
+    pub backoff: Option<resilience::BackoffState>,
+    /// A retry is scheduled (backoff running).
+    pub retry_pending: bool,
+    pub backoff_from: SimTime,
+    /// AWS quota: tokens the latest retry took (refunded on success).
+    pub retry_cost: Option<u32>,
+    /// Envoy budget: retries charged and not yet finished.
+    pub envoy_retries: u32,
+}
+
+impl Call {
+    pub fn new(parent: Parent, edge: u32, callee: u32, now: SimTime, counted: bool, node: u32) -> Call {
+        Call {
+            parent,
+            edge,
+            callee,
+            start: now,
+            attempt: SlabKey::NONE,
+            live: [SlabKey::NONE; calls::MAX_LIVE_ATTEMPTS],
+            live_len: 0,
+            attempts_made: 0,
+            last_sent: now,
+            counted,
+            node,
+            deadline: SimTime::MAX,
+            total_deadline: SimTime::MAX,
+            chain: chain::NO_CHAIN,
+            backoff: None,
+            retry_pending: false,
+            backoff_from: now,
+            retry_cost: None,
+            envoy_retries: 0,
+        }
+    }
+
+    pub fn live_push(&mut self, a: SlabKey) {
+        if (self.live_len as usize) < calls::MAX_LIVE_ATTEMPTS {
+            self.live[self.live_len as usize] = a;
+            self.live_len += 1;
+        }
+    }
+
+    pub fn live_remove(&mut self, a: SlabKey) {
+        let n = self.live_len as usize;
+        if let Some(i) = self.live[..n].iter().position(|&x| x == a) {
+            self.live[i] = self.live[n - 1];
+            self.live_len -= 1;
+        }
+    }
 }
 
 pub(crate) const ROOT_EDGE: u32 = u32::MAX;
@@ -183,7 +270,10 @@ pub(crate) struct Attempt {
     pub replica: u32,
     pub sent: SimTime,
     pub arrived: SimTime,
+    pub admitted: SimTime,
     pub responded: SimTime,
+    /// Propagated deadline: the server drops it if it would start later.
+    pub deadline: SimTime,
     pub state: AttemptState,
     pub outcome: Outcome,
     /// Nobody waits for the response any more (it arrived, or the caller gave up).
@@ -192,6 +282,12 @@ pub(crate) struct Attempt {
     pub abandoned_at: SimTime,
     /// Cancellation reached it: it does no further work.
     pub cancelled: bool,
+    /// Swallowed by a partition: it never arrives.
+    pub lost: bool,
+    /// Sent as a retry.
+    pub retry: bool,
+    /// Attempts admitted at its replica when it was admitted (limiter sample).
+    pub in_flight_at_admission: u32,
     /// Live strands of its endpoint's execution.
     pub strands: u32,
     /// The response is on its way back to the caller.
@@ -216,6 +312,8 @@ pub(crate) struct Strand {
     pub t0: SimTime,
     /// When the current work step got its core.
     pub t1: SimTime,
+    /// Its replica's total pause time when its work step started (pauses stretch work).
+    pub pause_mark: u64,
 }
 
 pub(crate) struct Join {
@@ -276,6 +374,20 @@ pub(crate) struct World<'m> {
     /// Per edge: probability draws and network latency.
     pub edge_rng: Vec<RngStream>,
     pub edge_timeout_lane: Vec<Option<LaneId>>,
+    /// Per edge: lanes for `hedge.after` and `timeout_total` timers.
+    pub edge_hedge_lane: Vec<Option<LaneId>>,
+    pub edge_total_lane: Vec<Option<LaneId>>,
+    /// Per edge: backoff jitter draws.
+    pub backoff_rng: Vec<RngStream>,
+    /// Shared resilience state, per configured key.
+    pub breakers: Vec<resilience::Breaker>,
+    pub budgets: Vec<resilience::RetryBudget>,
+    pub throttles: Vec<resilience::RetryThrottle>,
+    /// Per replica: its adaptive concurrency limit, if the service has one.
+    pub limiters: Vec<Option<resilience::AdaptiveLimit>>,
+    pub limiter_rng: RngStream,
+    /// The chaos schedule's effects now in force.
+    pub faults: faults::FaultState,
     /// Per workload: network latency between the edge client and the target.
     pub client_net_rng: Vec<RngStream>,
     pub wl: Vec<arrivals::WorkloadState>,
@@ -338,6 +450,17 @@ impl<'m> World<'m> {
             edge_rng.push(RngStream::derive(seed, "call", &format!("{}#{ordinal}", e.name)));
         }
         let edge_timeout_lane = m.edges.iter().map(|e| e.timeout.map(|d| q.lane(d))).collect();
+        let edge_hedge_lane = m.edges.iter().map(|e| e.hedge.map(|h| q.lane(h.after))).collect();
+        let edge_total_lane = m.edges.iter().map(|e| e.timeout_total.map(|d| q.lane(d))).collect();
+        let backoff_rng =
+            m.edges.iter().enumerate().map(|(i, e)| RngStream::derive(seed, "backoff", &format!("{}#{i}", e.name))).collect();
+        let mut limiter_rng = RngStream::derive(seed, "limiter", "");
+        let limiters = replicas
+            .iter()
+            .map(|r| {
+                m.services[r.service as usize].adaptive.as_ref().map(|c| resilience::AdaptiveLimit::new(c, &mut limiter_rng))
+            })
+            .collect();
         let wl = arrivals::init(m, seed);
         let stats = stats::Stats::new(m, opts);
         let chains = chain::Chains::new(m);
@@ -354,6 +477,15 @@ impl<'m> World<'m> {
             ep_rng,
             edge_rng,
             edge_timeout_lane,
+            edge_hedge_lane,
+            edge_total_lane,
+            backoff_rng,
+            breakers: m.breakers.iter().map(|b| resilience::Breaker::new(&b.cfg)).collect(),
+            budgets: m.budgets.iter().map(|b| resilience::RetryBudget::new(&b.cfg, SimTime::ZERO)).collect(),
+            throttles: m.throttles.iter().map(|t| resilience::RetryThrottle::new(&t.cfg)).collect(),
+            limiters,
+            limiter_rng,
+            faults: faults::FaultState::new(m),
             client_net_rng: m.workloads.iter().map(|wl| RngStream::derive(seed, "network", &wl.name)).collect(),
             wl,
             calls: Slab::new(),
@@ -374,6 +506,12 @@ impl<'m> World<'m> {
     #[inline]
     pub fn now(&self) -> SimTime {
         self.q.now()
+    }
+
+    /// Attempts routed to `service` and not yet answered, over its replicas.
+    pub fn replicas_outstanding(&self, service: u32) -> u64 {
+        let s = &self.services[service as usize];
+        (s.first_replica..s.first_replica + s.replicas).map(|r| self.replicas[r as usize].outstanding as u64).sum()
     }
 
     /// Schedules `ev` after `d`; zero delay goes to the ready list.
@@ -425,6 +563,7 @@ impl<'m> World<'m> {
             self.q.schedule_at(SimTime(self.opts.interval.0.max(1)), Event::IntervalEnds);
         }
         arrivals::start(self);
+        faults::start(self);
     }
 
     #[inline]
@@ -443,6 +582,12 @@ impl<'m> World<'m> {
             Event::ResponseArrives { attempt } => calls::on_response_arrives(self, attempt),
             Event::TimeoutFired { attempt } => calls::on_timeout(self, attempt),
             Event::QueueWaitExpired { attempt } => replica::on_queue_wait_expired(self, attempt),
+            Event::RetryDue { call } => retry::on_retry_due(self, call),
+            Event::HedgeDue { call, made } => retry::on_hedge_due(self, call, made),
+            Event::CallTimedOut { call } => calls::on_call_timed_out(self, call),
+            Event::FaultStarts { fault } => faults::on_fault_starts(self, fault),
+            Event::FaultEnds { fault } => faults::on_fault_ends(self, fault),
+            Event::PauseStarts { fault, replica } => faults::on_pause_starts(self, fault, replica),
             Event::IntervalEnds => stats::on_interval_ends(self),
             Event::WarmupEnds => stats::on_warmup_ends(self),
         }

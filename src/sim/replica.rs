@@ -2,7 +2,9 @@
 //! slots, then the FIFO/LIFO admission queue with `capacity` and
 //! `max_wait`), and its cores (FCFS over `cpus`).
 
-use super::{AttemptState, Event, Outcome, World, calls, chain, exec, stats};
+use super::{AttemptState, Event, Outcome, Replica, World, calls, chain, exec, faults, stats};
+use crate::engine::SimDuration;
+use crate::model::OutageMode;
 use crate::engine::SlabKey;
 use crate::model::{Balancer, Discipline};
 
@@ -48,6 +50,12 @@ pub(crate) fn pick(w: &mut World, service: u32) -> u32 {
             if lb < la { b } else { a }
         }
     };
+    if w.faults.any && w.faults.down[(first + local) as usize] {
+        // Health checks took the crashed replica out: the next live one.
+        if let Some(k) = (1..n).map(|k| (local + k) % n).find(|&r| !w.faults.down[(first + r) as usize]) {
+            return first + k;
+        }
+    }
     first + local
 }
 
@@ -64,13 +72,38 @@ pub(crate) fn on_attempt_arrives(w: &mut World, key: SlabKey) {
         return;
     }
     a.arrived = now;
-    let (replica, service) = (a.replica, a.service);
+    let (replica, service, deadline) = (a.replica, a.service, a.deadline);
     stats::attempt_arrived(w, service);
+    if w.faults.any {
+        if w.faults.down[replica as usize] {
+            // A crashed replica: connection refused.
+            return calls::respond(w, key, Outcome::Error);
+        }
+        match faults::outage(w, service) {
+            Some(OutageMode::Refuse) => {
+                stats::attempt_rejected(w, service);
+                return calls::respond(w, key, Outcome::Rejected);
+            }
+            Some(OutageMode::Hang) => {
+                // Swallowed: no answer ever comes; the caller's timeout decides.
+                let a = w.attempts.get_mut(key).expect("live");
+                a.state = AttemptState::Done;
+                w.replicas[replica as usize].outstanding -= 1;
+                return calls::release_attempt_if_idle(w, key);
+            }
+            None => {}
+        }
+    }
+    if now >= deadline {
+        stats::deadline_dropped(w, service);
+        return calls::respond(w, key, Outcome::Timeout);
+    }
     let svc = &w.m.services[service as usize];
-    let r = &mut w.replicas[replica as usize];
-    if svc.max_in_flight.is_none_or(|max| r.in_flight < max) {
+    let r = &w.replicas[replica as usize];
+    if has_slot(w, svc, r, replica) {
         admit(w, key, replica);
     } else if svc.queue.capacity.is_none_or(|cap| r.queue_len < cap) {
+        let r = &mut w.replicas[replica as usize];
         r.queue.push_back(key);
         r.queue_len += 1;
         let len = r.queue_len;
@@ -85,13 +118,33 @@ pub(crate) fn on_attempt_arrives(w: &mut World, key: SlabKey) {
     }
 }
 
+/// Is an admission slot free: under `max_in_flight`, or under the adaptive
+/// limit when the service has one?
+#[inline]
+fn has_slot(w: &World, svc: &crate::model::Service, r: &Replica, replica: u32) -> bool {
+    match &w.limiters[replica as usize] {
+        Some(l) => l.admits(r.in_flight),
+        None => svc.max_in_flight.is_none_or(|max| r.in_flight < max),
+    }
+}
+
+/// A response left an admitted attempt: feed the adaptive limit, if any.
+pub(crate) fn limiter_sample(w: &mut World, replica: u32, rtt: SimDuration, in_flight: u32, dropped: bool) {
+    if let Some(l) = &mut w.limiters[replica as usize] {
+        l.on_sample(rtt, in_flight, dropped, &mut w.limiter_rng);
+    }
+}
+
 /// Gives `key` a slot on `replica` and starts its endpoint.
 fn admit(w: &mut World, key: SlabKey, replica: u32) {
+    let now = w.now();
     let r = &mut w.replicas[replica as usize];
     r.in_flight += 1;
-    let service = r.service;
+    let (service, in_flight) = (r.service, r.in_flight);
     let a = w.attempts.get_mut(key).expect("admitted attempt is live");
     a.state = AttemptState::Running;
+    a.admitted = now;
+    a.in_flight_at_admission = in_flight;
     stats::slot_taken(w, service);
     w.ready.push_back(Event::AttemptStarts { attempt: key });
 }
@@ -103,18 +156,30 @@ pub(crate) fn release_slot(w: &mut World, replica: u32) {
     let service = r.service;
     stats::slot_released(w, service);
     let lifo = w.m.services[service as usize].queue.discipline == Discipline::Lifo;
+    let now = w.now();
     loop {
+        let svc = &w.m.services[service as usize];
+        let r = &w.replicas[replica as usize];
+        if !has_slot(w, svc, r, replica) {
+            return; // an adaptive limit may have shrunk below what is admitted
+        }
         let r = &mut w.replicas[replica as usize];
         let next = if lifo { r.queue.pop_back() } else { r.queue.pop_front() };
         let Some(key) = next else { return };
-        let queued = w.attempts.get(key).is_some_and(|a| a.state == AttemptState::Queued);
-        if !queued {
+        let Some(a) = w.attempts.get(key).filter(|a| a.state == AttemptState::Queued) else {
             continue; // stale: cancelled or expired while queued
-        }
+        };
+        let deadline = a.deadline;
         let r = &mut w.replicas[replica as usize];
         r.queue_len -= 1;
         let len = r.queue_len;
         stats::queue_changed(w, service, -1, len);
+        if now >= deadline {
+            // Its caller's deadline passed while it queued: drop it unstarted.
+            stats::deadline_dropped(w, service);
+            calls::respond(w, key, Outcome::Timeout);
+            continue;
+        }
         admit(w, key, replica);
         return;
     }
@@ -164,20 +229,39 @@ fn start_work(w: &mut World, strand: SlabKey, replica: u32) {
     r.busy += 1;
     let service = r.service;
     stats::core_taken(w, service);
+    // During a pause nothing runs: the work starts when the pause ends.
+    let (start, mark) = if w.faults.any {
+        (w.faults.paused_until[replica as usize].max(now), w.faults.pause_total[replica as usize])
+    } else {
+        (now, 0)
+    };
     let s = w.strands.get_mut(strand).expect("live strand");
     s.t1 = now;
+    s.pause_mark = mark;
     let a = w.attempts.get(s.attempt).expect("strand's attempt is live");
     let endpoint = a.endpoint as usize;
     let crate::model::Instr::Work(dist) = w.m.endpoints[endpoint].code[s.pc as usize] else {
         unreachable!("a strand waits for a core only at a work step")
     };
     let d = w.m.dist(dist).sample(&mut w.ep_rng[endpoint].time);
+    let d = faults::scale(w, service, d, true) + start.since(now);
     let ev = Event::WorkDone { strand, replica };
     if d.0 == 0 { w.ready.push_back(ev) } else { w.q.schedule_after(d, ev) }
 }
 
 pub(crate) fn on_work_done(w: &mut World, strand: SlabKey, replica: u32) {
     let now = w.now();
+    if w.faults.any {
+        // A pause that began while this work ran stretches it by its length.
+        let total = w.faults.pause_total[replica as usize];
+        let s = w.strands.get_mut(strand).expect("a strand on a core stays live until its work is done");
+        if total > s.pause_mark {
+            let extra = SimDuration(total - s.pause_mark);
+            s.pause_mark = total;
+            w.q.schedule_after(extra, Event::WorkDone { strand, replica });
+            return;
+        }
+    }
     let r = &mut w.replicas[replica as usize];
     r.busy -= 1;
     let service = r.service;

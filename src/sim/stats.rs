@@ -29,6 +29,8 @@ pub(crate) struct ServiceStats {
     pub rejected: u64,
     pub timeouts: u64,
     pub cancelled: u64,
+    /// Dropped unstarted: their propagated deadline had passed.
+    pub deadline_dropped: u64,
     pub admitted: u64,
     pub queue_wait_ns: u128,
     pub work_steps: u64,
@@ -50,6 +52,11 @@ pub(crate) struct ServiceStats {
 pub(crate) struct EdgeStats {
     pub calls: u64,
     pub attempts: u64,
+    pub retries: u64,
+    pub hedges: u64,
+    pub short_circuits: u64,
+    /// Retries or hedges a budget or throttle refused.
+    pub throttled: u64,
     pub timeouts: u64,
     pub failures: u64,
     pub rejected: u64,
@@ -101,6 +108,7 @@ impl Stats {
             rejected: 0,
             timeouts: 0,
             cancelled: 0,
+            deadline_dropped: 0,
             admitted: 0,
             queue_wait_ns: 0,
             work_steps: 0,
@@ -179,7 +187,7 @@ pub(crate) fn request_done(w: &mut World, wl: u32, counted: bool, outcome: Outco
             let in_tail = est > 0 && latency.0 >= est;
             w.chains.finish_request(wl, chain, in_tail);
         }
-        Outcome::Error => s.errors += 1,
+        Outcome::Error | Outcome::ShortCircuited => s.errors += 1,
         Outcome::Timeout => s.timeouts += 1,
         Outcome::Rejected => s.rejected += 1,
     }
@@ -203,6 +211,10 @@ pub(crate) fn attempt_rejected(w: &mut World, service: u32) {
 pub(crate) fn attempt_timed_out(w: &mut World, service: u32) {
     w.stats.services[service as usize].timeouts += 1;
     w.stats.svc_interval[service as usize].timeouts += 1;
+}
+
+pub(crate) fn deadline_dropped(w: &mut World, service: u32) {
+    w.stats.services[service as usize].deadline_dropped += 1;
 }
 
 pub(crate) fn attempt_cancelled(w: &mut World, service: u32) {
@@ -281,6 +293,7 @@ pub(crate) fn on_warmup_ends(w: &mut World) {
         s.rejected = 0;
         s.timeouts = 0;
         s.cancelled = 0;
+        s.deadline_dropped = 0;
         s.admitted = 0;
         s.queue_wait_ns = 0;
         s.work_steps = 0;
