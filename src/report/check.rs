@@ -1,5 +1,7 @@
 //! The report of `stormcast check`: the call tree of every workload with
-//! expected calls per request, and static findings.
+//! expected calls per request, the worst-case attempts one request can
+//! cause at each service (retry amplification, rules in
+//! [`crate::model::analysis`]), and static findings.
 
 use crate::model::Model;
 pub use crate::model::analysis::{Analysis, analyze};
@@ -36,6 +38,7 @@ pub fn check_report(m: &Model, a: &Analysis) -> String {
                 let _ = writeln!(o, "    {:<24}{:>10.3}", m.services[s].name, v);
             }
         }
+        worst_table(&mut o, m, a, i);
     }
     let mut findings = Vec::new();
     for &s in &a.unreachable {
@@ -47,6 +50,7 @@ pub fn check_report(m: &Model, a: &Analysis) -> String {
             findings.push(format!("one {} request makes {:.1} downstream calls on average (chatty)", w.name, total));
         }
     }
+    findings.extend((0..m.workloads.len()).filter_map(|i| amplification_finding(m, a, i)));
     for e in &a.edges {
         if e.calls_per_visit >= 10.0 {
             let edge = &m.edges[e.edge as usize];
@@ -62,6 +66,76 @@ pub fn check_report(m: &Model, a: &Analysis) -> String {
         let _ = writeln!(o, "  - {f}");
     }
     o
+}
+
+/// The "worst-case attempts per request" section of workload `i`: one line
+/// when no call it makes retries or hedges, else a table per service.
+fn worst_table(o: &mut String, m: &Model, a: &Analysis, i: usize) {
+    let (calls, att, cap) = (&a.worst_calls[i], &a.worst_attempts[i], &a.capped_attempts[i]);
+    if att.iter().zip(calls).all(|(x, c)| x <= c) {
+        let _ = writeln!(o, "  worst-case attempts per request: one per call (no call on the way retries or hedges)");
+        return;
+    }
+    let _ =
+        writeln!(o, "  worst-case attempts per request (all retries and hedges used; capped: long run under budgets):");
+    let _ = writeln!(o, "    {:<24}{:>10}{:>10}{:>10}", "service", "calls", "attempts", "capped");
+    for (s, svc) in m.services.iter().enumerate() {
+        if att[s] > 0.0 {
+            let (c, x, k) = (count(calls[s]), count(att[s]), count(cap[s]));
+            let _ = writeln!(o, "    {:<24}{c:>10}{x:>10}{k:>10}", svc.name);
+        }
+    }
+}
+
+/// Worst-case attempts at which a workload's retry amplification is a finding.
+const AMPLIFICATION_FINDING: f64 = 10.0;
+
+/// "1 request to a.e can become 64 attempts at db (3 layers retrying: 4 × 4
+/// × 4); …" for the service with the most worst-case attempts, when they
+/// reach [`AMPLIFICATION_FINDING`] and retries or hedges add to them.
+fn amplification_finding(m: &Model, a: &Analysis, i: usize) -> Option<String> {
+    let att = &a.worst_attempts[i];
+    let s = (0..att.len()).reduce(|w, s| if att[s] > att[w] { s } else { w })?;
+    if att[s] < AMPLIFICATION_FINDING || att[s] <= a.worst_calls[i][s] {
+        return None;
+    }
+    let factors = &a.worst_path[i][s];
+    let product: f64 = factors.iter().product();
+    let mut why = match factors.len() {
+        0 => "retries and hedges on several call paths".to_string(),
+        n => format!(
+            "{n} layer{} retrying: {}",
+            if n == 1 { "" } else { "s" },
+            factors.iter().map(|f| count(*f)).collect::<Vec<_>>().join(" × ")
+        ),
+    };
+    if !factors.is_empty() && product < att[s] * (1.0 - 1e-9) {
+        why.push_str(", times repeated or parallel calls");
+    }
+    let cap = a.capped_attempts[i][s];
+    let capped = if cap < att[s] * (1.0 - 1e-9) {
+        format!("retry budgets and throttles cap it at {} in the long run", count(cap))
+    } else {
+        "no retry budget or throttle caps it".to_string()
+    };
+    let target = &m.endpoints[m.workloads[i].target.ix()].full_name;
+    Some(format!(
+        "1 request to {target} can become {} attempts at {} ({why}); {capped}",
+        count(att[s]),
+        m.services[s].name
+    ))
+}
+
+/// A count: whole numbers without decimals, others with two, huge ones in
+/// scientific notation.
+fn count(x: f64) -> String {
+    if x.is_nan() || x.abs() >= 1e12 {
+        format!("{x:.3e}")
+    } else if (x - x.round()).abs() < 1e-9 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.2}")
+    }
 }
 
 fn tree(o: &mut String, m: &Model, a: &Analysis, ep: u32, depth: usize, per_request: f64) {
@@ -80,6 +154,12 @@ fn tree(o: &mut String, m: &Model, a: &Analysis, ep: u32, depth: usize, per_requ
         }
         if edge.continue_on_failure {
             notes.push("on_failure: continue".into());
+        }
+        if g.attempts_per_call > 1.0 {
+            notes.push(format!("≤{} attempts", count(g.attempts_per_call)));
+        }
+        if g.capped_per_call < g.attempts_per_call {
+            notes.push(format!("capped ~{}", count(g.capped_per_call)));
         }
         let calls = per_request * g.calls_per_visit;
         let _ = writeln!(

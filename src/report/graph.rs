@@ -1,6 +1,7 @@
 //! The topology as a diagram: Mermaid (for Markdown design docs) or
 //! Graphviz DOT. Nodes are services with their endpoints; arrows are call
-//! sites labelled with expected calls per visit.
+//! sites labelled with expected calls per visit and, where a call retries
+//! or hedges, the most attempts one call makes.
 
 use crate::model::Model;
 use crate::model::analysis::Analysis;
@@ -18,6 +19,9 @@ fn label(m: &Model, g: &crate::model::analysis::GraphEdge) -> String {
     }
     if let Some(t) = edge.timeout {
         parts.push(format!("timeout {t}"));
+    }
+    if g.attempts_per_call > 1.0 {
+        parts.push(format!("≤{} attempts", g.attempts_per_call));
     }
     if g.parallel {
         parts.push("parallel".into());
