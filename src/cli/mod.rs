@@ -38,6 +38,45 @@ pub fn load_file(path: &Path) -> Result<Model, Diagnostics> {
     spec::load_str(&path.display().to_string(), &text, &LoadOptions { base_dir, files: &FsFiles })
 }
 
+/// Reads a topology file, applies `--set PATH=VALUE` overrides, checks it.
+pub fn load_file_with(path: &Path, sets: &[String]) -> Result<Model, Diagnostics> {
+    if sets.is_empty() {
+        return load_file(path);
+    }
+    let text = read_source(path)?;
+    let file = path.display().to_string();
+    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let parsed = spec::yaml::parse(&text);
+    let Some(mut root) = parsed.root.filter(|_| parsed.errors.is_empty()) else {
+        // Report the file's own syntax errors as usual.
+        return spec::load_str(&file, &text, &LoadOptions { base_dir, files: &FsFiles });
+    };
+    let mut problems = Vec::new();
+    for set in sets {
+        let result = set
+            .split_once('=')
+            .ok_or_else(|| format!("'{set}' is not PATH=VALUE"))
+            .and_then(|(p, v)| spec::patch::set_path(&mut root, p.trim(), spec::patch::parse_value(v.trim())?));
+        if let Err(message) = result {
+            problems.push(spec::Diagnostic {
+                file: "--set".into(),
+                line: 0,
+                column: 0,
+                path: set.clone(),
+                message,
+                hint: Some(
+                    "write --set services.db.replicas=3 or --set 'services.api.endpoints.get.steps[0].timeout=200ms'"
+                        .into(),
+                ),
+            });
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Diagnostics(problems));
+    }
+    spec::load_tree(&file, &root, &LoadOptions { base_dir, files: &FsFiles })
+}
+
 fn read_source(path: &Path) -> Result<String, Diagnostics> {
     std::fs::read_to_string(path).map_err(|e| {
         Diagnostics(vec![spec::Diagnostic {
@@ -88,6 +127,10 @@ enum Command {
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
+        /// Override a key of the file, e.g. `--set services.db.replicas=3`
+        /// (a YAML path, then a YAML value); repeatable.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
     },
     /// Validate a topology and print its call graph and static findings.
     Check { file: PathBuf },
@@ -116,8 +159,8 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
-        Command::Run { file, json, seed, duration, out, interval, max_events, max_in_flight, quiet } => {
-            let args = RunArgs { file, json, seed, duration, out, interval, max_events, max_in_flight, quiet };
+        Command::Run { file, json, seed, duration, out, interval, max_events, max_in_flight, quiet, sets } => {
+            let args = RunArgs { file, json, seed, duration, out, interval, max_events, max_in_flight, quiet, sets };
             cmd_run(&args)
         }
         Command::Check { file } => cmd_check(&file),
@@ -135,11 +178,16 @@ struct RunArgs {
     max_events: u64,
     max_in_flight: u64,
     quiet: bool,
+    sets: Vec<String>,
 }
 
 /// Loads a model or prints its diagnostics; `Err` carries the exit code.
 fn load_or_report(file: &Path) -> Result<Model, i32> {
-    load_file(file).map_err(|d| {
+    load_or_report_with(file, &[])
+}
+
+fn load_or_report_with(file: &Path, sets: &[String]) -> Result<Model, i32> {
+    load_file_with(file, sets).map_err(|d| {
         eprint!("{}", d.render_with(&|f| std::fs::read_to_string(f).ok()));
         EXIT_BAD_INPUT
     })
@@ -163,7 +211,7 @@ fn cmd_run(a: &RunArgs) -> i32 {
         Ok(_) => return usage_error("--interval must be positive"),
         Err(e) => return usage_error(&format!("--interval: {e}")),
     };
-    let model = match load_or_report(&a.file) {
+    let model = match load_or_report_with(&a.file, &a.sets) {
         Ok(m) => m,
         Err(code) => return code,
     };

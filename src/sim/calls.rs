@@ -166,6 +166,9 @@ pub(crate) fn send_attempt(w: &mut World, call_key: SlabKey, kind: AttemptKind) 
     call.attempt = attempt;
     call.live_push(attempt);
     w.stats.svc_interval[service as usize].attempts += 1;
+    if kind == AttemptKind::First {
+        w.stats.svc_interval[service as usize].first_attempts += 1;
+    }
     if edge != ROOT_EDGE {
         w.stats.edges[edge as usize].attempts += 1;
         if let Some(lane) = w.edge_timeout_lane[edge as usize] {
@@ -233,6 +236,22 @@ pub(crate) fn on_timeout(w: &mut World, key: SlabKey) {
     stats::attempt_timed_out(w, service);
     abandon_attempt(w, key, w.m.edges[edge as usize].cancel);
     attempt_failed_or_ok(w, call, key, Outcome::Timeout, sent);
+}
+
+/// True if nobody waits for `call` any more: its caller's attempt ended
+/// (answered, failed or cancelled) or a join above it was decided.
+pub(crate) fn caller_gone(w: &World, call: SlabKey) -> bool {
+    match w.calls.get(call).map(|c| c.parent) {
+        Some(Parent::Strand(s)) => !exec::strand_live(w, s),
+        Some(Parent::Request { .. }) => false,
+        None => true,
+    }
+}
+
+/// Ends a call whose caller is gone: no retry or hedge goes out for it.
+pub(crate) fn drop_call(w: &mut World, call: SlabKey) {
+    let last = w.calls.get(call).map_or(SlabKey::NONE, |c| c.attempt);
+    call_done(w, call, Outcome::Error, last);
 }
 
 /// `timeout_total` of a call ran out: every attempt is abandoned.

@@ -157,7 +157,9 @@ fn crash(w: &mut World, service: u32, n: u32, kill: bool) {
     let doomed: Vec<SlabKey> = w
         .attempts
         .iter()
-        .filter(|(_, a)| victims.contains(&a.replica) && matches!(a.state, AttemptState::Queued | AttemptState::Running))
+        .filter(|(_, a)| {
+            victims.contains(&a.replica) && matches!(a.state, AttemptState::Queued | AttemptState::Running)
+        })
         .map(|(k, _)| k)
         .collect();
     for k in doomed {

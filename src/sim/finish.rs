@@ -160,6 +160,8 @@ impl World<'_> {
             chains.insert(wl.name.clone(), c);
         }
 
+        super::findings::storms(&self, &mut findings);
+        super::findings::recovery(&self, &mut findings);
         if !complete {
             findings.push(Finding {
                 kind: "stopped_early".into(),

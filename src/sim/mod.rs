@@ -22,11 +22,12 @@ mod calls;
 mod chain;
 mod exec;
 mod faults;
+mod findings;
 mod finish;
 mod invariants;
 mod replica;
-mod retry;
 pub mod resilience;
+mod retry;
 mod stats;
 
 use crate::engine::{EventQueue, LaneId, RngStream, SimDuration, SimTime, Slab, SlabKey};
@@ -452,13 +453,20 @@ impl<'m> World<'m> {
         let edge_timeout_lane = m.edges.iter().map(|e| e.timeout.map(|d| q.lane(d))).collect();
         let edge_hedge_lane = m.edges.iter().map(|e| e.hedge.map(|h| q.lane(h.after))).collect();
         let edge_total_lane = m.edges.iter().map(|e| e.timeout_total.map(|d| q.lane(d))).collect();
-        let backoff_rng =
-            m.edges.iter().enumerate().map(|(i, e)| RngStream::derive(seed, "backoff", &format!("{}#{i}", e.name))).collect();
+        let backoff_rng = m
+            .edges
+            .iter()
+            .enumerate()
+            .map(|(i, e)| RngStream::derive(seed, "backoff", &format!("{}#{i}", e.name)))
+            .collect();
         let mut limiter_rng = RngStream::derive(seed, "limiter", "");
         let limiters = replicas
             .iter()
             .map(|r| {
-                m.services[r.service as usize].adaptive.as_ref().map(|c| resilience::AdaptiveLimit::new(c, &mut limiter_rng))
+                m.services[r.service as usize]
+                    .adaptive
+                    .as_ref()
+                    .map(|c| resilience::AdaptiveLimit::new(c, &mut limiter_rng))
             })
             .collect();
         let wl = arrivals::init(m, seed);
@@ -559,7 +567,9 @@ impl<'m> World<'m> {
         if self.warmup.0 > 0 {
             self.q.schedule_at(self.warmup, Event::WarmupEnds);
         }
-        if self.opts.keep_series {
+        // Interval ends drive the series and the per-interval timeline the
+        // findings (storms, recovery after faults) are computed from.
+        {
             self.q.schedule_at(SimTime(self.opts.interval.0.max(1)), Event::IntervalEnds);
         }
         arrivals::start(self);

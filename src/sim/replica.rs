@@ -4,8 +4,8 @@
 
 use super::{AttemptState, Event, Outcome, Replica, World, calls, chain, exec, faults, stats};
 use crate::engine::SimDuration;
-use crate::model::OutageMode;
 use crate::engine::SlabKey;
+use crate::model::OutageMode;
 use crate::model::{Balancer, Discipline};
 
 /// The replica of `service` a new attempt goes to.

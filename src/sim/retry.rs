@@ -65,6 +65,9 @@ pub(crate) fn on_hedge_due(w: &mut World, call: SlabKey, made: u32) {
     if c.attempts_made != made || c.live_len == 0 || c.retry_pending {
         return;
     }
+    if calls::caller_gone(w, call) {
+        return; // no more hedges for a caller that stopped waiting
+    }
     send_hedge(w, call);
 }
 
@@ -183,6 +186,10 @@ pub(crate) fn on_retry_due(w: &mut World, call: SlabKey) {
     let now = w.now();
     let Some(c) = w.calls.get_mut(call) else { return };
     c.retry_pending = false;
+    if calls::caller_gone(w, call) {
+        return calls::drop_call(w, call);
+    }
+    let c = w.calls.get_mut(call).expect("live");
     let (node, counted, from) = (c.node, c.counted, c.backoff_from);
     let b = w.chains.new_buffer(counted, node);
     w.chains.add(b, node, chain::Part::Backoff, now.since(from));

@@ -75,6 +75,8 @@ pub(crate) struct WorkloadInterval {
 pub(crate) struct ServiceInterval {
     pub arrivals: u64,
     pub attempts: u64,
+    /// First attempts of calls (not retries or hedges).
+    pub first_attempts: u64,
     pub rejected: u64,
     pub timeouts: u64,
     pub busy_area_start: u128,
@@ -96,6 +98,19 @@ pub(crate) struct Stats {
     pub p99_estimate: Vec<u64>,
     /// Requests in flight per workload, counted or not (series).
     pub wl_live: Vec<u64>,
+    /// Compact per-interval record kept for findings, with or without `--out`.
+    pub timeline: Timeline,
+}
+
+/// Per interval: requests offered and ok (all workloads), and per service
+/// the attempts sent to it and how many were first tries. Memory grows with
+/// the number of intervals only.
+#[derive(Clone, Default)]
+pub(crate) struct Timeline {
+    pub offered: Vec<u64>,
+    pub ok: Vec<u64>,
+    pub attempts: Vec<Vec<u64>>,
+    pub first_attempts: Vec<Vec<u64>>,
 }
 
 impl Stats {
@@ -146,6 +161,11 @@ impl Stats {
             interval: opts.interval,
             p99_estimate: vec![0; m.workloads.len()],
             wl_live: vec![0; m.workloads.len()],
+            timeline: Timeline {
+                attempts: vec![Vec::new(); m.services.len()],
+                first_attempts: vec![Vec::new(); m.services.len()],
+                ..Timeline::default()
+            },
         }
     }
 
@@ -318,6 +338,23 @@ pub(crate) fn on_interval_ends(w: &mut World) {
     let now = w.now();
     let width = w.stats.interval;
     let t_s = now.0.saturating_sub(width.0) as f64 / 1e9;
+    let tl = &mut w.stats.timeline;
+    tl.offered.push(w.stats.wl_interval.iter().map(|i| i.offered).sum());
+    tl.ok.push(w.stats.wl_interval.iter().map(|i| i.ok).sum());
+    for (i, iv) in w.stats.svc_interval.iter().enumerate() {
+        tl.attempts[i].push(iv.attempts);
+        tl.first_attempts[i].push(iv.first_attempts);
+    }
+    if !w.stats.keep_series {
+        for iv in &mut w.stats.wl_interval {
+            *iv = WorkloadInterval::default();
+        }
+        for (i, iv) in w.stats.svc_interval.iter_mut().enumerate() {
+            let start = w.stats.services[i].busy.area_at(now.0);
+            *iv = ServiceInterval { busy_area_start: start, ..ServiceInterval::default() };
+        }
+        return schedule_next_interval(w);
+    }
     for i in 0..w.m.workloads.len() {
         let iv = std::mem::take(&mut w.stats.wl_interval[i]);
         let h = &mut w.stats.wl_interval_hist[i];
@@ -355,7 +392,11 @@ pub(crate) fn on_interval_ends(w: &mut World) {
         });
         w.stats.svc_interval[i].busy_area_start = busy_area;
     }
-    let next = now + width;
+    schedule_next_interval(w);
+}
+
+fn schedule_next_interval(w: &mut World) {
+    let next = w.now() + w.stats.interval;
     if next <= w.end {
         w.q.schedule_at(next, super::Event::IntervalEnds);
     }

@@ -25,6 +25,7 @@ mod decode;
 pub mod diag;
 pub mod dist;
 mod fault;
+pub mod patch;
 mod policy;
 mod topology;
 pub mod units;

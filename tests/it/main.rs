@@ -7,11 +7,13 @@
 //!   closed loop against their formulas within derived tolerances;
 //! - [`determinism`]: same seed, same bytes; common random numbers;
 //! - [`invariants`]: random small topologies (swarm testing) with invariants;
-//! - [`examples`]: every file in `topologies/` loads and runs.
+//! - [`examples`]: every file in `topologies/` loads and runs;
+//! - [`storms`]: retries, hedges, breakers and faults against arithmetic.
 
 mod common;
 mod determinism;
 mod examples;
 mod formulas;
 mod invariants;
+mod storms;
 mod theory;

@@ -1,0 +1,140 @@
+//! Findings stated in words, computed at the end of a run from the
+//! per-interval timeline: retry storms, and after each fault whether
+//! goodput came back (`recovered`, with the time it took) or not
+//! (`metastable`). Saturation and pool exhaustion are judged in `finish`.
+
+use super::World;
+use crate::metrics::Finding;
+use crate::model::FaultKind;
+
+/// Retries and hedges at least this many times the first tries make an
+/// interval part of a retry storm.
+pub(crate) const STORM_RATIO: f64 = 2.0;
+/// Fewer retries than this in an interval never make a storm (noise).
+const STORM_MIN_EXTRA: u64 = 20;
+/// Goodput within this fraction of its level before a fault counts as recovered.
+const RECOVERY_TOLERANCE: f64 = 0.05;
+/// Intervals averaged before a fault (baseline) and after (recovery check).
+const BASELINE_INTERVALS: usize = 30;
+const RECOVERY_INTERVALS: usize = 5;
+
+pub(crate) fn storms(w: &World, out: &mut Vec<Finding>) {
+    let tl = &w.stats.timeline;
+    let width = w.stats.interval.as_secs_f64();
+    let first_counted = (w.warmup.0 / w.stats.interval.0.max(1)) as usize;
+    for (s, svc) in w.m.services.iter().enumerate() {
+        let (att, first) = (&tl.attempts[s], &tl.first_attempts[s]);
+        let mut i = first_counted;
+        while i < att.len() {
+            let stormy = |k: usize| {
+                att[k] >= first[k] + STORM_MIN_EXTRA && att[k] as f64 >= STORM_RATIO * first[k].max(1) as f64
+            };
+            if !stormy(i) {
+                i += 1;
+                continue;
+            }
+            let from = i;
+            while i < att.len() && stormy(i) {
+                i += 1;
+            }
+            let (a, f): (u64, u64) = (att[from..i].iter().sum(), first[from..i].iter().sum());
+            let entering: u64 = tl.offered[from..i].iter().sum();
+            let peak = (from..i).map(|k| att[k] as f64 / tl.offered[k].max(1) as f64).fold(0.0f64, f64::max);
+            out.push(Finding {
+                kind: "retry_storm".into(),
+                subject: svc.name.clone(),
+                from_s: from as f64 * width,
+                to_s: i as f64 * width,
+                message: format!(
+                    "attempts at {} reached {:.1}x the requests entering the system (peak {:.1}x), {:.1}x its first tries, from {:.0} s to {:.0} s",
+                    svc.name,
+                    a as f64 / entering.max(1) as f64,
+                    peak,
+                    a as f64 / f.max(1) as f64,
+                    from as f64 * width,
+                    i as f64 * width
+                ),
+            });
+        }
+    }
+}
+
+/// Success ratio (ok / offered) over intervals `range`.
+fn ratio(w: &World, range: std::ops::Range<usize>) -> Option<f64> {
+    let tl = &w.stats.timeline;
+    let off: u64 = tl.offered[range.clone()].iter().sum();
+    let ok: u64 = tl.ok[range].iter().sum();
+    (off > 0).then(|| ok as f64 / off as f64)
+}
+
+pub(crate) fn recovery(w: &World, out: &mut Vec<Finding>) {
+    let tl = &w.stats.timeline;
+    let width = w.stats.interval.0.max(1);
+    let n = tl.offered.len();
+    for f in &w.m.faults {
+        let end = match f.kind {
+            FaultKind::Crash { restart_after, .. } => f.duration.or(restart_after).map(|d| f.at + d),
+            FaultKind::CacheFlush { .. } | FaultKind::Pauses { .. } => None,
+            _ => f.end(),
+        };
+        let Some(end) = end else { continue };
+        let at_i = (f.at.0 / width) as usize;
+        let end_i = end.0.div_ceil(width) as usize;
+        let first = (w.warmup.0.div_ceil(width) as usize).max(at_i.saturating_sub(BASELINE_INTERVALS));
+        let Some(before) = (first < at_i).then(|| ratio(w, first..at_i)).flatten() else { continue };
+        if end_i >= n {
+            continue; // the fault lasts to the end: nothing to judge
+        }
+        let subject = fault_subject(w, &f.kind);
+        let recovered_at = (end_i..n.saturating_sub(RECOVERY_INTERVALS - 1))
+            .find(|&k| ratio(w, k..k + RECOVERY_INTERVALS).is_some_and(|r| r >= before * (1.0 - RECOVERY_TOLERANCE)));
+        let secs = |i: usize| (i as u64 * width) as f64 / 1e9;
+        out.push(match recovered_at {
+            Some(k) => Finding {
+                kind: "recovered".into(),
+                subject,
+                from_s: end.as_secs_f64(),
+                to_s: secs(k),
+                message: format!(
+                    "after the {} fault ({:.0} s to {:.0} s) goodput came back to within 5% of before ({:.1}% ok) {:.0} s after it ended",
+                    f.kind.word(),
+                    f.at.as_secs_f64(),
+                    end.as_secs_f64(),
+                    before * 100.0,
+                    (secs(k) - end.as_secs_f64()).max(0.0)
+                ),
+            },
+            None => {
+                let after = ratio(w, end_i..n).unwrap_or(0.0);
+                Finding {
+                    kind: "metastable".into(),
+                    subject,
+                    from_s: end.as_secs_f64(),
+                    to_s: secs(n),
+                    message: format!(
+                        "the {} fault ended at {:.0} s but goodput did not recover by the end of the run: {:.1}% of requests ok after it, {:.1}% before",
+                        f.kind.word(),
+                        end.as_secs_f64(),
+                        after * 100.0,
+                        before * 100.0
+                    ),
+                }
+            }
+        });
+    }
+}
+
+fn fault_subject(w: &World, k: &FaultKind) -> String {
+    let svc = |s: &crate::model::ServiceId| w.m.services[s.ix()].name.clone();
+    match k {
+        FaultKind::LatencyAdd { service, .. }
+        | FaultKind::LatencyMultiply { service, .. }
+        | FaultKind::Errors { service, .. }
+        | FaultKind::Crash { service, .. }
+        | FaultKind::Outage { service, .. }
+        | FaultKind::Pauses { service, .. }
+        | FaultKind::Slowdown { service, .. } => svc(service),
+        FaultKind::Partition { from, to, .. } => format!("{}->{}", svc(from), svc(to)),
+        FaultKind::CacheFlush { cache } => w.m.caches[cache.ix()].name.clone(),
+    }
+}

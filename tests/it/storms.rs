@@ -1,0 +1,129 @@
+//! Retries, hedges, breakers and faults, proved against arithmetic rather
+//! than just run (issue 3, item 11). Every run checks invariants.
+
+use crate::common::{load_yaml, options, run_checked, show};
+use stormcast::metrics::RunResult;
+
+fn run(text: &str, seed: u64) -> RunResult {
+    let m = load_yaml("storm.yaml", text).unwrap_or_else(|d| panic!("{}", show(&d)));
+    run_checked(&m, &options(seed, None))
+}
+
+/// With a constant per-attempt failure probability f and `a` attempts, no
+/// limits: attempts per call = Σ_{k<a} f^k and success = 1 − f^a.
+#[test]
+fn retries_follow_the_geometric_formulas() {
+    let (f, a) = (0.3f64, 3u32);
+    let text = format!(
+        "duration: 200s
+services:
+  front: {{ endpoints: {{ e: {{ steps: [ {{ call: back.e, retry: {{ attempts: {a}, on: [error] }} }} ] }} }} }}
+  back: {{ endpoints: {{ e: {{ steps: [ {{ work: 1us }}, {{ fail: {f} }} ] }} }} }}
+workload: [ {{ name: w, target: front.e, rate: 500/s }} ]
+"
+    );
+    let r = run(&text, 1);
+    let e = &r.edges["front->back.e"];
+    let calls = e.calls as f64;
+    let per_call = e.attempts as f64 / calls;
+    let expect: f64 = (0..a).map(|k| f.powi(k as i32)).sum(); // 1.39
+    // Attempts per call: a bounded variable with variance < a²; over ~100k
+    // calls the standard error is < 3/316 ≈ 0.0095 — 5 sd = 0.05. Tighter:
+    // its variance is f(1-f)(1+…) ≈ 0.36, so 5 sd ≈ 0.01.
+    assert!((per_call - expect).abs() < 0.01, "attempts per call {per_call} vs {expect}");
+    let ok = r.workloads["w"].ok as f64 / (r.workloads["w"].ok + r.workloads["w"].failed) as f64;
+    let success = 1.0 - f.powi(a as i32); // 0.973
+    // Binomial sd sqrt(p(1-p)/n) ≈ 0.0005 at n = 100k: 5 sd = 0.0026.
+    assert!((ok - success).abs() < 0.0026, "success {ok} vs {success}");
+    assert_eq!(e.retries, e.attempts - e.calls);
+}
+
+/// Three layers each making four attempts against a bottom that always
+/// fails: exactly 4³ = 64 attempts at the bottom per request.
+#[test]
+fn three_layers_of_four_attempts_make_64() {
+    let text = "duration: 10s
+services:
+  a: { endpoints: { e: { steps: [ { call: b.e, retry: { attempts: 4, on: [error] } } ] } } }
+  b: { endpoints: { e: { steps: [ { call: c.e, retry: { attempts: 4, on: [error] } } ] } } }
+  c: { endpoints: { e: { steps: [ { call: db.e, retry: { attempts: 4, on: [error] } } ] } } }
+  db: { endpoints: { e: { steps: [ { fail: 100% } ] } } }
+workload: [ { name: w, target: a.e, rate: 10/s, arrivals: deterministic } ]
+";
+    let r = run(text, 1);
+    let w = &r.workloads["w"];
+    let done = w.ok + w.failed;
+    assert!(done > 90);
+    assert_eq!(w.failed, done, "every request fails");
+    assert_eq!(w.in_flight_at_end, 0, "nothing takes time: every request ends at once");
+    assert_eq!(r.services["db"].arrivals, 64 * done);
+    assert_eq!(r.services["c"].arrivals, 16 * done);
+    assert_eq!(r.services["b"].arrivals, 4 * done);
+    assert_eq!(r.services["db"].amplification, 64.0);
+}
+
+/// Fan-out to N leaves, each slow (100 ms instead of ~0) with probability p:
+/// the request is slow with probability 1 − (1 − p)^N (Dean & Barroso).
+#[test]
+fn fan_out_tail_matches_one_minus_q_to_the_n() {
+    let n = 20;
+    let leaves: String = (0..n).map(|_| "              - call: leaf.e\n").collect();
+    let text = format!(
+        "duration: 400s
+services:
+  root:
+    endpoints:
+      e:
+        steps:
+          - parallel:
+{leaves}  leaf:
+    cpus: 1000
+    endpoints:
+      e:
+        steps:
+          - branch:
+              - {{ weight: 0.99, steps: [ {{ delay: 1ms }} ] }}
+              - {{ weight: 0.01, steps: [ {{ delay: 100ms }} ] }}
+workload: [ {{ name: w, target: root.e, rate: 100/s }} ]
+"
+    );
+    let r = run(&text, 3);
+    let w = &r.workloads["w"];
+    // A request takes 100 ms if any leaf was slow, else 1 ms.
+    let p_slow_theory = 1.0 - 0.99f64.powi(n); // 18.2%
+    assert!(w.latency_ms.p50 < 2.0 && w.latency_ms.p90 >= 100.0, "{:?}", w.latency_ms);
+    // So the mean is exactly 1 ms + P(slow)·99 ms.
+    let measured = (w.latency_ms.mean - 1.0) / 99.0;
+    // sd of the slow indicator over ~40k requests: sqrt(.18·.82/40000) = 0.0019; 5 sd.
+    assert!((measured - p_slow_theory).abs() < 0.0096, "P(slow) {measured} vs {p_slow_theory}");
+}
+
+/// A breaker over a count window of 10 with min 10 calls and a 50% failure
+/// threshold opens at the 10th failure, short-circuits for `open_for`, then
+/// lets `half_open_calls` through and closes once they succeed.
+#[test]
+fn breaker_opens_half_opens_and_closes_on_time() {
+    // back fails for the first 2 s (an errors fault at 100%), then is healthy.
+    let text = "duration: 10s
+services:
+  front: { endpoints: { e: { steps: [ { call: back.e,
+           circuit_breaker: { window: 10, min_calls: 10, failure_rate: 50%, open_for: 3s, half_open_calls: 2 } } ] } } }
+  back: { endpoints: { e: { work: 1us } } }
+workload: [ { name: w, target: front.e, rate: 100/s, arrivals: deterministic } ]
+faults:
+  - { at: 0s, for: 2s, kind: errors, service: back, rate: 100% }
+";
+    let m = load_yaml("b.yaml", text).unwrap_or_else(|d| panic!("{}", show(&d)));
+    let mut o = options(1, None);
+    o.keep_series = true;
+    let r = run_checked(&m, &o);
+    let e = &r.edges["front->back.e"];
+    // Requests at 10, 20, … ms. The first 10 fail → open at 100 ms; open for
+    // 3 s → every call until 3.1 s is short-circuited (the lazy transition
+    // half-opens on the first call after 3.1 s); the 2 trial calls succeed
+    // (the fault ended at 2 s) → closed; everything after succeeds.
+    assert_eq!(e.attempts, 10 + (1000 - 310), "attempts {e:?}");
+    assert_eq!(e.short_circuits, 300, "short-circuited from 110 ms to 3.1 s: {e:?}");
+    let w = &r.workloads["w"];
+    assert_eq!(w.failed, 310, "{w:?}");
+}
