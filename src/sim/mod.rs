@@ -23,6 +23,8 @@ mod chain;
 mod exec;
 mod finish;
 mod invariants;
+mod pods;
+mod pods_report;
 mod replica;
 pub mod resilience;
 mod stats;
@@ -108,6 +110,12 @@ pub(crate) enum Event {
     IntervalEnds,
     /// The warm-up ends: statistics restart.
     WarmupEnds,
+    /// A starting replica passed its readiness probe (`pods`).
+    ReplicaReady { replica: u32 },
+    /// Metrics-server scrapes the replicas of an autoscaled service (`pods`).
+    HpaScrape { service: u32 },
+    /// The HPA of a service syncs (`pods`).
+    HpaSync { service: u32 },
 }
 
 impl Event {
@@ -125,6 +133,9 @@ impl Event {
             Event::QueueWaitExpired { .. } => 10,
             Event::IntervalEnds => 11,
             Event::WarmupEnds => 12,
+            Event::ReplicaReady { .. } => 13,
+            Event::HpaScrape { .. } => 14,
+            Event::HpaSync { .. } => 15,
         }
     }
 }
@@ -244,11 +255,29 @@ pub(crate) struct Replica {
     pub cpu_queue: VecDeque<SlabKey>,
     /// Attempts routed here and not yet answered (least_request, p2c).
     pub outstanding: u32,
+    /// Life-cycle; always `Ready` for a service without `autoscale`.
+    pub state: ReplicaState,
+    /// Cumulative counters for the HPA's metrics (autoscaled services only).
+    pub meter: Option<Box<pods::Meter>>,
+}
+
+/// Where a replica is in its life (`pods`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ReplicaState {
+    /// Created by a scale-up, not ready yet: takes no traffic.
+    Starting,
+    /// Takes new attempts.
+    Ready,
+    /// Chosen for scale-down: takes no new attempts, finishes what it has.
+    Draining,
+    /// Removed.
+    Gone,
 }
 
 pub(crate) struct ServiceState {
-    pub first_replica: u32,
-    pub replicas: u32,
+    /// Ready replicas (indices into `World::replicas`): the balancer picks
+    /// among these only.
+    pub ready: Vec<u32>,
     pub rr: u32,
     pub balancer_rng: RngStream,
     pub max_wait_lane: Option<LaneId>,
@@ -291,6 +320,8 @@ pub(crate) struct World<'m> {
     pub digest: u64,
     pub violations: Vec<String>,
     pub last_time: SimTime,
+    /// Replica life-cycles and the HPAs of autoscaled services.
+    pub scaling: pods::Scaling,
 }
 
 impl<'m> World<'m> {
@@ -305,19 +336,10 @@ impl<'m> World<'m> {
         for (i, s) in m.services.iter().enumerate() {
             let first = replicas.len() as u32;
             for _ in 0..s.replicas {
-                replicas.push(Replica {
-                    service: i as u32,
-                    in_flight: 0,
-                    queue: VecDeque::new(),
-                    queue_len: 0,
-                    busy: 0,
-                    cpu_queue: VecDeque::new(),
-                    outstanding: 0,
-                });
+                replicas.push(Replica::new(i as u32, ReplicaState::Ready, s.autoscale.is_some()));
             }
             services.push(ServiceState {
-                first_replica: first,
-                replicas: s.replicas,
+                ready: (first..first + s.replicas).collect(),
                 rr: 0,
                 balancer_rng: RngStream::derive(seed, "balancer", &s.name),
                 max_wait_lane: s.queue.max_wait.map(|d| q.lane(d)),
@@ -341,6 +363,7 @@ impl<'m> World<'m> {
         let wl = arrivals::init(m, seed);
         let stats = stats::Stats::new(m, opts);
         let chains = chain::Chains::new(m);
+        let scaling = pods::Scaling::new(m, seed, &replicas);
         World {
             m,
             q,
@@ -368,6 +391,7 @@ impl<'m> World<'m> {
             digest: 0xcbf2_9ce4_8422_2325,
             violations: Vec::new(),
             last_time: SimTime::ZERO,
+            scaling,
         }
     }
 
@@ -425,6 +449,7 @@ impl<'m> World<'m> {
             self.q.schedule_at(SimTime(self.opts.interval.0.max(1)), Event::IntervalEnds);
         }
         arrivals::start(self);
+        pods::start(self);
     }
 
     #[inline]
@@ -445,6 +470,9 @@ impl<'m> World<'m> {
             Event::QueueWaitExpired { attempt } => replica::on_queue_wait_expired(self, attempt),
             Event::IntervalEnds => stats::on_interval_ends(self),
             Event::WarmupEnds => stats::on_warmup_ends(self),
+            Event::ReplicaReady { replica } => pods::on_replica_ready(self, replica),
+            Event::HpaScrape { service } => pods::on_scrape(self, service),
+            Event::HpaSync { service } => pods::on_sync(self, service),
         }
         if self.opts.check_invariants {
             invariants::check(self);

@@ -2,17 +2,20 @@
 //! slots, then the FIFO/LIFO admission queue with `capacity` and
 //! `max_wait`), and its cores (FCFS over `cpus`).
 
-use super::{AttemptState, Event, Outcome, World, calls, chain, exec, stats};
-use crate::engine::SlabKey;
+use super::{AttemptState, Event, Outcome, Replica, ReplicaState, World, calls, chain, exec, stats};
+use crate::engine::{SimTime, SlabKey};
 use crate::model::{Balancer, Discipline};
 
-/// The replica of `service` a new attempt goes to.
+/// The replica of `service` a new attempt goes to: one of its ready
+/// replicas (see `pods` when none is ready).
 pub(crate) fn pick(w: &mut World, service: u32) -> u32 {
     let s = &mut w.services[service as usize];
-    let n = s.replicas;
-    let first = s.first_replica;
+    let n = s.ready.len() as u32;
     if n == 1 {
-        return first;
+        return s.ready[0];
+    }
+    if n == 0 {
+        return super::pods::no_ready_replica(w, service);
     }
     let local = match w.m.services[service as usize].balancer {
         Balancer::RoundRobin => {
@@ -29,7 +32,7 @@ pub(crate) fn pick(w: &mut World, service: u32) -> u32 {
             let mut best_load = u32::MAX;
             for k in 0..n {
                 let r = (start + k) % n;
-                let load = w.replicas[(first + r) as usize].outstanding;
+                let load = w.replicas[s.ready[r as usize] as usize].outstanding;
                 if load < best_load {
                     best = r;
                     best_load = load;
@@ -43,12 +46,29 @@ pub(crate) fn pick(w: &mut World, service: u32) -> u32 {
             if b >= a {
                 b += 1;
             }
-            let la = w.replicas[(first + a) as usize].outstanding;
-            let lb = w.replicas[(first + b) as usize].outstanding;
+            let la = w.replicas[s.ready[a as usize] as usize].outstanding;
+            let lb = w.replicas[s.ready[b as usize] as usize].outstanding;
             if lb < la { b } else { a }
         }
     };
-    first + local
+    s.ready[local as usize]
+}
+
+/// Brings a metered replica's time integrals up to now; call before any of
+/// `busy`, `in_flight`, `queue_len` changes. A no-op without `autoscale`.
+#[inline]
+fn meter(r: &mut Replica, now: SimTime) {
+    if let Some(m) = &mut r.meter {
+        m.advance(now, r.busy, r.in_flight + r.queue_len);
+    }
+}
+
+/// A draining replica that has nothing left is removed.
+#[inline]
+fn check_drained(w: &mut World, replica: u32) {
+    if w.replicas[replica as usize].state == ReplicaState::Draining {
+        super::pods::drained_if_idle(w, replica);
+    }
 }
 
 pub(crate) fn on_attempt_arrives(w: &mut World, key: SlabKey) {
@@ -61,6 +81,7 @@ pub(crate) fn on_attempt_arrives(w: &mut World, key: SlabKey) {
         let replica = a.replica;
         w.replicas[replica as usize].outstanding -= 1;
         calls::release_attempt_if_idle(w, key);
+        check_drained(w, replica);
         return;
     }
     a.arrived = now;
@@ -68,9 +89,17 @@ pub(crate) fn on_attempt_arrives(w: &mut World, key: SlabKey) {
     stats::attempt_arrived(w, service);
     let svc = &w.m.services[service as usize];
     let r = &mut w.replicas[replica as usize];
-    if svc.max_in_flight.is_none_or(|max| r.in_flight < max) {
+    if let Some(m) = &mut r.meter {
+        m.arrivals += 1;
+    }
+    if matches!(r.state, ReplicaState::Starting | ReplicaState::Gone) {
+        // Sent when the service had no ready replica (`pods::no_ready_replica`).
+        stats::attempt_rejected(w, service);
+        calls::respond(w, key, Outcome::Rejected);
+    } else if svc.max_in_flight.is_none_or(|max| r.in_flight < max) {
         admit(w, key, replica);
     } else if svc.queue.capacity.is_none_or(|cap| r.queue_len < cap) {
+        meter(r, now);
         r.queue.push_back(key);
         r.queue_len += 1;
         let len = r.queue_len;
@@ -82,12 +111,15 @@ pub(crate) fn on_attempt_arrives(w: &mut World, key: SlabKey) {
     } else {
         stats::attempt_rejected(w, service);
         calls::respond(w, key, Outcome::Rejected);
+        check_drained(w, replica);
     }
 }
 
 /// Gives `key` a slot on `replica` and starts its endpoint.
 fn admit(w: &mut World, key: SlabKey, replica: u32) {
+    let now = w.now();
     let r = &mut w.replicas[replica as usize];
+    meter(r, now);
     r.in_flight += 1;
     let service = r.service;
     let a = w.attempts.get_mut(key).expect("admitted attempt is live");
@@ -98,7 +130,9 @@ fn admit(w: &mut World, key: SlabKey, replica: u32) {
 
 /// A slot on `replica` is free: admit the next queued attempt, if any.
 pub(crate) fn release_slot(w: &mut World, replica: u32) {
+    let now = w.now();
     let r = &mut w.replicas[replica as usize];
+    meter(r, now);
     r.in_flight -= 1;
     let service = r.service;
     stats::slot_released(w, service);
@@ -106,12 +140,15 @@ pub(crate) fn release_slot(w: &mut World, replica: u32) {
     loop {
         let r = &mut w.replicas[replica as usize];
         let next = if lifo { r.queue.pop_back() } else { r.queue.pop_front() };
-        let Some(key) = next else { return };
+        let Some(key) = next else {
+            return check_drained(w, replica);
+        };
         let queued = w.attempts.get(key).is_some_and(|a| a.state == AttemptState::Queued);
         if !queued {
             continue; // stale: cancelled or expired while queued
         }
         let r = &mut w.replicas[replica as usize];
+        meter(r, now);
         r.queue_len -= 1;
         let len = r.queue_len;
         stats::queue_changed(w, service, -1, len);
@@ -123,7 +160,9 @@ pub(crate) fn release_slot(w: &mut World, replica: u32) {
 /// A queued attempt left the queue without being admitted (its entry in the
 /// deque goes stale and is skipped later).
 pub(crate) fn leave_queue(w: &mut World, replica: u32, service: u32) {
+    let now = w.now();
     let r = &mut w.replicas[replica as usize];
+    meter(r, now);
     r.queue_len -= 1;
     let len = r.queue_len;
     stats::queue_changed(w, service, -1, len);
@@ -133,6 +172,7 @@ pub(crate) fn leave_queue(w: &mut World, replica: u32, service: u32) {
         let attempts = &w.attempts;
         r.queue.retain(|k| attempts.get(*k).is_some_and(|a| a.state == AttemptState::Queued));
     }
+    check_drained(w, replica);
 }
 
 pub(crate) fn on_queue_wait_expired(w: &mut World, key: SlabKey) {
@@ -144,6 +184,7 @@ pub(crate) fn on_queue_wait_expired(w: &mut World, key: SlabKey) {
     leave_queue(w, replica, service);
     stats::attempt_rejected(w, service);
     calls::respond(w, key, Outcome::Rejected);
+    check_drained(w, replica);
 }
 
 /// A strand asks for a core of its replica for a work step.
@@ -161,6 +202,7 @@ pub(crate) fn request_core(w: &mut World, strand: SlabKey, replica: u32) {
 fn start_work(w: &mut World, strand: SlabKey, replica: u32) {
     let now = w.now();
     let r = &mut w.replicas[replica as usize];
+    meter(r, now);
     r.busy += 1;
     let service = r.service;
     stats::core_taken(w, service);
@@ -179,6 +221,7 @@ fn start_work(w: &mut World, strand: SlabKey, replica: u32) {
 pub(crate) fn on_work_done(w: &mut World, strand: SlabKey, replica: u32) {
     let now = w.now();
     let r = &mut w.replicas[replica as usize];
+    meter(r, now);
     r.busy -= 1;
     let service = r.service;
     // The finished strand's accounting, before the core goes to the next.
@@ -200,4 +243,5 @@ pub(crate) fn on_work_done(w: &mut World, strand: SlabKey, replica: u32) {
         exec::drop_strand(w, next);
     }
     exec::advance(w, strand);
+    check_drained(w, replica);
 }

@@ -7,8 +7,10 @@
 //!   closed loop against their formulas within derived tolerances;
 //! - [`determinism`]: same seed, same bytes; common random numbers;
 //! - [`invariants`]: random small topologies (swarm testing) with invariants;
-//! - [`examples`]: every file in `topologies/` loads and runs.
+//! - [`examples`]: every file in `topologies/` loads and runs;
+//! - [`autoscale`]: the HPA in the simulation under step loads.
 
+mod autoscale;
 mod common;
 mod determinism;
 mod examples;
