@@ -118,7 +118,7 @@ fn slow_episode(a: &Autoscaler, name: &str, max: i32, ep: &[&Tick]) -> Option<Fi
     let s = |d: SimDuration| format!("{:.0}s", d.as_secs_f64());
     let mut message = format!(
         "{name} was saturated (≥{:.0}% busy) for {} while its autoscaler went {lo} → {hi} replicas: \
-         metric lag {}, sync period wait {}, stabilization {}, policy limit {}, pod start-up {}, other {}",
+         metric lag {}, sync period wait {}, stabilization {}, policy limit {}, pod start-up {}, other {} (syncs that saw no need yet: new pods without samples count as idle, or the load kept growing)",
         SATURATED * 100.0,
         s(length),
         s(lag),
