@@ -43,11 +43,33 @@ pub struct FailureCounts {
     pub rejected: u64,
 }
 
+/// Replicas (starting, ready and draining) over the measured period.
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct ReplicaSummary {
     pub min: u32,
+    /// Time-weighted.
     pub mean: f64,
     pub max: u32,
+}
+
+/// One rescale by a service's autoscaler.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct ScaleEventResult {
+    pub t_s: f64,
+    pub from: u32,
+    pub to: u32,
+    /// The controller's decision: the metric, stabilization and which
+    /// policy or bound limited it.
+    pub reason: String,
+}
+
+/// What the replicas cost, when the topology gives a price.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct CostResult {
+    pub per_replica_hour: f64,
+    /// Over all services, measured period only.
+    pub replica_hours: f64,
+    pub total: f64,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -81,6 +103,12 @@ pub struct ServiceResult {
     /// Attempts arriving here per request entering the system (all workloads).
     pub amplification: f64,
     pub replicas: ReplicaSummary,
+    /// Replicas (starting, ready, draining) integrated over the measured
+    /// period, in hours.
+    pub replica_hours: f64,
+    /// Rescales by the autoscaler (after the warm-up); absent without one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scale_events: Vec<ScaleEventResult>,
     /// Server-side latency: arrival at the replica to response sent.
     pub latency_ms: LatencySummary,
 }
@@ -170,6 +198,9 @@ pub struct RunResult {
     pub caches: BTreeMap<String, CacheResult>,
     pub chains: BTreeMap<String, Chains>,
     pub findings: Vec<Finding>,
+    /// Present when the topology has `cost: { per_replica_hour }`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<CostResult>,
     pub engine: EngineResult,
     /// Per-interval series; written to CSV by `--out`, not part of the JSON.
     #[serde(skip)]

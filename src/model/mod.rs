@@ -86,6 +86,8 @@ pub struct Model {
     pub throttles: Vec<Shared<Throttle>>,
     /// The chaos schedule, in file order.
     pub faults: Vec<Fault>,
+    /// `cost.per_replica_hour`: price of one replica for an hour.
+    pub cost_per_replica_hour: Option<f64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

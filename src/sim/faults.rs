@@ -33,11 +33,6 @@ pub(crate) struct FaultState {
     error_rate: Vec<f64>,
     outage: Vec<Option<OutageMode>>,
     partitions: Vec<(u32, u32, OutageMode)>,
-    /// Per replica: crashed and not restarted.
-    pub down: Vec<bool>,
-    /// Per replica: end of the pause in progress, and total pause time so far.
-    pub paused_until: Vec<SimTime>,
-    pub pause_total: Vec<u64>,
     rng: RngStream,
     /// True once any fault that changes per-attempt behaviour was scheduled.
     pub any: bool,
@@ -46,7 +41,6 @@ pub(crate) struct FaultState {
 impl FaultState {
     pub fn new(m: &Model) -> Self {
         let n = m.services.len();
-        let replicas: u32 = m.services.iter().map(|s| s.replicas).sum();
         FaultState {
             active: vec![false; m.faults.len()],
             work_factor: vec![1.0; n],
@@ -55,9 +49,6 @@ impl FaultState {
             error_rate: vec![0.0; n],
             outage: vec![None; n],
             partitions: Vec::new(),
-            down: vec![false; replicas as usize],
-            paused_until: vec![SimTime::ZERO; replicas as usize],
-            pause_total: vec![0; replicas as usize],
             rng: RngStream::derive(m.seed, "faults", &m.name),
             any: !m.faults.is_empty(),
         }
@@ -92,8 +83,7 @@ pub(crate) fn on_fault_starts(w: &mut World, fault: u32) {
     match &w.m.faults[i].kind {
         FaultKind::Crash { service, replicas, .. } => crash(w, service.0, *replicas, true),
         FaultKind::Pauses { service, every, .. } => {
-            let s = &w.services[service.ix()];
-            for r in s.first_replica..s.first_replica + s.replicas {
+            for r in replicas_of(w, service.0) {
                 let d = w.m.dist(*every).sample(&mut w.faults.rng);
                 w.q.schedule_after(d, Event::PauseStarts { fault, replica: r });
             }
@@ -143,12 +133,25 @@ fn recompute(w: &mut World) {
     }
 }
 
-/// Kills (or restarts) the first `n` replicas of `service`.
+/// The replicas of `service` that exist now (not gone), oldest first.
+fn replicas_of(w: &World, service: u32) -> Vec<u32> {
+    (0..w.replicas.len() as u32)
+        .filter(|&r| {
+            let rep = &w.replicas[r as usize];
+            rep.service == service && rep.state != super::ReplicaState::Gone
+        })
+        .collect()
+}
+
+/// Kills the first `n` live replicas of `service`, or restarts the crashed ones.
 fn crash(w: &mut World, service: u32, n: u32, kill: bool) {
-    let s = &w.services[service as usize];
-    let victims: Vec<u32> = (s.first_replica..s.first_replica + s.replicas.min(n)).collect();
+    let victims: Vec<u32> = if kill {
+        replicas_of(w, service).into_iter().filter(|&r| !w.replicas[r as usize].down).take(n as usize).collect()
+    } else {
+        replicas_of(w, service).into_iter().filter(|&r| w.replicas[r as usize].down).take(n as usize).collect()
+    };
     for &r in &victims {
-        w.faults.down[r as usize] = kill;
+        w.replicas[r as usize].down = kill;
     }
     if !kill {
         return;
@@ -180,12 +183,15 @@ pub(crate) fn on_pause_starts(w: &mut World, fault: u32, replica: u32) {
     let FaultKind::Pauses { every, pause, .. } = w.m.faults[i].kind else { return };
     let now = w.now();
     let len = w.m.dist(pause).sample(&mut w.faults.rng);
-    let r = replica as usize;
+    let r = &mut w.replicas[replica as usize];
+    if r.state == super::ReplicaState::Gone {
+        return;
+    }
     // Overlapping pauses merge; only the extension stretches work.
-    let until = w.faults.paused_until[r].max(now);
+    let until = r.paused_until.max(now);
     let new_until = until.max(now + len);
-    w.faults.pause_total[r] += new_until.since(until).0;
-    w.faults.paused_until[r] = new_until;
+    r.pause_total += new_until.since(until).0;
+    r.paused_until = new_until;
     let next = w.m.dist(every).sample(&mut w.faults.rng);
     w.q.schedule_after(next.max(SimDuration(1)), Event::PauseStarts { fault, replica });
 }

@@ -62,6 +62,8 @@ pub(crate) fn storms(w: &World, out: &mut Vec<Finding>) {
 /// Success ratio (ok / offered) over intervals `range`.
 fn ratio(w: &World, range: std::ops::Range<usize>) -> Option<f64> {
     let tl = &w.stats.timeline;
+    let n = tl.offered.len();
+    let range = range.start.min(n)..range.end.min(n);
     let off: u64 = tl.offered[range.clone()].iter().sum();
     let ok: u64 = tl.ok[range].iter().sum();
     (off > 0).then(|| ok as f64 / off as f64)

@@ -1,9 +1,9 @@
 //! Turning the world's recorders into a [`RunResult`] at the end of a run.
 
-use super::{World, chain};
+use super::{World, chain, pods_report};
 use crate::engine::SimTime;
 use crate::metrics::{
-    CacheResult, ChainHop, Chains, EdgeResult, EngineResult, FailureCounts, Finding, ReplicaSummary, RunResult, Series,
+    CacheResult, ChainHop, Chains, CostResult, EdgeResult, EngineResult, FailureCounts, Finding, RunResult, Series,
     ServiceResult, WorkloadResult,
 };
 use std::collections::BTreeMap;
@@ -41,13 +41,21 @@ impl World<'_> {
         let offered_total: u64 = self.stats.workloads.iter().map(|w| w.offered).sum();
         let mut services = BTreeMap::new();
         let mut findings = Vec::new();
+        let mut replica_hours_total = 0.0;
         for (i, svc) in m.services.iter().enumerate() {
+            let (replicas, replica_hours, serving_ns) = pods_report::replica_figures(&mut self, i, end);
+            replica_hours_total += replica_hours;
+            let scale_events = pods_report::scale_events(&self, i);
+            findings.extend(pods_report::findings(&self, i, end));
+            // Mean serving replicas × cores (the configured count without autoscale).
+            let mean_serving = serving_ns as f64 / measured_ns as f64;
+            let cores = f64::from(svc.cpus) * mean_serving;
             let s = &mut self.stats.services[i];
-            let cores = (svc.cpus * svc.replicas) as f64;
             let busy = (s.busy.area_at(end.0) - s.busy_at_warmup) as f64;
             let slots = (s.slots.area_at(end.0) - s.slots_at_warmup) as f64;
             let queue = (s.queue.area_at(end.0) - s.queue_at_warmup) as f64;
-            let utilization = busy / (cores * measured_ns as f64);
+            let core_ns = f64::from(svc.cpus) * serving_ns as f64;
+            let utilization = if core_ns > 0.0 { busy / core_ns } else { 0.0 };
             let mean_slots = slots / measured_ns as f64;
             let r = ServiceResult {
                 arrivals: s.arrivals,
@@ -64,7 +72,9 @@ impl World<'_> {
                 wasted_cpu_s: s.wasted_cpu_ns as f64 / 1e9,
                 deadline_dropped: s.deadline_dropped,
                 amplification: s.arrivals as f64 / offered_total.max(1) as f64,
-                replicas: ReplicaSummary { min: svc.replicas, mean: svc.replicas as f64, max: svc.replicas },
+                replicas,
+                replica_hours,
+                scale_events,
                 latency_ms: s.latency.summary(),
             };
             if utilization >= SATURATION_UTILIZATION {
@@ -82,7 +92,7 @@ impl World<'_> {
                 });
             }
             if let Some(max) = svc.max_in_flight {
-                let capacity = (max * svc.replicas) as f64;
+                let capacity = f64::from(max) * mean_serving;
                 if mean_slots >= 0.95 * capacity || s.rejected > 0 {
                     findings.push(Finding {
                         kind: "pool_exhausted".into(),
@@ -90,7 +100,7 @@ impl World<'_> {
                         from_s: self.warmup.as_secs_f64(),
                         to_s: end.as_secs_f64(),
                         message: format!(
-                            "{}'s {} admission slots were {:.1}% in use on average; {} attempts were rejected",
+                            "{}'s {:.0} admission slots were {:.1}% in use on average; {} attempts were rejected",
                             svc.name,
                             capacity,
                             100.0 * mean_slots / capacity,
@@ -195,6 +205,11 @@ impl World<'_> {
             caches,
             chains,
             findings,
+            cost: m.cost_per_replica_hour.map(|p| CostResult {
+                per_replica_hour: p,
+                replica_hours: replica_hours_total,
+                total: p * replica_hours_total,
+            }),
             engine: EngineResult {
                 events: self.events,
                 stopped_by: stopped_by.to_string(),

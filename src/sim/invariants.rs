@@ -3,7 +3,7 @@
 //! violation is recorded (the first 20) rather than panicking, so a test can
 //! print all of them with the seed.
 
-use super::World;
+use super::{ReplicaState, World};
 
 const MAX_RECORDED: usize = 20;
 
@@ -34,6 +34,35 @@ pub(crate) fn check(w: &mut World) {
         }
         if r.busy < svc.cpus && r.cpu_queue.iter().any(|&s| super::exec::strand_live(w, s)) {
             found.push(format!("replica {i} of {} has an idle core while strands wait for one", svc.name));
+        }
+        // No attempt is admitted, queued or working at a replica that is
+        // starting or gone.
+        if matches!(r.state, ReplicaState::Starting | ReplicaState::Gone)
+            && (r.in_flight > 0 || r.queue_len > 0 || r.busy > 0)
+        {
+            found.push(format!(
+                "{:?} replica {i} of {} holds work: {} admitted, {} queued, {} cores busy",
+                r.state, svc.name, r.in_flight, r.queue_len, r.busy
+            ));
+        }
+        // A starting replica is sent nothing while its service has a ready one.
+        if r.state == ReplicaState::Starting && r.outstanding > 0 && !w.services[r.service as usize].ready.is_empty() {
+            found.push(format!("starting replica {i} of {} was sent {} attempts", svc.name, r.outstanding));
+        }
+        let listed = w.services[r.service as usize].ready.iter().filter(|&&x| x as usize == i).count();
+        if listed != usize::from(r.state == ReplicaState::Ready) {
+            found.push(format!("{:?} replica {i} of {} is {listed} times in the ready list", r.state, svc.name));
+        }
+    }
+    for (s, f) in w.scaling.fleets.iter().enumerate() {
+        let state = |st: ReplicaState| f.members.iter().filter(|&&r| w.replicas[r as usize].state == st).count() as i64;
+        let (starting, ready, draining) =
+            (state(ReplicaState::Starting), state(ReplicaState::Ready), state(ReplicaState::Draining));
+        if f.total.level != starting + ready + draining || f.serving.level != ready + draining {
+            found.push(format!(
+                "service {s}: replica counts total {} serving {} but {starting} starting, {ready} ready, {draining} draining",
+                f.total.level, f.serving.level
+            ));
         }
     }
     let live_requests: u64 = w.stats.wl_live.iter().sum();

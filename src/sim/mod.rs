@@ -25,6 +25,8 @@ mod faults;
 mod findings;
 mod finish;
 mod invariants;
+mod pods;
+mod pods_report;
 mod replica;
 pub mod resilience;
 mod retry;
@@ -123,6 +125,12 @@ pub(crate) enum Event {
     IntervalEnds,
     /// The warm-up ends: statistics restart.
     WarmupEnds,
+    /// A starting replica passed its readiness probe (`pods`).
+    ReplicaReady { replica: u32 },
+    /// Metrics-server scrapes the replicas of an autoscaled service (`pods`).
+    HpaScrape { service: u32 },
+    /// The HPA of a service syncs (`pods`).
+    HpaSync { service: u32 },
 }
 
 impl Event {
@@ -140,12 +148,15 @@ impl Event {
             Event::QueueWaitExpired { .. } => 10,
             Event::IntervalEnds => 11,
             Event::WarmupEnds => 12,
-            Event::RetryDue { .. } => 13,
-            Event::HedgeDue { .. } => 14,
-            Event::CallTimedOut { .. } => 15,
-            Event::FaultStarts { .. } => 16,
-            Event::FaultEnds { .. } => 17,
-            Event::PauseStarts { .. } => 18,
+            Event::ReplicaReady { .. } => 13,
+            Event::HpaScrape { .. } => 14,
+            Event::HpaSync { .. } => 15,
+            Event::RetryDue { .. } => 16,
+            Event::HedgeDue { .. } => 17,
+            Event::CallTimedOut { .. } => 18,
+            Event::FaultStarts { .. } => 19,
+            Event::FaultEnds { .. } => 20,
+            Event::PauseStarts { .. } => 21,
         }
     }
 }
@@ -343,11 +354,36 @@ pub(crate) struct Replica {
     pub cpu_queue: VecDeque<SlabKey>,
     /// Attempts routed here and not yet answered (least_request, p2c).
     pub outstanding: u32,
+    /// Life-cycle; always `Ready` for a service without `autoscale`.
+    pub state: ReplicaState,
+    /// Cumulative counters for the HPA's metrics (autoscaled services only).
+    pub meter: Option<Box<pods::Meter>>,
+    /// Its adaptive concurrency limit, if the service has one.
+    pub limiter: Option<Box<resilience::AdaptiveLimit>>,
+    /// Crashed (a `crash` fault) and not restarted: takes no traffic.
+    pub down: bool,
+    /// End of the pause in progress (a `pauses` fault), and all pause time so far.
+    pub paused_until: SimTime,
+    pub pause_total: u64,
+}
+
+/// Where a replica is in its life (`pods`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ReplicaState {
+    /// Created by a scale-up, not ready yet: takes no traffic.
+    Starting,
+    /// Takes new attempts.
+    Ready,
+    /// Chosen for scale-down: takes no new attempts, finishes what it has.
+    Draining,
+    /// Removed.
+    Gone,
 }
 
 pub(crate) struct ServiceState {
-    pub first_replica: u32,
-    pub replicas: u32,
+    /// Ready replicas (indices into `World::replicas`): the balancer picks
+    /// among these only.
+    pub ready: Vec<u32>,
     pub rr: u32,
     pub balancer_rng: RngStream,
     pub max_wait_lane: Option<LaneId>,
@@ -384,8 +420,6 @@ pub(crate) struct World<'m> {
     pub breakers: Vec<resilience::Breaker>,
     pub budgets: Vec<resilience::RetryBudget>,
     pub throttles: Vec<resilience::RetryThrottle>,
-    /// Per replica: its adaptive concurrency limit, if the service has one.
-    pub limiters: Vec<Option<resilience::AdaptiveLimit>>,
     pub limiter_rng: RngStream,
     /// The chaos schedule's effects now in force.
     pub faults: faults::FaultState,
@@ -404,6 +438,8 @@ pub(crate) struct World<'m> {
     pub digest: u64,
     pub violations: Vec<String>,
     pub last_time: SimTime,
+    /// Replica life-cycles and the HPAs of autoscaled services.
+    pub scaling: pods::Scaling,
 }
 
 impl<'m> World<'m> {
@@ -418,19 +454,10 @@ impl<'m> World<'m> {
         for (i, s) in m.services.iter().enumerate() {
             let first = replicas.len() as u32;
             for _ in 0..s.replicas {
-                replicas.push(Replica {
-                    service: i as u32,
-                    in_flight: 0,
-                    queue: VecDeque::new(),
-                    queue_len: 0,
-                    busy: 0,
-                    cpu_queue: VecDeque::new(),
-                    outstanding: 0,
-                });
+                replicas.push(Replica::new(i as u32, ReplicaState::Ready, s.autoscale.is_some()));
             }
             services.push(ServiceState {
-                first_replica: first,
-                replicas: s.replicas,
+                ready: (first..first + s.replicas).collect(),
                 rr: 0,
                 balancer_rng: RngStream::derive(seed, "balancer", &s.name),
                 max_wait_lane: s.queue.max_wait.map(|d| q.lane(d)),
@@ -460,18 +487,16 @@ impl<'m> World<'m> {
             .map(|(i, e)| RngStream::derive(seed, "backoff", &format!("{}#{i}", e.name)))
             .collect();
         let mut limiter_rng = RngStream::derive(seed, "limiter", "");
-        let limiters = replicas
-            .iter()
-            .map(|r| {
-                m.services[r.service as usize]
-                    .adaptive
-                    .as_ref()
-                    .map(|c| resilience::AdaptiveLimit::new(c, &mut limiter_rng))
-            })
-            .collect();
+        for r in &mut replicas {
+            r.limiter = m.services[r.service as usize]
+                .adaptive
+                .as_ref()
+                .map(|c| Box::new(resilience::AdaptiveLimit::new(c, &mut limiter_rng)));
+        }
         let wl = arrivals::init(m, seed);
         let stats = stats::Stats::new(m, opts);
         let chains = chain::Chains::new(m);
+        let scaling = pods::Scaling::new(m, seed, &replicas);
         World {
             m,
             q,
@@ -491,7 +516,6 @@ impl<'m> World<'m> {
             breakers: m.breakers.iter().map(|b| resilience::Breaker::new(&b.cfg)).collect(),
             budgets: m.budgets.iter().map(|b| resilience::RetryBudget::new(&b.cfg, SimTime::ZERO)).collect(),
             throttles: m.throttles.iter().map(|t| resilience::RetryThrottle::new(&t.cfg)).collect(),
-            limiters,
             limiter_rng,
             faults: faults::FaultState::new(m),
             client_net_rng: m.workloads.iter().map(|wl| RngStream::derive(seed, "network", &wl.name)).collect(),
@@ -508,6 +532,7 @@ impl<'m> World<'m> {
             digest: 0xcbf2_9ce4_8422_2325,
             violations: Vec::new(),
             last_time: SimTime::ZERO,
+            scaling,
         }
     }
 
@@ -518,8 +543,7 @@ impl<'m> World<'m> {
 
     /// Attempts routed to `service` and not yet answered, over its replicas.
     pub fn replicas_outstanding(&self, service: u32) -> u64 {
-        let s = &self.services[service as usize];
-        (s.first_replica..s.first_replica + s.replicas).map(|r| self.replicas[r as usize].outstanding as u64).sum()
+        self.services[service as usize].ready.iter().map(|&r| self.replicas[r as usize].outstanding as u64).sum()
     }
 
     /// Schedules `ev` after `d`; zero delay goes to the ready list.
@@ -574,6 +598,7 @@ impl<'m> World<'m> {
         }
         arrivals::start(self);
         faults::start(self);
+        pods::start(self);
     }
 
     #[inline]
@@ -600,6 +625,9 @@ impl<'m> World<'m> {
             Event::PauseStarts { fault, replica } => faults::on_pause_starts(self, fault, replica),
             Event::IntervalEnds => stats::on_interval_ends(self),
             Event::WarmupEnds => stats::on_warmup_ends(self),
+            Event::ReplicaReady { replica } => pods::on_replica_ready(self, replica),
+            Event::HpaScrape { service } => pods::on_scrape(self, service),
+            Event::HpaSync { service } => pods::on_sync(self, service),
         }
         if self.opts.check_invariants {
             invariants::check(self);

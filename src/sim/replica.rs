@@ -2,19 +2,21 @@
 //! slots, then the FIFO/LIFO admission queue with `capacity` and
 //! `max_wait`), and its cores (FCFS over `cpus`).
 
-use super::{AttemptState, Event, Outcome, Replica, World, calls, chain, exec, faults, stats};
-use crate::engine::SimDuration;
-use crate::engine::SlabKey;
+use super::{AttemptState, Event, Outcome, Replica, ReplicaState, World, calls, chain, exec, faults, stats};
+use crate::engine::{SimDuration, SimTime, SlabKey};
 use crate::model::OutageMode;
 use crate::model::{Balancer, Discipline};
 
-/// The replica of `service` a new attempt goes to.
+/// The replica of `service` a new attempt goes to: one of its ready
+/// replicas (see `pods` when none is ready).
 pub(crate) fn pick(w: &mut World, service: u32) -> u32 {
     let s = &mut w.services[service as usize];
-    let n = s.replicas;
-    let first = s.first_replica;
+    let n = s.ready.len() as u32;
     if n == 1 {
-        return first;
+        return s.ready[0];
+    }
+    if n == 0 {
+        return super::pods::no_ready_replica(w, service);
     }
     let local = match w.m.services[service as usize].balancer {
         Balancer::RoundRobin => {
@@ -31,7 +33,7 @@ pub(crate) fn pick(w: &mut World, service: u32) -> u32 {
             let mut best_load = u32::MAX;
             for k in 0..n {
                 let r = (start + k) % n;
-                let load = w.replicas[(first + r) as usize].outstanding;
+                let load = w.replicas[s.ready[r as usize] as usize].outstanding;
                 if load < best_load {
                     best = r;
                     best_load = load;
@@ -45,18 +47,37 @@ pub(crate) fn pick(w: &mut World, service: u32) -> u32 {
             if b >= a {
                 b += 1;
             }
-            let la = w.replicas[(first + a) as usize].outstanding;
-            let lb = w.replicas[(first + b) as usize].outstanding;
+            let la = w.replicas[s.ready[a as usize] as usize].outstanding;
+            let lb = w.replicas[s.ready[b as usize] as usize].outstanding;
             if lb < la { b } else { a }
         }
     };
-    if w.faults.any && w.faults.down[(first + local) as usize] {
+    let chosen = s.ready[local as usize];
+    if w.replicas[chosen as usize].down {
         // Health checks took the crashed replica out: the next live one.
-        if let Some(k) = (1..n).map(|k| (local + k) % n).find(|&r| !w.faults.down[(first + r) as usize]) {
-            return first + k;
+        if let Some(&r) = (1..n).map(|k| &s.ready[((local + k) % n) as usize]).find(|&&r| !w.replicas[r as usize].down)
+        {
+            return r;
         }
     }
-    first + local
+    chosen
+}
+
+/// Brings a metered replica's time integrals up to now; call before any of
+/// `busy`, `in_flight`, `queue_len` changes. A no-op without `autoscale`.
+#[inline]
+fn meter(r: &mut Replica, now: SimTime) {
+    if let Some(m) = &mut r.meter {
+        m.advance(now, r.busy, r.in_flight + r.queue_len);
+    }
+}
+
+/// A draining replica that has nothing left is removed.
+#[inline]
+fn check_drained(w: &mut World, replica: u32) {
+    if w.replicas[replica as usize].state == ReplicaState::Draining {
+        super::pods::drained_if_idle(w, replica);
+    }
 }
 
 pub(crate) fn on_attempt_arrives(w: &mut World, key: SlabKey) {
@@ -69,13 +90,17 @@ pub(crate) fn on_attempt_arrives(w: &mut World, key: SlabKey) {
         let replica = a.replica;
         w.replicas[replica as usize].outstanding -= 1;
         calls::release_attempt_if_idle(w, key);
+        check_drained(w, replica);
         return;
     }
     a.arrived = now;
     let (replica, service, deadline) = (a.replica, a.service, a.deadline);
     stats::attempt_arrived(w, service);
+    if let Some(m) = &mut w.replicas[replica as usize].meter {
+        m.arrivals += 1;
+    }
     if w.faults.any {
-        if w.faults.down[replica as usize] {
+        if w.replicas[replica as usize].down {
             // A crashed replica: connection refused.
             return calls::respond(w, key, Outcome::Error);
         }
@@ -86,8 +111,7 @@ pub(crate) fn on_attempt_arrives(w: &mut World, key: SlabKey) {
             }
             Some(OutageMode::Hang) => {
                 // Swallowed: no answer ever comes; the caller's timeout decides.
-                let a = w.attempts.get_mut(key).expect("live");
-                a.state = AttemptState::Done;
+                w.attempts.get_mut(key).expect("live").state = AttemptState::Done;
                 w.replicas[replica as usize].outstanding -= 1;
                 return calls::release_attempt_if_idle(w, key);
             }
@@ -100,10 +124,15 @@ pub(crate) fn on_attempt_arrives(w: &mut World, key: SlabKey) {
     }
     let svc = &w.m.services[service as usize];
     let r = &w.replicas[replica as usize];
-    if has_slot(w, svc, r, replica) {
+    if matches!(r.state, ReplicaState::Starting | ReplicaState::Gone) {
+        // Sent when the service had no ready replica (`pods::no_ready_replica`).
+        stats::attempt_rejected(w, service);
+        calls::respond(w, key, Outcome::Rejected);
+    } else if has_slot(svc, r) {
         admit(w, key, replica);
     } else if svc.queue.capacity.is_none_or(|cap| r.queue_len < cap) {
         let r = &mut w.replicas[replica as usize];
+        meter(r, now);
         r.queue.push_back(key);
         r.queue_len += 1;
         let len = r.queue_len;
@@ -115,14 +144,15 @@ pub(crate) fn on_attempt_arrives(w: &mut World, key: SlabKey) {
     } else {
         stats::attempt_rejected(w, service);
         calls::respond(w, key, Outcome::Rejected);
+        check_drained(w, replica);
     }
 }
 
 /// Is an admission slot free: under `max_in_flight`, or under the adaptive
 /// limit when the service has one?
 #[inline]
-fn has_slot(w: &World, svc: &crate::model::Service, r: &Replica, replica: u32) -> bool {
-    match &w.limiters[replica as usize] {
+fn has_slot(svc: &crate::model::Service, r: &Replica) -> bool {
+    match &r.limiter {
         Some(l) => l.admits(r.in_flight),
         None => svc.max_in_flight.is_none_or(|max| r.in_flight < max),
     }
@@ -130,7 +160,7 @@ fn has_slot(w: &World, svc: &crate::model::Service, r: &Replica, replica: u32) -
 
 /// A response left an admitted attempt: feed the adaptive limit, if any.
 pub(crate) fn limiter_sample(w: &mut World, replica: u32, rtt: SimDuration, in_flight: u32, dropped: bool) {
-    if let Some(l) = &mut w.limiters[replica as usize] {
+    if let Some(l) = &mut w.replicas[replica as usize].limiter {
         l.on_sample(rtt, in_flight, dropped, &mut w.limiter_rng);
     }
 }
@@ -139,6 +169,7 @@ pub(crate) fn limiter_sample(w: &mut World, replica: u32, rtt: SimDuration, in_f
 fn admit(w: &mut World, key: SlabKey, replica: u32) {
     let now = w.now();
     let r = &mut w.replicas[replica as usize];
+    meter(r, now);
     r.in_flight += 1;
     let (service, in_flight) = (r.service, r.in_flight);
     let a = w.attempts.get_mut(key).expect("admitted attempt is live");
@@ -151,26 +182,29 @@ fn admit(w: &mut World, key: SlabKey, replica: u32) {
 
 /// A slot on `replica` is free: admit the next queued attempt, if any.
 pub(crate) fn release_slot(w: &mut World, replica: u32) {
+    let now = w.now();
     let r = &mut w.replicas[replica as usize];
+    meter(r, now);
     r.in_flight -= 1;
     let service = r.service;
     stats::slot_released(w, service);
     let lifo = w.m.services[service as usize].queue.discipline == Discipline::Lifo;
-    let now = w.now();
     loop {
-        let svc = &w.m.services[service as usize];
         let r = &w.replicas[replica as usize];
-        if !has_slot(w, svc, r, replica) {
+        if !has_slot(&w.m.services[service as usize], r) {
             return; // an adaptive limit may have shrunk below what is admitted
         }
         let r = &mut w.replicas[replica as usize];
         let next = if lifo { r.queue.pop_back() } else { r.queue.pop_front() };
-        let Some(key) = next else { return };
+        let Some(key) = next else {
+            return check_drained(w, replica);
+        };
         let Some(a) = w.attempts.get(key).filter(|a| a.state == AttemptState::Queued) else {
             continue; // stale: cancelled or expired while queued
         };
         let deadline = a.deadline;
         let r = &mut w.replicas[replica as usize];
+        meter(r, now);
         r.queue_len -= 1;
         let len = r.queue_len;
         stats::queue_changed(w, service, -1, len);
@@ -188,7 +222,9 @@ pub(crate) fn release_slot(w: &mut World, replica: u32) {
 /// A queued attempt left the queue without being admitted (its entry in the
 /// deque goes stale and is skipped later).
 pub(crate) fn leave_queue(w: &mut World, replica: u32, service: u32) {
+    let now = w.now();
     let r = &mut w.replicas[replica as usize];
+    meter(r, now);
     r.queue_len -= 1;
     let len = r.queue_len;
     stats::queue_changed(w, service, -1, len);
@@ -198,6 +234,7 @@ pub(crate) fn leave_queue(w: &mut World, replica: u32, service: u32) {
         let attempts = &w.attempts;
         r.queue.retain(|k| attempts.get(*k).is_some_and(|a| a.state == AttemptState::Queued));
     }
+    check_drained(w, replica);
 }
 
 pub(crate) fn on_queue_wait_expired(w: &mut World, key: SlabKey) {
@@ -209,6 +246,7 @@ pub(crate) fn on_queue_wait_expired(w: &mut World, key: SlabKey) {
     leave_queue(w, replica, service);
     stats::attempt_rejected(w, service);
     calls::respond(w, key, Outcome::Rejected);
+    check_drained(w, replica);
 }
 
 /// A strand asks for a core of its replica for a work step.
@@ -226,15 +264,12 @@ pub(crate) fn request_core(w: &mut World, strand: SlabKey, replica: u32) {
 fn start_work(w: &mut World, strand: SlabKey, replica: u32) {
     let now = w.now();
     let r = &mut w.replicas[replica as usize];
+    meter(r, now);
     r.busy += 1;
     let service = r.service;
-    stats::core_taken(w, service);
     // During a pause nothing runs: the work starts when the pause ends.
-    let (start, mark) = if w.faults.any {
-        (w.faults.paused_until[replica as usize].max(now), w.faults.pause_total[replica as usize])
-    } else {
-        (now, 0)
-    };
+    let (start, mark) = (r.paused_until.max(now), r.pause_total);
+    stats::core_taken(w, service);
     let s = w.strands.get_mut(strand).expect("live strand");
     s.t1 = now;
     s.pause_mark = mark;
@@ -251,18 +286,17 @@ fn start_work(w: &mut World, strand: SlabKey, replica: u32) {
 
 pub(crate) fn on_work_done(w: &mut World, strand: SlabKey, replica: u32) {
     let now = w.now();
-    if w.faults.any {
+    let total = w.replicas[replica as usize].pause_total;
+    let s = w.strands.get_mut(strand).expect("a strand on a core stays live until its work is done");
+    if total > s.pause_mark {
         // A pause that began while this work ran stretches it by its length.
-        let total = w.faults.pause_total[replica as usize];
-        let s = w.strands.get_mut(strand).expect("a strand on a core stays live until its work is done");
-        if total > s.pause_mark {
-            let extra = SimDuration(total - s.pause_mark);
-            s.pause_mark = total;
-            w.q.schedule_after(extra, Event::WorkDone { strand, replica });
-            return;
-        }
+        let extra = SimDuration(total - s.pause_mark);
+        s.pause_mark = total;
+        w.q.schedule_after(extra, Event::WorkDone { strand, replica });
+        return;
     }
     let r = &mut w.replicas[replica as usize];
+    meter(r, now);
     r.busy -= 1;
     let service = r.service;
     // The finished strand's accounting, before the core goes to the next.
@@ -284,4 +318,5 @@ pub(crate) fn on_work_done(w: &mut World, strand: SlabKey, replica: u32) {
         exec::drop_strand(w, next);
     }
     exec::advance(w, strand);
+    check_drained(w, replica);
 }

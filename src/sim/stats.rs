@@ -80,6 +80,8 @@ pub(crate) struct ServiceInterval {
     pub rejected: u64,
     pub timeouts: u64,
     pub busy_area_start: u128,
+    /// Area of serving replicas (`pods::Fleet::serving`) at the start.
+    pub serving_area_start: u128,
 }
 
 pub(crate) struct Stats {
@@ -331,6 +333,7 @@ pub(crate) fn on_warmup_ends(w: &mut World) {
     for c in &mut w.stats.caches {
         *c = (0, 0);
     }
+    super::pods::on_warmup_ends(w);
 }
 
 /// Closes the current series interval: one row per workload and service.
@@ -371,7 +374,10 @@ pub(crate) fn on_interval_ends(w: &mut World) {
         h.reset();
     }
     for i in 0..w.m.services.len() {
-        let cores = (w.m.services[i].cpus * w.services[i].replicas) as f64;
+        let fleet = &mut w.scaling.fleets[i];
+        let serving_area = fleet.serving.area_at(now.0);
+        let replicas_total = fleet.total.level as u32;
+        let core_ns = u128::from(w.m.services[i].cpus) * (serving_area - w.stats.svc_interval[i].serving_area_start);
         let s = &mut w.stats.services[i];
         let busy_area = s.busy.area_at(now.0);
         let (slots, queue) = (s.slots.level as u64, s.queue.level as u64);
@@ -386,11 +392,12 @@ pub(crate) fn on_interval_ends(w: &mut World) {
             timeouts: iv.timeouts,
             in_flight: slots,
             queue_len: queue,
-            utilization: used as f64 / (cores * width.0 as f64),
-            replicas_ready: w.services[i].replicas,
-            replicas_total: w.services[i].replicas,
+            utilization: if core_ns > 0 { used as f64 / core_ns as f64 } else { 0.0 },
+            replicas_ready: w.services[i].ready.len() as u32,
+            replicas_total,
         });
         w.stats.svc_interval[i].busy_area_start = busy_area;
+        w.stats.svc_interval[i].serving_area_start = serving_area;
     }
     schedule_next_interval(w);
 }

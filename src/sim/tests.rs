@@ -48,6 +48,7 @@ fn single(work: Dist, rate: f64, arrivals: Arrivals, secs: u64) -> Model {
         budgets: vec![],
         throttles: vec![],
         faults: vec![],
+        cost_per_replica_hour: None,
     }
 }
 

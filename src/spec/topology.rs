@@ -40,10 +40,14 @@ pub(super) const QUEUES: &str = "asynchronous queues";
 
 const TOP: Schema = Schema {
     what: "a topology",
-    keys: &["name", "duration", "warmup", "seed", "network", "services", "workload", "policies", "faults"],
+    keys: &["name", "duration", "warmup", "seed", "network", "services", "workload", "policies", "faults", "cost"],
     later: &[("caches", KEYED_CACHES), ("queues", QUEUES)],
     hint: "a topology file is a map with 'services' and 'workload'",
 };
+/// `cost: { per_replica_hour: 0.05 }`: a price per replica-hour (any
+/// currency); the result then has `cost`.
+const COST: Schema =
+    Schema { what: "cost", keys: &["per_replica_hour"], later: &[], hint: "write cost: { per_replica_hour: 0.05 }" };
 const NETWORK: Schema =
     Schema { what: "network", keys: &["latency"], later: &[], hint: "write network: { latency: 0.4ms }" };
 const SERVICE: Schema = Schema {
@@ -119,6 +123,7 @@ fn load(file_name: &str, root: &Node, opts: &LoadOptions, early: Vec<Diagnostic>
             budgets: Vec::new(),
             throttles: Vec::new(),
             faults: Vec::new(),
+            cost_per_replica_hour: None,
         },
         edge_sites: Vec::new(),
         cache_sites: Vec::new(),
@@ -169,6 +174,12 @@ fn top_level(b: &mut Build, root: &Node) {
     }
     if let Some(n) = f.get("faults") {
         super::fault::faults(b, n);
+    }
+    if let Some(n) = f.get("cost")
+        && let Some(cf) = b.cx.fields(n, "cost", f.key("cost").map_or(n.loc(), |k| k.loc()), &COST)
+        && let Some(p) = b.cx.req(&cf, "per_replica_hour", Ctx::factor)
+    {
+        b.model.cost_per_replica_hour = Some(p);
     }
 }
 

@@ -8,8 +8,10 @@
 //! - [`determinism`]: same seed, same bytes; common random numbers;
 //! - [`invariants`]: random small topologies (swarm testing) with invariants;
 //! - [`examples`]: every file in `topologies/` loads and runs;
-//! - [`storms`]: retries, hedges, breakers and faults against arithmetic.
+//! - [`storms`]: retries, hedges, breakers and faults against arithmetic;
+//! - [`autoscale`]: the HPA in the simulation under step loads.
 
+mod autoscale;
 mod common;
 mod determinism;
 mod examples;
