@@ -196,4 +196,3 @@ fn service(b: &mut Build, n: &Node, path: &str) -> Option<ServiceId> {
     b.cx.error(n.loc(), path, msg, Some(hint));
     None
 }
-

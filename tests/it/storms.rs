@@ -127,3 +127,146 @@ faults:
     let w = &r.workloads["w"];
     assert_eq!(w.failed, 310, "{w:?}");
 }
+
+/// Hedging: a leaf that is slow (100 ms) 10% of the time, hedged after
+/// 20 ms with up to 2 attempts: a request is slow only if both attempts are
+/// (1%), and about 10% of calls send a hedge.
+#[test]
+fn hedging_cuts_the_tail_and_costs_few_extra_attempts() {
+    let text = |hedge: &str| {
+        format!(
+            "duration: 200s
+services:
+  front: {{ endpoints: {{ e: {{ steps: [ {{ call: leaf.e{hedge} }} ] }} }} }}
+  leaf:
+    cpus: 1000
+    endpoints:
+      e:
+        steps:
+          - branch:
+              - {{ weight: 0.9, steps: [ {{ delay: 1ms }} ] }}
+              - {{ weight: 0.1, steps: [ {{ delay: 100ms }} ] }}
+workload: [ {{ name: w, target: front.e, rate: 200/s }} ]
+"
+        )
+    };
+    let plain = run(&text(""), 5);
+    let hedged = run(&text(", hedge: { after: 20ms, max: 2 }"), 5);
+    assert!(plain.workloads["w"].latency_ms.p95 >= 100.0);
+    let e = &hedged.edges["front->leaf.e"];
+    let ratio = e.hedges as f64 / e.calls as f64;
+    // ~40k calls: sd of a 10% proportion is 0.0015; 5 sd = 0.0075.
+    assert!((ratio - 0.1).abs() < 0.0075, "hedges per call {ratio}");
+    let w = &hedged.workloads["w"];
+    // Slow only if the first is slow and the hedge too: 21 ms + 100 ms
+    // with probability 1%, else ≤ 21 ms.
+    assert!(w.latency_ms.p95 < 22.0, "{:?}", w.latency_ms);
+    let slow = (w.latency_ms.mean - 0.9 * 1.0 - 0.09 * 21.0) / 100.0;
+    assert!((slow - 0.01).abs() < 0.003, "share slow after hedging ≈ 1%: {slow}");
+}
+
+/// `deadline: propagate`: a deep queue at the bottom drops work whose
+/// caller's deadline has passed, instead of doing it for nobody.
+#[test]
+fn propagated_deadlines_drop_expired_work_unstarted() {
+    let text = |deadline: &str| {
+        format!(
+            "duration: 30s
+services:
+  front: {{ endpoints: {{ e: {{ steps: [ {{ call: db.q, timeout: 50ms{deadline} }} ] }} }} }}
+  db: {{ max_in_flight: 1, endpoints: {{ q: {{ work: 10ms }} }} }}
+workload: [ {{ name: w, target: front.e, rate: 150/s }} ]
+"
+        )
+    };
+    let plain = run(&text(""), 1);
+    let dropped = run(&text(", deadline: propagate"), 1);
+    // 150/s into a 100/s server: without deadlines it works on everything,
+    // mostly for callers long gone.
+    assert!(plain.services["db"].wasted_cpu_s > 5.0, "{}", plain.services["db"].wasted_cpu_s);
+    assert_eq!(plain.services["db"].deadline_dropped, 0);
+    let d = &dropped.services["db"];
+    // About a third of the arrivals (the excess over capacity) expire queued.
+    assert!(d.deadline_dropped > 1000, "{}", d.deadline_dropped);
+    // What still runs is work started before its deadline; only the part past
+    // the caller's 50 ms is wasted, so waste falls, goodput rises.
+    let (pw, dw) = (plain.services["db"].wasted_cpu_s, d.wasted_cpu_s);
+    assert!(dw < pw / 2.0, "wasted {dw} s with deadlines vs {pw} s without");
+    assert!(dropped.workloads["w"].ok > plain.workloads["w"].ok, "goodput rises when orphans are dropped");
+}
+
+/// `timeout_total` bounds a call across all its attempts and backoffs.
+#[test]
+fn timeout_total_bounds_retries() {
+    let text = "duration: 20s
+services:
+  front: { endpoints: { e: { steps: [ { call: db.q, timeout: 30ms, timeout_total: 100ms,
+           retry: { attempts: 10, on: [timeout] } } ] } } }
+  db: { endpoints: { q: { steps: [ { delay: 1s } ] } } }
+workload: [ { name: w, target: front.e, rate: 10/s, arrivals: deterministic } ]
+";
+    let r = run(text, 1);
+    let e = &r.edges["front->db.q"];
+    // Attempts at 0, 30, 60, 90 ms; the total timeout fires at 100 ms. (The
+    // call made as the run ends has sent only its first attempt.)
+    assert_eq!(e.attempts, 4 * e.failures + (e.calls - e.failures), "{e:?}");
+    assert_eq!(e.calls - e.failures, 1);
+    assert_eq!(r.workloads["w"].latency_ms.max, 0.0, "no request succeeds");
+    // front answers its caller with an error when its call timed out.
+    assert_eq!(r.workloads["w"].failures.error, r.workloads["w"].failed);
+}
+
+/// gRPC retry throttling: above the break-even failure rate r/(1+r) ≈ 9.1%
+/// (max_tokens 10, ratio 0.1) retries stop; far below it they all go out.
+#[test]
+fn grpc_throttle_stops_retries_above_break_even() {
+    let text = |f: &str| {
+        format!(
+            "duration: 100s
+services:
+  front: {{ endpoints: {{ e: {{ steps: [ {{ call: db.q, retry: {{ attempts: 3, on: [error] }},
+           throttle: {{ kind: grpc, max_tokens: 10, token_ratio: 0.1 }} }} ] }} }} }}
+  db: {{ endpoints: {{ q: {{ steps: [ {{ work: 1us }}, {{ fail: {f} }} ] }} }} }}
+workload: [ {{ name: w, target: front.e, rate: 200/s }} ]
+"
+        )
+    };
+    let low = run(&text("2%"), 1);
+    let high = run(&text("30%"), 1);
+    let per_call = |r: &RunResult| {
+        let e = &r.edges["front->db.q"];
+        e.attempts as f64 / e.calls as f64
+    };
+    // 2%: nearly every failure retried: 1 + 0.02 + 0.0004.
+    assert!((per_call(&low) - 1.0204).abs() < 0.003, "{}", per_call(&low));
+    // 30%: the bucket sits at or below half: ~no retries (1.43 unthrottled).
+    assert!(per_call(&high) < 1.01, "{}", per_call(&high));
+    assert!(high.edges["front->db.q"].throttled > 1000);
+}
+
+/// Faults act while they last: a refusing outage fails calls at once, a
+/// slowdown multiplies work, a crash resets what was in flight.
+#[test]
+fn faults_act_in_their_windows() {
+    let text = "duration: 30s
+services:
+  front: { endpoints: { e: { steps: [ { call: db.q, on_failure: continue } ] } } }
+  db: { replicas: 2, endpoints: { q: { work: 10ms } } }
+workload: [ { name: w, target: front.e, rate: 10/s, arrivals: deterministic } ]
+faults:
+  - { at: 5s, for: 5s, kind: outage, service: db, mode: refuse }
+  - { at: 15s, for: 5s, kind: slowdown, service: db, factor: 3 }
+";
+    let m = load_yaml("f.yaml", text).unwrap_or_else(|d| panic!("{}", show(&d)));
+    let mut o = options(1, None);
+    o.keep_series = true;
+    let r = run_checked(&m, &o);
+    // 5 s × 10/s refused.
+    assert_eq!(r.services["db"].rejected, 50);
+    assert_eq!(r.edges["front->db.q"].failures, 50);
+    // Arrivals at 0.1 s … 30.0 s: 50 refused, 50 slowed (15.0–19.9 s) to
+    // 30 ms, 199 at 10 ms (the one at 30.0 s starts as the run ends), over
+    // 2 cores × 30 s.
+    let expect = (199.0 * 0.010 + 50.0 * 0.030) / 60.0;
+    assert!((r.services["db"].utilization - expect).abs() < 0.0005, "{} vs {expect}", r.services["db"].utilization);
+}
