@@ -8,6 +8,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::path::Path;
 use stormcast::engine::SimDuration;
+use stormcast::model::{Backoff, RetryOn, RetryPolicy};
 use stormcast::sim::{RunOptions, run};
 
 fn load(file: &str) -> stormcast::model::Model {
@@ -53,6 +54,23 @@ fn bench(c: &mut Criterion) {
     let n = visits(&run(&timeouts, &o));
     g.throughput(Throughput::Elements(n));
     g.bench_function("timeouts_on_every_call_visits", |b| b.iter(|| run(&timeouts, &o)));
+
+    // And with 3 attempts on timeout/error/rejection on every call site (no
+    // failures happen here: this prices the bookkeeping, not the retries).
+    let mut retries = timeouts.clone();
+    for e in &mut retries.edges {
+        e.retry = Some(RetryPolicy { attempts: 3, on: RetryOn::DEFAULT, backoff: Backoff::IMMEDIATE, budget: None });
+    }
+    let n = visits(&run(&retries, &o));
+    g.throughput(Throughput::Elements(n));
+    g.bench_function("timeouts_and_retries_on_every_call_visits", |b| b.iter(|| run(&retries, &o)));
+
+    // The retry-storm example: most attempts time out and are retried.
+    let storm = load("retry-storm.yaml");
+    let o = opts(120);
+    let n = visits(&run(&storm, &o));
+    g.throughput(Throughput::Elements(n));
+    g.bench_function("retry_storm_visits", |b| b.iter(|| run(&storm, &o)));
     g.finish();
 }
 

@@ -237,6 +237,10 @@ pub struct ServiceRow {
     pub utilization: f64,
     pub replicas_ready: u32,
     pub replicas_total: u32,
+    /// Attempts sent to the service per request entering the system in the interval.
+    pub amplification: f64,
+    /// Attempts that were retries or hedges.
+    pub retries: u64,
 }
 
 /// Per-interval series. Rows reference workloads and services by index into

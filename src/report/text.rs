@@ -73,8 +73,9 @@ pub fn summary(r: &RunResult) -> String {
     let ns = name_width(r.services.keys(), "service");
     let _ = writeln!(
         o,
-        "\n{:<ns$}{:>7}{:>9}{:>9}{:>10}{:>10}{:>10}{:>10}{:>9}{:>9}{:>9}",
+        "\n{:<ns$}{:>9}{:>7}{:>10}{:>9}{:>10}{:>10}{:>10}{:>10}{:>9}{:>9}{:>9}{:>7}{:>9}",
         "service",
+        "replicas",
         "util",
         "in-sys",
         "queue",
@@ -84,13 +85,20 @@ pub fn summary(r: &RunResult) -> String {
         "rejected",
         "timeouts",
         "p50 ms",
-        "p99 ms"
+        "p99 ms",
+        "ampl",
+        "wasted s"
     );
     for (name, s) in &r.services {
         let _ = writeln!(
             o,
-            "{:<ns$}{:>6.1}%{:>9.2}{:>9.2}{:>10}{:>10}{:>10}{:>10}{:>9}{:>9}{:>9}",
+            "{:<ns$}{:>9}{:>6.1}%{:>10.2}{:>9.2}{:>10}{:>10}{:>10}{:>10}{:>9}{:>9}{:>9}{:>7.2}{:>9.2}",
             name,
+            if s.replicas.min == s.replicas.max {
+                s.replicas.max.to_string()
+            } else {
+                format!("{}-{}", s.replicas.min, s.replicas.max)
+            },
             s.utilization * 100.0,
             s.mean_in_system,
             s.mean_queue_len,
@@ -100,7 +108,9 @@ pub fn summary(r: &RunResult) -> String {
             thousands(s.rejected),
             thousands(s.timeouts),
             ms(s.latency_ms.p50),
-            ms(s.latency_ms.p99)
+            ms(s.latency_ms.p99),
+            s.amplification,
+            s.wasted_cpu_s
         );
     }
 
@@ -108,17 +118,30 @@ pub fn summary(r: &RunResult) -> String {
         let ne = name_width(r.edges.keys(), "call edge");
         let _ = writeln!(
             o,
-            "\n{:<ne$}{:>11}{:>11}{:>10}{:>10}{:>10}",
-            "call edge", "calls", "attempts", "timeouts", "failures", "skipped"
+            "\n{:<ne$}{:>11}{:>11}{:>10}{:>9}{:>10}{:>12}{:>10}{:>10}{:>9}",
+            "call edge",
+            "calls",
+            "attempts",
+            "retries",
+            "hedges",
+            "timeouts",
+            "short-circ",
+            "throttled",
+            "failures",
+            "skipped"
         );
         for (name, e) in &r.edges {
             let _ = writeln!(
                 o,
-                "{:<ne$}{:>11}{:>11}{:>10}{:>10}{:>10}",
+                "{:<ne$}{:>11}{:>11}{:>10}{:>9}{:>10}{:>12}{:>10}{:>10}{:>9}",
                 name,
                 thousands(e.calls),
                 thousands(e.attempts),
+                thousands(e.retries),
+                thousands(e.hedges),
                 thousands(e.timeouts),
+                thousands(e.short_circuits),
+                thousands(e.throttled),
                 thousands(e.failures),
                 thousands(e.skipped)
             );

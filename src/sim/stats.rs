@@ -373,6 +373,7 @@ pub(crate) fn on_interval_ends(w: &mut World) {
         });
         h.reset();
     }
+    let entering = *w.stats.timeline.offered.last().unwrap_or(&0);
     for i in 0..w.m.services.len() {
         let fleet = &mut w.scaling.fleets[i];
         let serving_area = fleet.serving.area_at(now.0);
@@ -395,6 +396,8 @@ pub(crate) fn on_interval_ends(w: &mut World) {
             utilization: if core_ns > 0 { used as f64 / core_ns as f64 } else { 0.0 },
             replicas_ready: w.services[i].ready.len() as u32,
             replicas_total,
+            amplification: iv.attempts as f64 / entering.max(1) as f64,
+            retries: iv.attempts.saturating_sub(iv.first_attempts),
         });
         w.stats.svc_interval[i].busy_area_start = busy_area;
         w.stats.svc_interval[i].serving_area_start = serving_area;
