@@ -181,7 +181,14 @@ pub(crate) fn send_attempt(w: &mut World, call_key: SlabKey, kind: AttemptKind) 
     }
     let mut d = network_latency(w, edge, workload_of(w, call_key));
     d = d + faults::added_latency(w, service);
-    w.after(d, Event::AttemptArrives { attempt });
+    if d.0 == 0 {
+        // Arrives now. Handled inline: the caller is parked (or is the edge
+        // client), so nothing re-enters it, and call depth bounds the nesting.
+        w.events += 1;
+        replica::on_attempt_arrives(w, attempt);
+    } else {
+        w.q.schedule_after(d, Event::AttemptArrives { attempt });
+    }
 }
 
 /// The attempt's endpoint finished (or it was refused): send the response.
@@ -288,7 +295,7 @@ fn attempt_failed(w: &mut World, call: SlabKey, attempt: SlabKey, outcome: Outco
 
 /// The caller stops waiting for every live attempt of `call` but `keep`.
 fn abandon_live_attempts(w: &mut World, call_key: SlabKey, keep: SlabKey) {
-    let Some(call) = w.calls.get_mut(call_key) else { return };
+    let Some(call) = w.calls.get_mut(call_key).filter(|c| c.live_len > 0) else { return };
     let live = call.live;
     let n = std::mem::take(&mut call.live_len) as usize;
     let cancel = call.edge != ROOT_EDGE && w.m.edges[call.edge as usize].cancel;

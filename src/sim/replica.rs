@@ -129,7 +129,7 @@ pub(crate) fn on_attempt_arrives(w: &mut World, key: SlabKey) {
         stats::attempt_rejected(w, service);
         calls::respond(w, key, Outcome::Rejected);
     } else if has_slot(svc, r) {
-        admit(w, key, replica);
+        admit(w, key, replica, true);
     } else if svc.queue.capacity.is_none_or(|cap| r.queue_len < cap) {
         let r = &mut w.replicas[replica as usize];
         meter(r, now);
@@ -166,7 +166,7 @@ pub(crate) fn limiter_sample(w: &mut World, replica: u32, rtt: SimDuration, in_f
 }
 
 /// Gives `key` a slot on `replica` and starts its endpoint.
-fn admit(w: &mut World, key: SlabKey, replica: u32) {
+fn admit(w: &mut World, key: SlabKey, replica: u32, start_now: bool) {
     let now = w.now();
     let r = &mut w.replicas[replica as usize];
     meter(r, now);
@@ -177,7 +177,14 @@ fn admit(w: &mut World, key: SlabKey, replica: u32) {
     a.admitted = now;
     a.in_flight_at_admission = in_flight;
     stats::slot_taken(w, service);
-    w.ready.push_back(Event::AttemptStarts { attempt: key });
+    if start_now {
+        // From an arrival: start at once (no strand of this replica is on the stack).
+        w.events += 1;
+        exec::on_attempt_starts(w, key);
+    } else {
+        // From a released slot, inside another attempt's response: later.
+        w.ready.push_back(Event::AttemptStarts { attempt: key });
+    }
 }
 
 /// A slot on `replica` is free: admit the next queued attempt, if any.
@@ -214,7 +221,7 @@ pub(crate) fn release_slot(w: &mut World, replica: u32) {
             calls::respond(w, key, Outcome::Timeout);
             continue;
         }
-        admit(w, key, replica);
+        admit(w, key, replica, false);
         return;
     }
 }
