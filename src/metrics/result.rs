@@ -184,6 +184,17 @@ pub struct CacheResult {
     pub misses: u64,
 }
 
+/// One fault of the chaos schedule, as it ran.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct FaultResult {
+    pub kind: String,
+    /// The service it hits (`from->to` for a partition).
+    pub subject: String,
+    pub at_s: f64,
+    /// When it ended, if it did (a crash: its restart).
+    pub end_s: Option<f64>,
+}
+
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct RunResult {
     pub name: String,
@@ -198,6 +209,8 @@ pub struct RunResult {
     pub caches: BTreeMap<String, CacheResult>,
     pub chains: BTreeMap<String, Chains>,
     pub findings: Vec<Finding>,
+    /// The chaos schedule as it ran.
+    pub faults: Vec<FaultResult>,
     /// Present when the topology has `cost: { per_replica_hour }`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cost: Option<CostResult>,
@@ -241,6 +254,8 @@ pub struct ServiceRow {
     pub amplification: f64,
     /// Attempts that were retries or hedges.
     pub retries: u64,
+    /// Kinds of the faults acting on the service at the interval's end (`;`-separated).
+    pub faults: String,
 }
 
 /// Per-interval series. Rows reference workloads and services by index into

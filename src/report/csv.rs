@@ -29,12 +29,12 @@ pub fn workloads_csv(s: &Series) -> String {
 
 pub fn services_csv(s: &Series) -> String {
     let mut o = String::from(
-        "t_s,service,arrivals,attempts,rejected,timeouts,in_flight,queue_len,utilization,replicas_ready,replicas_total,amplification,retries\n",
+        "t_s,service,arrivals,attempts,rejected,timeouts,in_flight,queue_len,utilization,replicas_ready,replicas_total,amplification,retries,faults\n",
     );
     for r in &s.services {
         let _ = writeln!(
             o,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             r.t_s,
             field(&s.service_names[r.service as usize]),
             r.arrivals,
@@ -47,7 +47,8 @@ pub fn services_csv(s: &Series) -> String {
             r.replicas_ready,
             r.replicas_total,
             r.amplification,
-            r.retries
+            r.retries,
+            field(&r.faults)
         );
     }
     o

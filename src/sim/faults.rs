@@ -196,6 +196,28 @@ pub(crate) fn on_pause_starts(w: &mut World, fault: u32, replica: u32) {
     w.q.schedule_after(next.max(SimDuration(1)), Event::PauseStarts { fault, replica });
 }
 
+/// The kinds of the faults acting on `service` now, `;`-separated (series).
+pub(crate) fn active_on(w: &World, service: u32) -> String {
+    let mut kinds: Vec<&str> = Vec::new();
+    for (i, f) in w.m.faults.iter().enumerate() {
+        let hits = match &f.kind {
+            FaultKind::LatencyAdd { service: s, .. }
+            | FaultKind::LatencyMultiply { service: s, .. }
+            | FaultKind::Errors { service: s, .. }
+            | FaultKind::Crash { service: s, .. }
+            | FaultKind::Outage { service: s, .. }
+            | FaultKind::Pauses { service: s, .. }
+            | FaultKind::Slowdown { service: s, .. } => s.0 == service,
+            FaultKind::Partition { from, to, .. } => from.0 == service || to.0 == service,
+            FaultKind::CacheFlush { .. } => false,
+        };
+        if hits && w.faults.active[i] && !kinds.contains(&f.kind.word()) {
+            kinds.push(f.kind.word());
+        }
+    }
+    kinds.join(";")
+}
+
 /// How attempts from service `from` to `to` fare across a partition.
 #[inline]
 pub(crate) fn partition(w: &World, from: u32, to: u32) -> Option<OutageMode> {

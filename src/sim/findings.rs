@@ -126,6 +126,26 @@ pub(crate) fn recovery(w: &World, out: &mut Vec<Finding>) {
     }
 }
 
+/// The schedule as it ran, for the result.
+pub(crate) fn fault_results(w: &World) -> Vec<crate::metrics::FaultResult> {
+    w.m.faults
+        .iter()
+        .filter(|f| f.at <= w.end)
+        .map(|f| {
+            let end = match f.kind {
+                FaultKind::Crash { restart_after, .. } => f.duration.or(restart_after).map(|d| f.at + d),
+                _ => f.end(),
+            };
+            crate::metrics::FaultResult {
+                kind: f.kind.word().into(),
+                subject: fault_subject(w, &f.kind),
+                at_s: f.at.as_secs_f64(),
+                end_s: end.filter(|&e| e <= w.end).map(|e| e.as_secs_f64()),
+            }
+        })
+        .collect()
+}
+
 fn fault_subject(w: &World, k: &FaultKind) -> String {
     let svc = |s: &crate::model::ServiceId| w.m.services[s.ix()].name.clone();
     match k {

@@ -205,6 +205,7 @@ impl World<'_> {
             caches,
             chains,
             findings,
+            faults: super::findings::fault_results(&self),
             cost: m.cost_per_replica_hour.map(|p| CostResult {
                 per_replica_hour: p,
                 replica_hours: replica_hours_total,

@@ -72,9 +72,20 @@ pub(crate) fn on_hedge_due(w: &mut World, call: SlabKey, made: u32) {
 }
 
 fn send_hedge(w: &mut World, call: SlabKey) {
+    let now = w.now();
     let edge = w.calls.get(call).expect("live").edge;
-    if let Some(t) = w.m.edges[edge as usize].throttle
+    let e = &w.m.edges[edge as usize];
+    if let Some(t) = e.throttle
         && !w.throttles[t.ix()].allows_hedge()
+    {
+        w.stats.edges[edge as usize].throttled += 1;
+        return;
+    }
+    // A hedge is extra load like a retry: a Finagle budget pays for it too
+    // (Envoy's budget counts retries in flight only, and does not).
+    if let Some(b) = e.retry.and_then(|r| r.budget)
+        && matches!(w.m.budgets[b.ix()].cfg, crate::model::Budget::Finagle { .. })
+        && !w.budgets[b.ix()].try_retry(now, 0)
     {
         w.stats.edges[edge as usize].throttled += 1;
         return;

@@ -399,6 +399,7 @@ pub(crate) fn on_interval_ends(w: &mut World) {
             replicas_total,
             amplification: iv.attempts as f64 / entering.max(1) as f64,
             retries: iv.attempts.saturating_sub(iv.first_attempts),
+            faults: if w.faults.any { super::faults::active_on(w, i as u32) } else { String::new() },
         });
         w.stats.svc_interval[i].busy_area_start = busy_area;
         w.stats.svc_interval[i].serving_area_start = serving_area;
