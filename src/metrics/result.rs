@@ -133,6 +133,22 @@ pub struct EdgeResult {
     pub skipped: u64,
 }
 
+impl EdgeResult {
+    /// Adds another call site's counts (sites sharing a name are one edge).
+    pub fn add(&mut self, o: &EdgeResult) {
+        self.calls += o.calls;
+        self.attempts += o.attempts;
+        self.retries += o.retries;
+        self.hedges += o.hedges;
+        self.short_circuits += o.short_circuits;
+        self.throttled += o.throttled;
+        self.timeouts += o.timeouts;
+        self.failures += o.failures;
+        self.rejected += o.rejected;
+        self.skipped += o.skipped;
+    }
+}
+
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct ChainHop {
     pub service: String,

@@ -115,17 +115,8 @@ impl World<'_> {
         let mut edges: BTreeMap<String, EdgeResult> = BTreeMap::new();
         for (i, e) in m.edges.iter().enumerate() {
             let s = &self.stats.edges[i];
-            let r = edges.entry(e.name.clone()).or_default();
-            r.calls += s.calls;
-            r.attempts += s.attempts;
-            r.retries += s.retries;
-            r.hedges += s.hedges;
-            r.short_circuits += s.short_circuits;
-            r.throttled += s.throttled;
-            r.timeouts += s.timeouts;
-            r.failures += s.failures;
-            r.rejected += s.rejected;
-            r.skipped += s.skipped;
+            // Call sites that share a name add up.
+            edges.entry(e.name.clone()).or_default().add(s);
         }
 
         let mut caches: BTreeMap<String, CacheResult> = BTreeMap::new();

@@ -48,20 +48,8 @@ pub(crate) struct ServiceStats {
     pub latency: Hist,
 }
 
-#[derive(Clone, Copy, Default)]
-pub(crate) struct EdgeStats {
-    pub calls: u64,
-    pub attempts: u64,
-    pub retries: u64,
-    pub hedges: u64,
-    pub short_circuits: u64,
-    /// Retries or hedges a budget or throttle refused.
-    pub throttled: u64,
-    pub timeouts: u64,
-    pub failures: u64,
-    pub rejected: u64,
-    pub skipped: u64,
-}
+/// Per call site: the counters of the result, filled in place.
+pub(crate) type EdgeStats = crate::metrics::EdgeResult;
 
 /// Counters of the current series interval.
 #[derive(Clone, Default)]
