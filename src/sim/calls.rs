@@ -119,12 +119,6 @@ pub(crate) fn send_attempt(w: &mut World, call_key: SlabKey, kind: AttemptKind) 
     call.attempts_made += 1;
     call.last_sent = now;
     if edge != ROOT_EDGE {
-        let es = &mut w.stats.edges[edge as usize];
-        match kind {
-            AttemptKind::Retry => es.retries += 1,
-            AttemptKind::Hedge => es.hedges += 1,
-            AttemptKind::First => {}
-        }
         if !retry::breaker_permits(w, edge, now) {
             w.stats.edges[edge as usize].short_circuits += 1;
             return attempt_failed(w, call_key, SlabKey::NONE, Outcome::ShortCircuited, now);
@@ -170,7 +164,14 @@ pub(crate) fn send_attempt(w: &mut World, call_key: SlabKey, kind: AttemptKind) 
         w.stats.svc_interval[service as usize].first_attempts += 1;
     }
     if edge != ROOT_EDGE {
-        w.stats.edges[edge as usize].attempts += 1;
+        // Counted as sent: a short-circuited or refused try is not an attempt.
+        let es = &mut w.stats.edges[edge as usize];
+        es.attempts += 1;
+        match kind {
+            AttemptKind::Retry => es.retries += 1,
+            AttemptKind::Hedge => es.hedges += 1,
+            AttemptKind::First => {}
+        }
         if let Some(lane) = w.edge_timeout_lane[edge as usize] {
             w.q.schedule_in_lane(lane, Event::TimeoutFired { attempt });
         }

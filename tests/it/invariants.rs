@@ -14,7 +14,7 @@ use std::fmt::Write;
 
 /// How many random topologies one test run tries (each runs a few
 /// simulated seconds: all of them take well under a second in release).
-const CASES: u64 = 100;
+const CASES: u64 = 300;
 
 /// SplitMix64: a tiny, fixed generator so a seed means the same topology on
 /// every machine and release.
@@ -109,6 +109,38 @@ fn step(g: &mut Gen, t: &Topo, svc: usize, depth: u32, indent: usize, out: &mut 
                 }
                 if g.chance(0.1) {
                     let _ = writeln!(out, "{pad}  latency: {}", dist(g));
+                }
+                // Resilience keys. Shared state (breaker, budget, throttle)
+                // always has the same settings, so call sites sharing a key agree.
+                if g.chance(0.3) {
+                    let on = g.pick(&["[timeout, error, rejected]", "[timeout]", "[error, short_circuited]"]);
+                    let backoff = g.pick(&[
+                        "",
+                        ", backoff: { base: 2ms, jitter: full }",
+                        ", backoff: { base: 1ms, cap: 8ms, jitter: decorrelated }",
+                        ", backoff: grpc",
+                        ", backoff: envoy",
+                    ]);
+                    let budget = if g.chance(0.3) { ", budget: { ratio: 20%, min_per_s: 5, ttl: 2s }" } else { "" };
+                    let _ = writeln!(out, "{pad}  retry: {{ attempts: {}, on: {on}{backoff}{budget} }}", g.range(2, 4));
+                }
+                if g.chance(0.1) {
+                    let _ = writeln!(out, "{pad}  hedge: {{ after: {}ms, max: {} }}", g.range(1, 20), g.range(2, 3));
+                }
+                if g.chance(0.1) {
+                    let _ = writeln!(
+                        out,
+                        "{pad}  circuit_breaker: {{ window: 20, min_calls: 5, failure_rate: 50%, open_for: 200ms, half_open_calls: 2 }}"
+                    );
+                }
+                if g.chance(0.1) {
+                    let _ = writeln!(out, "{pad}  throttle: {{ kind: grpc, max_tokens: 10, token_ratio: 0.1 }}");
+                }
+                if g.chance(0.15) {
+                    let _ = writeln!(out, "{pad}  deadline: propagate");
+                }
+                if g.chance(0.1) {
+                    let _ = writeln!(out, "{pad}  timeout_total: {}ms", g.range(5, 100));
                 }
             }
             None => {
@@ -206,8 +238,11 @@ pub fn random_topology(seed: u64) -> String {
         let _ = writeln!(y, "  s{i}:");
         let _ = writeln!(y, "    replicas: {}", g.range(1, 3));
         let _ = writeln!(y, "    cpus: {}", g.range(1, 4));
-        if g.chance(0.5) {
+        if g.chance(0.4) {
             let _ = writeln!(y, "    max_in_flight: {}", g.range(1, 8));
+        } else if g.chance(0.15) {
+            let a = g.pick(&["gradient", "vegas"]);
+            let _ = writeln!(y, "    max_in_flight: {{ adaptive: {a}, initial: 4, min: 1, max: 16 }}");
         }
         if g.chance(0.5) {
             let mut q = vec![format!("capacity: {}", g.range(1, 10))];
@@ -223,6 +258,16 @@ pub fn random_topology(seed: u64) -> String {
             let b = g.pick(&["round_robin", "random", "least_request", "p2c"]);
             let _ = writeln!(y, "    balancer: {b}");
         }
+        if g.chance(0.2) {
+            // Replicas come and go within the short run (replicas is 1..3 above).
+            let metric = g.pick(&["{ cpu: 50% }", "{ in_flight: 2 }", "{ rps: 20 }"]);
+            let behavior = g.pick(&["", ", behavior: {}"]);
+            let _ = writeln!(
+                y,
+                "    autoscale: {{ min: 1, max: 5, metrics: [ {metric} ], sync_period: 300ms, metrics_delay: 100ms, startup: {}ms{behavior} }}",
+                g.range(1, 400)
+            );
+        }
         let _ = writeln!(y, "    endpoints:");
         for e in 0..t.endpoints[i] {
             let _ = writeln!(y, "      e{e}:");
@@ -230,6 +275,30 @@ pub fn random_topology(seed: u64) -> String {
             for _ in 0..g.range(1, 4) {
                 step(&mut g, &t, i, 0, 10, &mut y);
             }
+        }
+    }
+    if g.chance(0.4) {
+        let _ = writeln!(y, "faults:");
+        for _ in 0..g.range(1, 3) {
+            let s = g.range(0, n as u64 - 1);
+            let at = g.range(0, 1200);
+            let f = match g.range(0, 7) {
+                0 => format!("{{ at: {at}ms, for: 300ms, kind: latency, service: s{s}, add: 5ms }}"),
+                1 => format!("{{ at: {at}ms, for: 300ms, kind: latency, service: s{s}, multiply: 3 }}"),
+                2 => format!("{{ at: {at}ms, for: 400ms, kind: errors, service: s{s}, rate: 50% }}"),
+                3 => format!("{{ at: {at}ms, kind: crash, service: s{s}, replicas: 1, restart_after: 300ms }}"),
+                4 => format!(
+                    "{{ at: {at}ms, for: 200ms, kind: outage, service: s{s}, mode: {} }}",
+                    g.pick(&["hang", "refuse"])
+                ),
+                5 => format!("{{ at: {at}ms, kind: pauses, service: s{s}, every: exp(100ms), pause: 10ms }}"),
+                6 => format!("{{ at: {at}ms, for: 500ms, kind: slowdown, service: s{s}, factor: 4 }}"),
+                _ => {
+                    let to = (s + 1) % n as u64;
+                    format!("{{ at: {at}ms, for: 200ms, kind: partition, from: s{s}, to: s{to}, mode: refuse }}")
+                }
+            };
+            let _ = writeln!(y, "  - {f}");
         }
     }
     let _ = writeln!(y, "workload:");
@@ -265,6 +334,7 @@ fn random_topologies_keep_invariants() {
     // What the swarm exercised, so a generator that stops producing
     // failures, timeouts or rejections is noticed.
     let (mut ok, mut errors, mut timeouts, mut rejected) = (0, 0, 0, 0);
+    let (mut retries, mut hedges, mut short_circuits) = (0, 0, 0);
     for seed in 1..=CASES {
         let text = random_topology(seed);
         let model = match load_yaml(&format!("swarm-{seed}.yaml"), &text) {
@@ -287,6 +357,9 @@ fn random_topologies_keep_invariants() {
                     rejected += w.failures.rejected;
                 }
                 timeouts += r.edges.values().map(|e| e.timeouts).sum::<u64>();
+                retries += r.edges.values().map(|e| e.retries).sum::<u64>();
+                hedges += r.edges.values().map(|e| e.hedges).sum::<u64>();
+                short_circuits += r.edges.values().map(|e| e.short_circuits).sum::<u64>();
                 let mut v = invariant_violations(&model, &r);
                 // Determinism on every feature the swarm uses: a second run
                 // gives the same bytes.
@@ -308,8 +381,12 @@ fn random_topologies_keep_invariants() {
         failures.join("\n\n")
     );
     println!("swarm: {ok} ok, {errors} errors, {rejected} rejected requests; {timeouts} call timeouts");
+    println!("swarm: {retries} retries, {hedges} hedges, {short_circuits} short-circuits");
     for (what, n) in [("ok", ok), ("error", errors), ("timeout", timeouts), ("rejected", rejected)] {
         assert!(n > 0, "nothing in the swarm ended {what}");
+    }
+    for (what, n) in [("retries", retries), ("hedges", hedges), ("short-circuits", short_circuits)] {
+        assert!(n > 0, "the swarm made no {what}");
     }
 }
 
