@@ -118,11 +118,9 @@ pub(crate) fn send_attempt(w: &mut World, call_key: SlabKey, kind: AttemptKind) 
     let (edge, callee, counted, node, deadline) = (call.edge, call.callee, call.counted, call.node, call.deadline);
     call.attempts_made += 1;
     call.last_sent = now;
-    if edge != ROOT_EDGE {
-        if !retry::breaker_permits(w, edge, now) {
-            w.stats.edges[edge as usize].short_circuits += 1;
-            return attempt_failed(w, call_key, SlabKey::NONE, Outcome::ShortCircuited, now);
-        }
+    if edge != ROOT_EDGE && !retry::breaker_permits(w, edge, now) {
+        w.stats.edges[edge as usize].short_circuits += 1;
+        return attempt_failed(w, call_key, SlabKey::NONE, Outcome::ShortCircuited, now);
     }
     let service = w.m.endpoints[callee as usize].service.0;
     let blocked = caller_service(w, edge).and_then(|from| faults::partition(w, from, service));
