@@ -62,6 +62,8 @@ pub(crate) fn start_call(
     w.stats.edges[edge as usize].calls += 1;
     let node = w.chains.child_node(caller_node, edge);
     let mut call = Call::new(Parent::Strand(strand), edge, e.callee.0, now, counted, node);
+    let caller = w.strands.get(strand).expect("a calling strand is live").attempt;
+    call.caller = caller;
     if e.deadline_propagate {
         // The callee gets what is left of the caller's time, and no more
         // than this call will wait.
@@ -73,6 +75,13 @@ pub(crate) fn start_call(
     }
     let has_total = e.timeout_total.is_some();
     let key = w.calls.insert(call);
+    // Into the caller attempt's list of outstanding calls.
+    let a = w.attempts.get_mut(caller).expect("a calling attempt is live");
+    let head = std::mem::replace(&mut a.calls, key);
+    w.calls.get_mut(key).expect("just inserted").next = head;
+    if let Some(h) = w.calls.get_mut(head) {
+        h.prev = key;
+    }
     if has_total && let Some(lane) = w.edge_total_lane[edge as usize] {
         w.q.schedule_in_lane(lane, Event::CallTimedOut { call: key });
     }
@@ -153,6 +162,7 @@ pub(crate) fn send_attempt(w: &mut World, call_key: SlabKey, kind: AttemptKind) 
         node,
         chain: chain::NO_CHAIN,
         in_flight_at_admission: 0,
+        calls: SlabKey::NONE,
     });
     let call = w.calls.get_mut(call_key).expect("live call");
     call.attempt = attempt;
@@ -201,6 +211,10 @@ pub(crate) fn respond(w: &mut World, key: SlabKey, outcome: Outcome) {
     a.outcome = outcome;
     a.responded = now;
     let (service, replica, orphan, arrived, call) = (a.service, a.replica, a.orphan, a.arrived, a.call);
+    if !a.calls.is_none() {
+        // Calls its endpoint left behind (wait: any, a failure): abandoned.
+        w.ready.push_back(Event::CallsAbandoned { attempt: key });
+    }
     let (admitted, in_flight_at_admission) = (a.admitted, a.in_flight_at_admission);
     w.replicas[replica as usize].outstanding -= 1;
     stats::attempt_responded(w, service, outcome, now.since(arrived), held_slot);
@@ -339,6 +353,10 @@ pub(crate) fn abandon_attempt(w: &mut World, key: SlabKey, cancel: bool) {
         AttemptState::Running => {
             let (replica, service) = (a.replica, a.service);
             a.state = AttemptState::Done;
+            if !a.calls.is_none() {
+                // Cancellation reaches the calls this work had made.
+                w.ready.push_back(Event::CallsAbandoned { attempt: key });
+            }
             w.replicas[replica as usize].outstanding -= 1;
             stats::attempt_cancelled(w, service);
             replica::release_slot(w, replica);
@@ -360,9 +378,29 @@ pub(crate) fn release_attempt_if_idle(w: &mut World, key: SlabKey) {
 
 /// A call ended with `outcome`; `attempt` is its last attempt (maybe gone,
 /// or NONE when it was short-circuited or refused).
+/// The endpoint of `attempt` stopped (answered, failed or was cancelled):
+/// every call it still has out ends; each abandons its attempts, cancelling
+/// them where that call says `cancel: true` (recursively, down the chain).
+pub(crate) fn on_calls_abandoned(w: &mut World, attempt: SlabKey) {
+    loop {
+        let Some(head) = w.attempts.get(attempt).map(|a| a.calls).filter(|c| !c.is_none()) else { return };
+        drop_call(w, head);
+    }
+}
+
 fn call_done(w: &mut World, call_key: SlabKey, outcome: Outcome, attempt: SlabKey) {
     let now = w.now();
     let mut call = w.calls.remove(call_key).expect("a call ends once");
+    // Out of its caller attempt's list.
+    if let Some(p) = w.calls.get_mut(call.prev) {
+        p.next = call.next;
+    } else if let Some(a) = w.attempts.get_mut(call.caller) {
+        debug_assert_eq!(a.calls, call_key, "a call without a predecessor heads its caller's list");
+        a.calls = call.next;
+    }
+    if let Some(n) = w.calls.get_mut(call.next) {
+        n.prev = call.prev;
+    }
     if call.live_len > 0 {
         let live = call.live;
         let cancel = call.edge != ROOT_EDGE && w.m.edges[call.edge as usize].cancel;
@@ -400,7 +438,8 @@ fn call_done(w: &mut World, call_key: SlabKey, outcome: Outcome, attempt: SlabKe
         }
         Parent::Strand(strand) => {
             let edge = call.edge as usize;
-            if outcome != Outcome::Ok {
+            // A call abandoned with its caller is not a failure anyone saw.
+            if outcome != Outcome::Ok && exec::strand_live(w, strand) {
                 w.stats.edges[edge].failures += 1;
                 if outcome == Outcome::Rejected {
                     w.stats.edges[edge].rejected += 1;

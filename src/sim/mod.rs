@@ -121,6 +121,9 @@ pub(crate) enum Event {
     FaultEnds { fault: u32 },
     /// A GC-like pause begins on a replica (a `pauses` fault).
     PauseStarts { fault: u32, replica: u32 },
+    /// An attempt ended (or was cancelled) with calls still out: its endpoint
+    /// abandons them (cancelling them where the call says `cancel: true`).
+    CallsAbandoned { attempt: SlabKey },
     /// A time-series interval ends.
     IntervalEnds,
     /// The warm-up ends: statistics restart.
@@ -157,6 +160,7 @@ impl Event {
             Event::FaultStarts { .. } => 19,
             Event::FaultEnds { .. } => 20,
             Event::PauseStarts { .. } => 21,
+            Event::CallsAbandoned { .. } => 22,
         }
     }
 }
@@ -217,6 +221,11 @@ pub(crate) struct Call {
     pub retry_cost: Option<u32>,
     /// Envoy budget: retries charged and not yet finished.
     pub envoy_retries: u32,
+    /// The attempt whose endpoint made this call (NONE for a request), and
+    /// the neighbours in that attempt's list of outstanding calls.
+    pub caller: SlabKey,
+    pub prev: SlabKey,
+    pub next: SlabKey,
 }
 
 impl Call {
@@ -241,6 +250,9 @@ impl Call {
             backoff_from: now,
             retry_cost: None,
             envoy_retries: 0,
+            caller: SlabKey::NONE,
+            prev: SlabKey::NONE,
+            next: SlabKey::NONE,
         }
     }
 
@@ -308,6 +320,8 @@ pub(crate) struct Attempt {
     pub node: u32,
     /// Chain buffer of its critical path once it responded.
     pub chain: u32,
+    /// Head of the list of calls its endpoint has outstanding.
+    pub calls: SlabKey,
 }
 
 /// A program counter over an endpoint's compiled code. A fork runs each
@@ -623,6 +637,7 @@ impl<'m> World<'m> {
             Event::FaultStarts { fault } => faults::on_fault_starts(self, fault),
             Event::FaultEnds { fault } => faults::on_fault_ends(self, fault),
             Event::PauseStarts { fault, replica } => faults::on_pause_starts(self, fault, replica),
+            Event::CallsAbandoned { attempt } => calls::on_calls_abandoned(self, attempt),
             Event::IntervalEnds => stats::on_interval_ends(self),
             Event::WarmupEnds => stats::on_warmup_ends(self),
             Event::ReplicaReady { replica } => pods::on_replica_ready(self, replica),

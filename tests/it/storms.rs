@@ -270,3 +270,31 @@ faults:
     let expect = (199.0 * 0.010 + 50.0 * 0.030) / 60.0;
     assert!((r.services["db"].utilization - expect).abs() < 0.0005, "{} vs {expect}", r.services["db"].utilization);
 }
+
+/// Cancellation travels down the chain: when A's call to B times out and is
+/// cancelled, B's own call to C is abandoned with it, and cancelled too
+/// where that call says `cancel: true`.
+#[test]
+fn cancellation_propagates_down_the_call_chain() {
+    let text = |inner_cancel: bool| {
+        format!(
+            "duration: 9990ms
+services:
+  a: {{ endpoints: {{ e: {{ steps: [ {{ call: b.e, timeout: 10ms, cancel: true, on_failure: continue }} ] }} }} }}
+  b: {{ endpoints: {{ e: {{ steps: [ {{ call: c.e, cancel: {inner_cancel} }} ] }} }} }}
+  c: {{ endpoints: {{ e: {{ steps: [ {{ work: 25ms }}, {{ work: 25ms }} ] }} }} }}
+workload: [ {{ name: w, target: a.e, rate: 10/s, arrivals: deterministic }} ]
+"
+        )
+    };
+    let (secs, n) = (9.99, 99.0);
+    let through = run(&text(true), 1);
+    let stops = &through.services["c"];
+    // The step in progress at 10 ms finishes; the second never starts.
+    assert!((stops.utilization - n * 0.025 / secs).abs() < 1e-9, "{}", stops.utilization);
+    let not_through = run(&text(false), 1);
+    let runs = &not_through.services["c"];
+    assert!((runs.utilization - n * 0.050 / secs).abs() < 1e-9, "{}", runs.utilization);
+    // Abandoned with their caller, those calls are not counted as failures.
+    assert_eq!(through.edges["b->c.e"].failures, 0);
+}
