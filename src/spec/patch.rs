@@ -83,10 +83,29 @@ pub fn set_path(root: &mut Node, path: &str, value: Node) -> Result<(), String> 
         };
         if last {
             *node = value;
+            unplace(node);
             return Ok(());
         }
     }
     Err("an empty path".into())
+}
+
+/// A patched value has no place in the file: line 0 makes its diagnostics
+/// name the YAML path without pointing at an unrelated source line.
+fn unplace(n: &mut Node) {
+    n.line = 0;
+    n.col = 0;
+    match &mut n.kind {
+        NodeKind::Map(entries) => {
+            for (k, v) in entries {
+                k.line = 0;
+                k.col = 0;
+                unplace(v);
+            }
+        }
+        NodeKind::Seq(items) => items.iter_mut().for_each(unplace),
+        NodeKind::Scalar { .. } | NodeKind::Null => {}
+    }
 }
 
 fn prefix(steps: &[Step]) -> String {
