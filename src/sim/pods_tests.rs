@@ -32,14 +32,7 @@ workload:
       - steps: [ [0s, 1.0], [30s, 3.0] ]
 "
     );
-    struct NoFiles;
-    impl spec::FileSource for NoFiles {
-        fn read_to_string(&self, p: &std::path::Path) -> std::io::Result<String> {
-            Err(std::io::Error::new(std::io::ErrorKind::NotFound, p.display().to_string()))
-        }
-    }
-    let opts = spec::LoadOptions { base_dir: ".".into(), files: &NoFiles };
-    spec::load_str("t.yaml", &text, &opts).unwrap_or_else(|d| panic!("{}", d.render(&text)))
+    spec::testing::model(&text)
 }
 
 const SCALING: &str = "      min: 2\n      max: 10\n      metrics: [ { rps: 51 } ]\n      metrics_delay: 0s\n      \

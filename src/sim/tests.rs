@@ -2,7 +2,7 @@
 //! has its own tests; theory tests live in `tests/it`).
 
 use super::{RunOptions, run};
-use crate::engine::{SimDuration, SimTime};
+use crate::engine::SimDuration;
 use crate::model::*;
 
 fn service(name: &str, cpus: u32, endpoints: Vec<EndpointId>) -> Service {
@@ -105,22 +105,11 @@ fn bounded_queue_rejects_when_full() {
     // One admitted per 10 ms; 9 of every 10 arrive while it is busy.
     assert_eq!(w.failures.rejected, 900, "{w:?}");
     assert_eq!(r.services["s"].rejected, 900);
-    let _ = SimTime::ZERO;
 }
 
 /// Loads a topology from YAML text (files, if any, from memory).
 fn yaml(text: &str) -> Model {
-    struct NoFiles;
-    impl crate::spec::FileSource for NoFiles {
-        fn read_to_string(&self, p: &std::path::Path) -> std::io::Result<String> {
-            Err(std::io::Error::new(std::io::ErrorKind::NotFound, p.display().to_string()))
-        }
-    }
-    let opts = crate::spec::LoadOptions { base_dir: ".".into(), files: &NoFiles };
-    match crate::spec::load_str("test.yaml", text, &opts) {
-        Ok(m) => m,
-        Err(d) => panic!("{}", d.render(text)),
-    }
+    crate::spec::testing::model(text)
 }
 
 fn run_checked(m: &Model) -> crate::metrics::RunResult {

@@ -27,6 +27,8 @@ pub mod dist;
 mod fault;
 pub mod patch;
 mod policy;
+#[cfg(test)]
+pub(crate) mod testing;
 mod topology;
 pub mod units;
 mod workload;

@@ -3,20 +3,10 @@
 
 use crate::engine::SimDuration;
 use crate::model::*;
-use crate::spec::{Diagnostic, Diagnostics, FileSource, LoadOptions, load_str};
-use std::path::{Path, PathBuf};
-
-struct NoFiles;
-
-impl FileSource for NoFiles {
-    fn read_to_string(&self, path: &Path) -> std::io::Result<String> {
-        Err(std::io::Error::new(std::io::ErrorKind::NotFound, path.display().to_string()))
-    }
-}
+use crate::spec::{Diagnostic, Diagnostics};
 
 fn load(text: &str) -> Result<Model, Diagnostics> {
-    let opts = LoadOptions { base_dir: PathBuf::from("."), files: &NoFiles };
-    load_str("shop.yaml", text, &opts)
+    crate::spec::testing::load_named("shop.yaml", text)
 }
 
 fn ok(text: &str) -> Model {

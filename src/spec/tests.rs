@@ -3,19 +3,10 @@
 use super::*;
 use crate::engine::{RngStream, SimDuration, SimTime};
 use crate::model::*;
-use std::path::PathBuf;
-
-struct NoFiles;
-
-impl FileSource for NoFiles {
-    fn read_to_string(&self, path: &Path) -> std::io::Result<String> {
-        Err(std::io::Error::new(std::io::ErrorKind::NotFound, path.display().to_string()))
-    }
-}
+use crate::spec::testing::NoFiles;
 
 fn load(text: &str) -> Result<Model, Diagnostics> {
-    let opts = LoadOptions { base_dir: PathBuf::from("."), files: &NoFiles };
-    load_str("shop.yaml", text, &opts)
+    crate::spec::testing::load_named("shop.yaml", text)
 }
 
 fn errors(text: &str) -> Vec<Diagnostic> {

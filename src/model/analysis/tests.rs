@@ -6,17 +6,7 @@ use super::*;
 use crate::model::EndpointId;
 
 fn yaml(text: &str) -> Model {
-    struct NoFiles;
-    impl crate::spec::FileSource for NoFiles {
-        fn read_to_string(&self, p: &std::path::Path) -> std::io::Result<String> {
-            Err(std::io::Error::new(std::io::ErrorKind::NotFound, p.display().to_string()))
-        }
-    }
-    let opts = crate::spec::LoadOptions { base_dir: ".".into(), files: &NoFiles };
-    match crate::spec::load_str("test.yaml", text, &opts) {
-        Ok(m) => m,
-        Err(d) => panic!("{}", d.render(text)),
-    }
+    crate::spec::testing::model(text)
 }
 
 fn service(m: &Model, name: &str) -> usize {
