@@ -58,6 +58,21 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
+    /// The services it acts on: one, or both ends of a partition (none for a cache flush).
+    pub fn services(&self) -> [Option<ServiceId>; 2] {
+        match self {
+            FaultKind::LatencyAdd { service, .. }
+            | FaultKind::LatencyMultiply { service, .. }
+            | FaultKind::Errors { service, .. }
+            | FaultKind::Crash { service, .. }
+            | FaultKind::Outage { service, .. }
+            | FaultKind::Pauses { service, .. }
+            | FaultKind::Slowdown { service, .. } => [Some(*service), None],
+            FaultKind::Partition { from, to, .. } => [Some(*from), Some(*to)],
+            FaultKind::CacheFlush { .. } => [None, None],
+        }
+    }
+
     /// The `kind:` word.
     pub fn word(&self) -> &'static str {
         match self {
@@ -74,8 +89,12 @@ impl FaultKind {
 }
 
 impl Fault {
-    /// When it stops acting (`None`: instantaneous or until the end).
+    /// When it stops acting (`None`: instantaneous or until the end). A
+    /// crash has no `for`: it stops acting when its replicas restart.
     pub fn end(&self) -> Option<SimTime> {
-        self.duration.map(|d| self.at + d)
+        match self.kind {
+            FaultKind::Crash { restart_after, .. } => self.duration.or(restart_after).map(|d| self.at + d),
+            _ => self.duration.map(|d| self.at + d),
+        }
     }
 }

@@ -21,7 +21,7 @@
 //! A fault without `for` lasts until the end (crash: until `restart_after`).
 
 use super::{AttemptState, Event, Outcome, World, calls, replica};
-use crate::engine::{RngStream, SimDuration, SimTime, SlabKey};
+use crate::engine::{RngStream, SimDuration, SlabKey};
 use crate::model::{DistId, FaultKind, Model, OutageMode};
 
 pub(crate) struct FaultState {
@@ -64,18 +64,10 @@ pub(crate) fn start(w: &mut World) {
     }
 }
 
-fn fault_end(w: &World, i: usize) -> Option<SimTime> {
-    let f = &w.m.faults[i];
-    match f.kind {
-        FaultKind::Crash { restart_after, .. } => f.duration.or(restart_after).map(|d| f.at + d),
-        _ => f.end(),
-    }
-}
-
 pub(crate) fn on_fault_starts(w: &mut World, fault: u32) {
     let i = fault as usize;
     w.faults.active[i] = true;
-    if let Some(end) = fault_end(w, i)
+    if let Some(end) = w.m.faults[i].end()
         && end <= w.end
     {
         w.q.schedule_at(end, Event::FaultEnds { fault });
@@ -200,17 +192,7 @@ pub(crate) fn on_pause_starts(w: &mut World, fault: u32, replica: u32) {
 pub(crate) fn active_on(w: &World, service: u32) -> String {
     let mut kinds: Vec<&str> = Vec::new();
     for (i, f) in w.m.faults.iter().enumerate() {
-        let hits = match &f.kind {
-            FaultKind::LatencyAdd { service: s, .. }
-            | FaultKind::LatencyMultiply { service: s, .. }
-            | FaultKind::Errors { service: s, .. }
-            | FaultKind::Crash { service: s, .. }
-            | FaultKind::Outage { service: s, .. }
-            | FaultKind::Pauses { service: s, .. }
-            | FaultKind::Slowdown { service: s, .. } => s.0 == service,
-            FaultKind::Partition { from, to, .. } => from.0 == service || to.0 == service,
-            FaultKind::CacheFlush { .. } => false,
-        };
+        let hits = f.kind.services().iter().flatten().any(|s| s.0 == service);
         if hits && w.faults.active[i] && !kinds.contains(&f.kind.word()) {
             kinds.push(f.kind.word());
         }

@@ -74,11 +74,8 @@ pub(crate) fn recovery(w: &World, out: &mut Vec<Finding>) {
     let width = w.stats.interval.0.max(1);
     let n = tl.offered.len();
     for f in &w.m.faults {
-        let end = match f.kind {
-            FaultKind::Crash { restart_after, .. } => f.duration.or(restart_after).map(|d| f.at + d),
-            FaultKind::CacheFlush { .. } | FaultKind::Pauses { .. } => None,
-            _ => f.end(),
-        };
+        // Pauses recur for as long as they last: no single trigger to recover from.
+        let end = if matches!(f.kind, FaultKind::Pauses { .. }) { None } else { f.end() };
         let Some(end) = end else { continue };
         let at_i = (f.at.0 / width) as usize;
         let end_i = end.0.div_ceil(width) as usize;
@@ -132,10 +129,7 @@ pub(crate) fn fault_results(w: &World) -> Vec<crate::metrics::FaultResult> {
         .iter()
         .filter(|f| f.at <= w.end)
         .map(|f| {
-            let end = match f.kind {
-                FaultKind::Crash { restart_after, .. } => f.duration.or(restart_after).map(|d| f.at + d),
-                _ => f.end(),
-            };
+            let end = f.end();
             crate::metrics::FaultResult {
                 kind: f.kind.word().into(),
                 subject: fault_subject(w, &f.kind),
@@ -147,16 +141,9 @@ pub(crate) fn fault_results(w: &World) -> Vec<crate::metrics::FaultResult> {
 }
 
 fn fault_subject(w: &World, k: &FaultKind) -> String {
-    let svc = |s: &crate::model::ServiceId| w.m.services[s.ix()].name.clone();
-    match k {
-        FaultKind::LatencyAdd { service, .. }
-        | FaultKind::LatencyMultiply { service, .. }
-        | FaultKind::Errors { service, .. }
-        | FaultKind::Crash { service, .. }
-        | FaultKind::Outage { service, .. }
-        | FaultKind::Pauses { service, .. }
-        | FaultKind::Slowdown { service, .. } => svc(service),
-        FaultKind::Partition { from, to, .. } => format!("{}->{}", svc(from), svc(to)),
-        FaultKind::CacheFlush { cache } => w.m.caches[cache.ix()].name.clone(),
+    if let FaultKind::CacheFlush { cache } = k {
+        return w.m.caches[cache.ix()].name.clone();
     }
+    let names: Vec<&str> = k.services().iter().flatten().map(|s| w.m.services[s.ix()].name.as_str()).collect();
+    names.join("->")
 }

@@ -410,6 +410,11 @@ pub(crate) struct EndpointRng {
     pub choice: RngStream,
 }
 
+/// A new replica's adaptive concurrency limit, if its service has one.
+pub(crate) fn new_limiter(m: &Model, service: u32, rng: &mut RngStream) -> Option<Box<resilience::AdaptiveLimit>> {
+    m.services[service as usize].adaptive.as_ref().map(|c| Box::new(resilience::AdaptiveLimit::new(c, rng)))
+}
+
 /// The whole mutable simulation state.
 pub(crate) struct World<'m> {
     pub m: &'m Model,
@@ -502,10 +507,7 @@ impl<'m> World<'m> {
             .collect();
         let mut limiter_rng = RngStream::derive(seed, "limiter", "");
         for r in &mut replicas {
-            r.limiter = m.services[r.service as usize]
-                .adaptive
-                .as_ref()
-                .map(|c| Box::new(resilience::AdaptiveLimit::new(c, &mut limiter_rng)));
+            r.limiter = new_limiter(m, r.service, &mut limiter_rng);
         }
         let wl = arrivals::init(m, seed);
         let stats = stats::Stats::new(m, opts);

@@ -531,10 +531,7 @@ fn apply(w: &mut World, service: u32, d: &Decision) {
         for _ in from..to {
             let ix = w.replicas.len() as u32;
             let mut r = Replica::new(service, ReplicaState::Starting, true);
-            r.limiter = w.m.services[service as usize]
-                .adaptive
-                .as_ref()
-                .map(|c| Box::new(super::resilience::AdaptiveLimit::new(c, &mut w.limiter_rng)));
+            r.limiter = super::new_limiter(w.m, service, &mut w.limiter_rng);
             w.replicas.push(r);
             w.scaling.pods.push(PodInfo { created: now, ready_at: None, event: Some(event) });
             w.scaling.fleets[s].members.push(ix);
