@@ -128,7 +128,11 @@ impl<E: Copy> EventQueue<E> {
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         let (_, src) = self.next_source()?;
-        let entry = if src == usize::MAX { self.pop_heap() } else { self.lanes[src].1.pop_front().unwrap() };
+        let entry = if src == usize::MAX {
+            self.pop_heap()
+        } else {
+            self.lanes[src].1.pop_front().expect("the lane next_source chose has a front")
+        };
         debug_assert!(entry.time >= self.now.0, "time must be monotone");
         self.now = SimTime(entry.time);
         self.popped += 1;

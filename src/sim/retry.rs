@@ -34,6 +34,12 @@ pub(crate) fn failure_kind(o: Outcome) -> Option<FailureKind> {
     }
 }
 
+/// Envoy's budget caps retries in flight (charged, then released when they
+/// end); Finagle's is a token bucket (withdrawn once, nothing to release).
+fn counts_in_flight(w: &World, b: crate::model::BudgetId) -> bool {
+    matches!(w.m.budgets[b.ix()].cfg, crate::model::Budget::Envoy { .. })
+}
+
 /// A call was made on `edge`: Finagle budgets take their deposit.
 pub(crate) fn on_call_started(w: &mut World, edge: u32) {
     let now = w.now();
@@ -84,7 +90,7 @@ fn send_hedge(w: &mut World, call: SlabKey) {
     // A hedge is extra load like a retry: a Finagle budget pays for it too
     // (Envoy's budget counts retries in flight only, and does not).
     if let Some(b) = e.retry.and_then(|r| r.budget)
-        && matches!(w.m.budgets[b.ix()].cfg, crate::model::Budget::Finagle { .. })
+        && !counts_in_flight(w, b)
         && !w.budgets[b.ix()].try_retry(now, 0)
     {
         w.stats.edges[edge as usize].throttled += 1;
@@ -121,7 +127,7 @@ pub(crate) fn attempt_ended(w: &mut World, call: SlabKey, attempt: SlabKey, ok: 
     }
     if was_retry
         && let Some(b) = e.retry.and_then(|r| r.budget)
-        && matches!(w.m.budgets[b.ix()].cfg, crate::model::Budget::Envoy { .. })
+        && counts_in_flight(w, b)
     {
         w.budgets[b.ix()].on_retry_done();
         let c = w.calls.get_mut(call).expect("live");
@@ -177,6 +183,7 @@ pub(crate) fn after_failure(w: &mut World, call: SlabKey, o: Outcome) -> bool {
             }
         }
     }
+    let charged_in_flight = policy.budget.is_some_and(|b| counts_in_flight(w, b));
     let wasted = w.chains.wasted(node, now.since(sent), counted);
     let c = w.calls.get_mut(call).expect("live");
     c.chain = w.chains.join(c.chain, wasted);
@@ -186,7 +193,7 @@ pub(crate) fn after_failure(w: &mut World, call: SlabKey, o: Outcome) -> bool {
     if cost.is_some() {
         c.retry_cost = cost;
     }
-    if policy.budget.is_some_and(|b| matches!(w.m.budgets[b.ix()].cfg, crate::model::Budget::Envoy { .. })) {
+    if charged_in_flight {
         c.envoy_retries += 1;
     }
     w.after(delay, Event::RetryDue { call });
