@@ -75,15 +75,19 @@ impl Hist {
     pub fn summary(&self) -> LatencySummary {
         // A bucket's representative value can exceed the exact maximum by
         // the histogram's precision: never report a percentile above max.
-        let ms = |ns: u64| ns.min(self.max_ns) as f64 / 1e6;
+        if self.count() == 0 {
+            return LatencySummary::default();
+        }
+        let ms = |ns: u64| Some(ns.min(self.max_ns) as f64 / 1e6);
         LatencySummary {
-            mean: self.mean_ns() / 1e6,
+            mean: Some(self.mean_ns() / 1e6),
             p50: ms(self.quantile_ns(0.50)),
             p90: ms(self.quantile_ns(0.90)),
             p95: ms(self.quantile_ns(0.95)),
             p99: ms(self.quantile_ns(0.99)),
             p999: ms(self.quantile_ns(0.999)),
             max: ms(self.max_ns()),
+            beyond_range: self.clamped,
         }
     }
 }

@@ -7,15 +7,26 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// Latency of the requests (or attempts) that succeeded, in milliseconds.
+/// Every field is `None` (JSON `null`, `—` on the terminal) when nothing
+/// succeeded: there is no latency to report, and `0` would read as "fast".
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct LatencySummary {
-    pub mean: f64,
-    pub p50: f64,
-    pub p90: f64,
-    pub p95: f64,
-    pub p99: f64,
-    pub p999: f64,
-    pub max: f64,
+    pub mean: Option<f64>,
+    pub p50: Option<f64>,
+    pub p90: Option<f64>,
+    pub p95: Option<f64>,
+    pub p99: Option<f64>,
+    pub p999: Option<f64>,
+    pub max: Option<f64>,
+    /// Values beyond the histogram's range (one simulated day): counted in
+    /// the percentiles as one day; `max` and `mean` stay exact. Absent when 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub beyond_range: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -36,11 +47,15 @@ pub struct WorkloadResult {
     pub failures: FailureCounts,
 }
 
+/// Failed requests (or calls) by the kind of their root cause: the failure
+/// where it began, wherever in the call graph that was (a request that
+/// failed because a call two hops down timed out counts as a timeout).
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct FailureCounts {
     pub error: u64,
     pub timeout: u64,
     pub rejected: u64,
+    pub short_circuited: u64,
 }
 
 /// Replicas (starting, ready and draining) over the measured period.
@@ -172,20 +187,98 @@ pub struct Chains {
     pub p99: Vec<ChainHop>,
 }
 
+/// What a finding is about (`findings[].kind` in the JSON, snake_case).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    Saturation,
+    PoolExhausted,
+    RetryStorm,
+    Metastable,
+    Recovered,
+    AutoscalerSlow,
+    Flapping,
+    SloViolation,
+    StoppedEarly,
+}
+
+impl FindingKind {
+    /// The word used in the JSON and on the terminal.
+    pub fn word(self) -> &'static str {
+        match self {
+            FindingKind::Saturation => "saturation",
+            FindingKind::PoolExhausted => "pool_exhausted",
+            FindingKind::RetryStorm => "retry_storm",
+            FindingKind::Metastable => "metastable",
+            FindingKind::Recovered => "recovered",
+            FindingKind::AutoscalerSlow => "autoscaler_slow",
+            FindingKind::Flapping => "flapping",
+            FindingKind::SloViolation => "slo_violation",
+            FindingKind::StoppedEarly => "stopped_early",
+        }
+    }
+}
+
+impl std::fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.word())
+    }
+}
+
+/// A span of simulated time, in seconds.
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
+pub struct Window {
+    pub from_s: f64,
+    pub to_s: f64,
+}
+
+/// A finding stated in words. One finding per kind and subject: when the
+/// condition held several times, `windows` lists each stretch and
+/// `from_s`/`to_s` span them all.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Finding {
-    pub kind: String,
+    pub kind: FindingKind,
     pub subject: String,
     pub from_s: f64,
     pub to_s: f64,
+    /// The stretches of time where the condition held, in order.
+    pub windows: Vec<Window>,
     pub message: String,
+}
+
+/// What ended a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The whole duration was simulated.
+    Duration,
+    /// The `--max-events` safety limit: the result is partial.
+    MaxEvents,
+    /// The `--max-in-flight` safety limit: the result is partial.
+    MaxInFlight,
+}
+
+impl StopReason {
+    pub fn word(self) -> &'static str {
+        match self {
+            StopReason::Duration => "duration",
+            StopReason::MaxEvents => "max_events",
+            StopReason::MaxInFlight => "max_in_flight",
+        }
+    }
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.word())
+    }
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct EngineResult {
     pub events: u64,
     /// `duration` (the whole run was simulated), `max_events` or `max_in_flight`.
-    pub stopped_by: String,
+    pub stopped_by: StopReason,
     /// Hash of the event trace; equal for equal inputs and seeds.
     pub digest: String,
     /// Simulated time reached, seconds.

@@ -15,6 +15,11 @@ fn thousands(n: u64) -> String {
     out
 }
 
+/// A latency for the tables: `—` when there is none (nothing succeeded).
+fn opt_ms(v: Option<f64>) -> String {
+    v.map_or_else(|| "—".into(), ms)
+}
+
 fn ms(v: f64) -> String {
     if v == 0.0 {
         "0".into()
@@ -28,7 +33,7 @@ fn ms(v: f64) -> String {
 }
 
 fn lat_cells(l: &LatencySummary) -> String {
-    [l.mean, l.p50, l.p90, l.p95, l.p99, l.p999, l.max].iter().map(|&v| format!("{:>8}", ms(v))).collect()
+    [l.mean, l.p50, l.p90, l.p95, l.p99, l.p999, l.max].iter().map(|&v| format!("{:>8}", opt_ms(v))).collect()
 }
 
 /// The summary of one run, as printed on the terminal.
@@ -107,8 +112,8 @@ pub fn summary(r: &RunResult) -> String {
             thousands(s.arrivals),
             thousands(s.rejected),
             thousands(s.timeouts),
-            ms(s.latency_ms.p50),
-            ms(s.latency_ms.p99),
+            opt_ms(s.latency_ms.p50),
+            opt_ms(s.latency_ms.p99),
             s.amplification,
             s.wasted_cpu_s
         );

@@ -4,7 +4,7 @@
 //! (`metastable`). Saturation and pool exhaustion are judged in `finish`.
 
 use super::World;
-use crate::metrics::Finding;
+use crate::metrics::{Finding, FindingKind};
 use crate::model::FaultKind;
 
 /// Retries and hedges at least this many times the first tries make an
@@ -41,7 +41,8 @@ pub(crate) fn storms(w: &World, out: &mut Vec<Finding>) {
             let entering: u64 = tl.offered[from..i].iter().sum();
             let peak = (from..i).map(|k| att[k] as f64 / tl.offered[k].max(1) as f64).fold(0.0f64, f64::max);
             out.push(Finding {
-                kind: "retry_storm".into(),
+                windows: Vec::new(),
+                kind: FindingKind::RetryStorm,
                 subject: svc.name.clone(),
                 from_s: from as f64 * width,
                 to_s: i as f64 * width,
@@ -90,7 +91,8 @@ pub(crate) fn recovery(w: &World, out: &mut Vec<Finding>) {
         let secs = |i: usize| (i as u64 * width) as f64 / 1e9;
         out.push(match recovered_at {
             Some(k) => Finding {
-                kind: "recovered".into(),
+                windows: Vec::new(),
+                kind: FindingKind::Recovered,
                 subject,
                 from_s: end.as_secs_f64(),
                 to_s: secs(k),
@@ -106,7 +108,8 @@ pub(crate) fn recovery(w: &World, out: &mut Vec<Finding>) {
             None => {
                 let after = ratio(w, end_i..n).unwrap_or(0.0);
                 Finding {
-                    kind: "metastable".into(),
+                    windows: Vec::new(),
+                    kind: FindingKind::Metastable,
                     subject,
                     from_s: end.as_secs_f64(),
                     to_s: secs(n),

@@ -3,8 +3,8 @@
 use super::{World, chain, pods_report};
 use crate::engine::SimTime;
 use crate::metrics::{
-    CacheResult, ChainHop, Chains, CostResult, EdgeResult, EngineResult, FailureCounts, Finding, RunResult, Series,
-    ServiceResult, WorkloadResult,
+    CacheResult, ChainHop, Chains, CostResult, EdgeResult, EngineResult, FailureCounts, Finding, FindingKind,
+    RunResult, Series, ServiceResult, StopReason, WorkloadResult,
 };
 use std::collections::BTreeMap;
 
@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 const SATURATION_UTILIZATION: f64 = 0.9;
 
 impl World<'_> {
-    pub(crate) fn finish(mut self, stopped_by: &'static str) -> RunResult {
-        let complete = stopped_by == "duration";
+    pub(crate) fn finish(mut self, stopped_by: StopReason) -> RunResult {
+        let complete = stopped_by == StopReason::Duration;
         let end = if complete { self.end } else { self.now() };
         let measured_ns = end.0.saturating_sub(self.warmup.0).max(1);
         let measured_s = measured_ns as f64 / 1e9;
@@ -33,7 +33,12 @@ impl World<'_> {
                     in_flight_at_end: s.in_flight,
                     goodput_per_s: s.ok as f64 / measured_s,
                     latency_ms: s.latency.summary(),
-                    failures: FailureCounts { error: s.errors, timeout: s.timeouts, rejected: s.rejected },
+                    failures: FailureCounts {
+                        error: s.errors,
+                        timeout: s.timeouts,
+                        rejected: s.rejected,
+                        short_circuited: 0,
+                    },
                 },
             );
         }
@@ -79,7 +84,8 @@ impl World<'_> {
             };
             if utilization >= SATURATION_UTILIZATION {
                 findings.push(Finding {
-                    kind: "saturation".into(),
+                    windows: Vec::new(),
+                    kind: FindingKind::Saturation,
                     subject: svc.name.clone(),
                     from_s: self.warmup.as_secs_f64(),
                     to_s: end.as_secs_f64(),
@@ -95,7 +101,8 @@ impl World<'_> {
                 let capacity = f64::from(max) * mean_serving;
                 if mean_slots >= 0.95 * capacity || s.rejected > 0 {
                     findings.push(Finding {
-                        kind: "pool_exhausted".into(),
+                        windows: Vec::new(),
+                        kind: FindingKind::PoolExhausted,
                         subject: svc.name.clone(),
                         from_s: self.warmup.as_secs_f64(),
                         to_s: end.as_secs_f64(),
@@ -165,7 +172,8 @@ impl World<'_> {
         super::findings::recovery(&self, &mut findings);
         if !complete {
             findings.push(Finding {
-                kind: "stopped_early".into(),
+                windows: Vec::new(),
+                kind: FindingKind::StoppedEarly,
                 subject: "engine".into(),
                 from_s: end.as_secs_f64(),
                 to_s: self.end.as_secs_f64(),
@@ -204,7 +212,7 @@ impl World<'_> {
             }),
             engine: EngineResult {
                 events: self.events,
-                stopped_by: stopped_by.to_string(),
+                stopped_by,
                 digest: format!("{:016x}", self.digest),
                 sim_time_s: end.as_secs_f64(),
                 peak_in_flight: self.peak_requests_in_flight,

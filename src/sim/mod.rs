@@ -33,7 +33,7 @@ mod retry;
 mod stats;
 
 use crate::engine::{EventQueue, LaneId, RngStream, SimDuration, SimTime, Slab, SlabKey};
-use crate::metrics::RunResult;
+use crate::metrics::{RunResult, StopReason};
 use crate::model::Model;
 use std::collections::VecDeque;
 
@@ -573,23 +573,23 @@ impl<'m> World<'m> {
     }
 
     /// The main loop; returns what stopped it.
-    fn run(&mut self, progress: &mut dyn FnMut(f64)) -> &'static str {
+    fn run(&mut self, progress: &mut dyn FnMut(f64)) -> StopReason {
         self.start();
         let end = self.end;
         let mut next_progress: u64 = 1 << 20;
 
-        (loop {
+        loop {
             let Some(t) = self.q.peek_time() else {
-                break "duration"; // nothing left to happen: the whole duration is covered
+                break StopReason::Duration; // nothing left to happen: the whole duration is covered
             };
             if t > end {
-                break "duration";
+                break StopReason::Duration;
             }
             if self.events >= self.opts.max_events {
-                break "max_events";
+                break StopReason::MaxEvents;
             }
             if self.requests_in_flight >= self.opts.max_in_flight {
-                break "max_in_flight";
+                break StopReason::MaxInFlight;
             }
             let (_, ev) = self.q.pop().expect("peeked an event");
             self.dispatch(ev);
@@ -600,7 +600,7 @@ impl<'m> World<'m> {
                 next_progress = self.events + (1 << 20);
                 progress(self.now().0 as f64 / end.0.max(1) as f64);
             }
-        }) as _
+        }
     }
 
     fn start(&mut self) {

@@ -27,7 +27,7 @@
 use super::World;
 use super::pods::{Autoscaler, Tick};
 use crate::engine::{SimDuration, SimTime};
-use crate::metrics::{Finding, ReplicaSummary, ScaleEventResult};
+use crate::metrics::{Finding, FindingKind, ReplicaSummary, ScaleEventResult};
 
 /// Utilization over a sync period from which the service counts as saturated.
 pub(crate) const SATURATED: f64 = 0.9;
@@ -132,7 +132,8 @@ fn slow_episode(a: &Autoscaler, name: &str, max: i32, ep: &[&Tick]) -> Option<Fi
         message.push_str(&format!("; it reached max ({max})"));
     }
     Some(Finding {
-        kind: "autoscaler_slow".into(),
+        windows: Vec::new(),
+        kind: FindingKind::AutoscalerSlow,
         subject: name.to_string(),
         from_s: from.as_secs_f64(),
         to_s: to.as_secs_f64(),
@@ -165,7 +166,8 @@ fn flapping(a: &Autoscaler, name: &str, warmup: SimTime) -> Option<Finding> {
     }
     let (s, e) = worst?;
     Some(Finding {
-        kind: "flapping".into(),
+        windows: Vec::new(),
+        kind: FindingKind::Flapping,
         subject: name.to_string(),
         from_s: changes[s].as_secs_f64(),
         to_s: changes[e].as_secs_f64(),

@@ -64,11 +64,11 @@ fn deterministic_arrivals_on_an_idle_server_take_exactly_the_work() {
     let w = &r.workloads["w"];
     assert_eq!(w.offered, 1000);
     assert_eq!(w.ok + w.in_flight_at_end, 1000);
-    assert_eq!(w.latency_ms.max, 5.0);
-    assert_eq!(w.latency_ms.mean, 5.0);
+    assert_eq!(w.latency_ms.max.unwrap(), 5.0);
+    assert_eq!(w.latency_ms.mean.unwrap(), 5.0);
     let s = &r.services["s"];
     assert!((s.utilization - 0.5).abs() < 1e-3, "{}", s.utilization);
-    assert_eq!(r.engine.stopped_by, "duration");
+    assert_eq!(r.engine.stopped_by, crate::metrics::StopReason::Duration);
 }
 
 #[test]
@@ -79,7 +79,7 @@ fn md1_mean_matches_pollaczek_khinchine() {
     let w = &r.workloads["w"];
     // 1.6 M customers; the sd of the mean waiting time for M/D/1 at ρ = 0.8 over
     // this many customers is ≈ 0.01 ms (batch means); 0.06 ms is ≥ 5 sd.
-    assert!((w.latency_ms.mean - 3.0).abs() < 0.06, "mean {}", w.latency_ms.mean);
+    assert!((w.latency_ms.mean.unwrap() - 3.0).abs() < 0.06, "mean {}", w.latency_ms.mean.unwrap());
     assert!((r.services["s"].utilization - 0.8).abs() < 0.005);
     assert_eq!(w.offered, w.ok + w.failed + w.in_flight_at_end);
 }
@@ -148,7 +148,7 @@ workload: [ {{ name: w, target: front.e, rate: 10/s, arrivals: deterministic }} 
     assert!((o.wasted_cpu_s - 99.0 * 0.040).abs() < 1e-9, "wasted: {}", o.wasted_cpu_s);
     assert!((c.utilization - 99.0 * 0.025 / secs).abs() < 1e-9, "cancel stops the rest: {}", c.utilization);
     assert_eq!(orphaned.workloads["w"].ok, 99, "on_failure: continue");
-    assert_eq!(orphaned.workloads["w"].latency_ms.max, 10.0, "the caller waited exactly the timeout");
+    assert_eq!(orphaned.workloads["w"].latency_ms.max.unwrap(), 10.0, "the caller waited exactly the timeout");
 }
 
 #[test]
@@ -174,7 +174,7 @@ workload: [ {{ name: w, target: front.e, rate: 10/s, arrivals: deterministic }} 
     for (wait, expect_ms) in [("all", 30.0), ("any", 10.0), ("2", 20.0)] {
         let r = run_checked(&topo(wait));
         let l = &r.workloads["w"].latency_ms;
-        assert_eq!((l.mean, l.max), (expect_ms, expect_ms), "wait: {wait}");
+        assert_eq!((l.mean, l.max), (Some(expect_ms), Some(expect_ms)), "wait: {wait}");
     }
 }
 
@@ -245,7 +245,7 @@ workload: [ {{ name: w, target: s.e, rate: 1600/s }} ]
     // rho = 1600 * 2ms / 4 = 0.8. Random routing makes 4 M/M/1 queues (mean
     // 10 ms); least_request joins the shortest queue and is far better; p2c
     // in between; round robin between random and JSQ.
-    let mean = |b: &str| run_checked(&topo(b)).workloads["w"].latency_ms.mean;
+    let mean = |b: &str| run_checked(&topo(b)).workloads["w"].latency_ms.mean.unwrap();
     let (random, rr, p2c, lr) = (mean("random"), mean("round_robin"), mean("p2c"), mean("least_request"));
     assert!((random - 10.0).abs() < 1.0, "random = 4 independent M/M/1: {random}");
     assert!(lr < p2c && p2c < random && rr < random, "lr {lr} p2c {p2c} rr {rr} random {random}");
@@ -284,7 +284,7 @@ workload: [ { name: app, target: s.e, users: 20, think: exp(200ms) } ]
     let r = run_checked(&m);
     let w = &r.workloads["app"];
     let x = w.ok as f64 / 190.0;
-    let rt = w.latency_ms.mean / 1e3;
+    let rt = w.latency_ms.mean.unwrap() / 1e3;
     // N = X (R + Z) holds exactly up to the requests in flight at the ends.
     let n = x * (rt + 0.2);
     assert!((n - 20.0).abs() < 0.2, "N = {n}");

@@ -77,21 +77,28 @@ pub fn measured_secs(r: &RunResult) -> f64 {
 
 fn latency_problems(what: &str, l: &LatencySummary, count: u64, out: &mut Vec<String>) {
     let all = [l.mean, l.p50, l.p90, l.p95, l.p99, l.p999, l.max];
+    // Nothing succeeded: no latency at all (null), never a made-up 0.
+    if all.iter().any(|x| x.is_some() != (count > 0)) {
+        out.push(format!("{what}: {count} successes but latency {l:?}"));
+        return;
+    }
+    let Some(all) = all.into_iter().collect::<Option<Vec<f64>>>() else { return };
+    let [mean, p50, p90, p95, p99, p999, max] = all[..] else { unreachable!() };
     if all.iter().any(|x| !x.is_finite() || *x < 0.0) {
         out.push(format!("{what}: latency has a negative or non-finite value: {l:?}"));
         return;
     }
-    let q = [l.p50, l.p90, l.p95, l.p99, l.p999];
+    let q = [p50, p90, p95, p99, p999];
     if q.windows(2).any(|w| w[0] > w[1]) {
         out.push(format!("{what}: percentiles not ordered: {l:?}"));
     }
     // Percentiles are clamped to the exact max.
-    if l.p999 > l.max {
+    if p999 > max {
         out.push(format!("{what}: p999 above max: {l:?}"));
     }
     // The mean is exact (a sum over requests), so it cannot exceed max but
     // for the float division.
-    if count > 0 && l.mean > l.max * (1.0 + 1e-12) {
+    if mean > max * (1.0 + 1e-12) {
         out.push(format!("{what}: mean above max: {l:?}"));
     }
 }
@@ -105,7 +112,7 @@ fn latency_problems(what: &str, l: &LatencySummary, count: u64, out: &mut Vec<St
 pub fn invariant_violations(model: &Model, r: &RunResult) -> Vec<String> {
     let mut v: Vec<String> = r.invariant_violations.iter().map(|s| format!("sim: {s}")).collect();
     // The run must reach its end time.
-    if r.engine.stopped_by != "duration" {
+    if r.engine.stopped_by != stormcast::metrics::StopReason::Duration {
         v.push(format!("stopped_by = {:?}, not \"duration\"", r.engine.stopped_by));
     }
     if !r.complete {

@@ -98,15 +98,15 @@ fn observe(r: &RunResult, workload: &str, services: &[&str]) -> Obs {
     let t = measured_secs(r);
     let svc = |name: &str| &r.services[name];
     Obs {
-        mean_ms: w.latency_ms.mean,
-        p99_ms: w.latency_ms.p99,
+        mean_ms: w.latency_ms.mean.unwrap(),
+        p99_ms: w.latency_ms.p99.unwrap(),
         ok_per_s: w.ok as f64 / t,
         offered: w.offered,
         rejected: w.failures.rejected,
         measured_s: t,
         util: services.iter().map(|s| svc(s).utilization).collect(),
-        svc_mean_ms: services.iter().map(|s| svc(s).latency_ms.mean).collect(),
-        svc_p99_ms: services.iter().map(|s| svc(s).latency_ms.p99).collect(),
+        svc_mean_ms: services.iter().map(|s| svc(s).latency_ms.mean.unwrap()).collect(),
+        svc_p99_ms: services.iter().map(|s| svc(s).latency_ms.p99.unwrap()).collect(),
         svc_arrivals_per_s: services.iter().map(|s| svc(s).arrivals as f64 / t).collect(),
     }
 }
