@@ -1,7 +1,8 @@
 //! The command line: the only code that reads files, writes files, looks at
 //! the terminal or the clock.
 //!
-//! Exit codes: 0 ok, 1 a declared check or SLO failed, 2 bad input or usage.
+//! Exit codes: 0 ok, 1 a declared check or SLO failed, 2 bad input or usage,
+//! 3 a run stopped at a safety limit (its result is partial).
 
 mod progress;
 
@@ -21,6 +22,15 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_CHECK_FAILED: i32 = 1;
 /// Exit code: bad input or usage.
 pub const EXIT_BAD_INPUT: i32 = 2;
+/// Exit code: a run stopped at a safety limit (`--max-events`,
+/// `--max-in-flight`): its result is written but partial.
+pub const EXIT_PARTIAL: i32 = 3;
+
+/// The shortest series interval `--interval` accepts.
+pub const MIN_INTERVAL: SimDuration = SimDuration::from_millis(1);
+/// Most series intervals a run with `--out` may keep (rows per workload
+/// and service): memory for the series grows with it.
+pub const MAX_INTERVALS: u64 = 10_000_000;
 
 /// Reads files from disk.
 pub struct FsFiles;
@@ -124,7 +134,7 @@ enum Command {
         /// Stop when this many requests are in flight at once (the result says so).
         #[arg(long, default_value_t = 1_000_000)]
         max_in_flight: u64,
-        /// No progress bar.
+        /// Nothing on stderr but errors: no progress bar, no speed line.
         #[arg(long, short)]
         quiet: bool,
         /// Override a key of the file, e.g. `--set services.db.replicas=3`
@@ -207,8 +217,8 @@ fn cmd_run(a: &RunArgs) -> i32 {
         return usage_error("--duration must be positive");
     }
     let interval = match units::parse_duration(&a.interval) {
-        Ok(d) if d.0 > 0 => d,
-        Ok(_) => return usage_error("--interval must be positive"),
+        Ok(d) if d >= MIN_INTERVAL => d,
+        Ok(d) => return usage_error(&format!("--interval {d} is too short: the shortest is {MIN_INTERVAL}")),
         Err(e) => return usage_error(&format!("--interval: {e}")),
     };
     let model = match load_or_report_with(&a.file, &a.sets) {
@@ -219,6 +229,20 @@ fn cmd_run(a: &RunArgs) -> i32 {
         && d <= model.warmup
     {
         return usage_error(&format!("--duration {d} is not longer than the warm-up ({})", model.warmup));
+    }
+    let run_for = duration.unwrap_or(model.duration);
+    if a.out.is_some() && run_for.0 / interval.0 > MAX_INTERVALS {
+        let shortest = SimDuration(run_for.0.div_ceil(MAX_INTERVALS));
+        return usage_error(&format!(
+            "--interval {interval} over {run_for} makes more than {MAX_INTERVALS} series rows per workload and service: \
+             use --interval {shortest} or longer"
+        ));
+    }
+    // An output folder that cannot be written is reported now, not after the run.
+    if let Some(dir) = &a.out
+        && let Err(e) = check_writable(dir)
+    {
+        return usage_error(&format!("cannot write to {}: {e}", dir.display()));
     }
     let opts = RunOptions {
         seed: a.seed,
@@ -236,15 +260,17 @@ fn cmd_run(a: &RunArgs) -> i32 {
     bar.finish();
     let wall = started.elapsed().as_secs_f64();
     let requests: u64 = result.workloads.values().map(|w| w.offered).sum();
-    eprintln!(
-        "stormcast: simulated {:.1} s in {:.3} s wall: {} events ({:.2} M events/s), {} requests ({:.2} M requests/s)",
-        result.engine.sim_time_s,
-        wall,
-        result.engine.events,
-        result.engine.events as f64 / wall / 1e6,
-        requests,
-        requests as f64 / wall / 1e6
-    );
+    if !a.quiet {
+        eprintln!(
+            "stormcast: simulated {:.1} s in {:.3} s wall: {} events ({:.2} M events/s), {} requests ({:.2} M requests/s)",
+            result.engine.sim_time_s,
+            wall,
+            result.engine.events,
+            result.engine.events as f64 / wall / 1e6,
+            requests,
+            requests as f64 / wall / 1e6
+        );
+    }
     if let Some(dir) = &a.out
         && let Err(e) = write_out(dir, &result)
     {
@@ -262,7 +288,22 @@ fn cmd_run(a: &RunArgs) -> i32 {
     {
         return usage_error(&format!("cannot write the result: {e}"));
     }
+    if !result.complete {
+        eprintln!(
+            "stormcast: the run stopped at its {} limit after {:.3} s of {:.3} s simulated: the result is partial (exit status {EXIT_PARTIAL})",
+            result.engine.stopped_by, result.engine.sim_time_s, result.duration_s
+        );
+        return EXIT_PARTIAL;
+    }
     EXIT_OK
+}
+
+/// Creates `dir` if needed and proves a file can be written there.
+fn check_writable(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let probe = dir.join(".stormcast-write-test");
+    std::fs::write(&probe, b"")?;
+    std::fs::remove_file(&probe)
 }
 
 /// Writes each file to a temporary name first, then renames: never a

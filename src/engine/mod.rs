@@ -17,5 +17,5 @@ mod time;
 
 pub use queue::{EventQueue, LaneId};
 pub use rng::{RngStream, stable_hash};
-pub use slab::{Slab, SlabKey};
+pub use slab::{Key, Slab};
 pub use time::{SimDuration, SimTime};

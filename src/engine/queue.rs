@@ -105,6 +105,27 @@ impl<E: Copy> EventQueue<E> {
         q.push_back(Entry { time, seq, ev });
     }
 
+    /// Moves the clock forward to `t` without an event (boundaries that are
+    /// observed between events, such as the end of a series interval).
+    #[inline]
+    pub fn advance_to(&mut self, t: SimTime) {
+        debug_assert!(t >= self.now, "time must be monotone");
+        self.now = self.now.max(t);
+    }
+
+    /// Timers waiting in `lane`, stale ones included.
+    #[inline]
+    pub fn lane_len(&self, lane: LaneId) -> usize {
+        self.lanes[lane.0 as usize].1.len()
+    }
+
+    /// Keeps only the timers of `lane` for which `keep` is true (their order
+    /// is unchanged): drops stale timers so they cannot pile up.
+    pub fn retain_lane(&mut self, lane: LaneId, keep: impl FnMut(&E) -> bool) {
+        let mut keep = keep;
+        self.lanes[lane.0 as usize].1.retain(|e| keep(&e.ev));
+    }
+
     /// Time of the next event, if any.
     pub fn peek_time(&self) -> Option<SimTime> {
         self.next_source().map(|(t, _)| SimTime(t))
@@ -219,6 +240,19 @@ mod tests {
         assert_eq!(q.pop(), Some((SimTime(10), 2)));
         assert_eq!(q.pop(), Some((SimTime(14), 4)));
         assert_eq!(q.pop(), None);
+    }
+
+    #[test]
+    fn retaining_a_lane_keeps_order_and_drops_the_rest() {
+        let mut q = EventQueue::new();
+        let lane = q.lane(SimDuration(10));
+        for i in 0..10u32 {
+            q.schedule_in_lane(lane, i);
+        }
+        q.retain_lane(lane, |e| e % 3 == 0);
+        assert_eq!(q.lane_len(lane), 4);
+        let order: Vec<u32> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
+        assert_eq!(order, vec![0, 3, 6, 9]);
     }
 
     #[test]

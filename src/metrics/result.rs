@@ -43,8 +43,10 @@ pub struct WorkloadResult {
     pub goodput_per_s: f64,
     /// End-to-end latency of successful requests, as the edge client sees it.
     pub latency_ms: LatencySummary,
-    /// Why failed requests failed.
+    /// Why failed requests failed, by the kind of their root cause.
     pub failures: FailureCounts,
+    /// Failed requests by root cause, most frequent first.
+    pub causes: Vec<FailureCause>,
 }
 
 /// Failed requests (or calls) by the kind of their root cause: the failure
@@ -56,6 +58,29 @@ pub struct FailureCounts {
     pub timeout: u64,
     pub rejected: u64,
     pub short_circuited: u64,
+}
+
+impl FailureCounts {
+    pub fn add(&mut self, o: &FailureCounts) {
+        self.error += o.error;
+        self.timeout += o.timeout;
+        self.rejected += o.rejected;
+        self.short_circuited += o.short_circuited;
+    }
+
+    pub fn total(&self) -> u64 {
+        self.error + self.timeout + self.rejected + self.short_circuited
+    }
+}
+
+/// How many requests failed for one root cause.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct FailureCause {
+    /// `error`, `timeout`, `rejected` or `short_circuited`.
+    pub kind: String,
+    /// Where it began: a service (`db`) or a call edge (`api->db.query`).
+    pub at: String,
+    pub count: u64,
 }
 
 /// Replicas (starting, ready and draining) over the measured period.
@@ -146,6 +171,9 @@ pub struct EdgeResult {
     pub rejected: u64,
     /// Calls skipped by `probability`.
     pub skipped: u64,
+    /// Failed calls by the kind of their root cause (a call that failed
+    /// because its callee's own call timed out counts as a timeout).
+    pub failed_by: FailureCounts,
 }
 
 impl EdgeResult {
@@ -161,6 +189,7 @@ impl EdgeResult {
         self.failures += o.failures;
         self.rejected += o.rejected;
         self.skipped += o.skipped;
+        self.failed_by.add(&o.failed_by);
     }
 }
 
@@ -340,8 +369,11 @@ pub struct WorkloadRow {
     pub offered: u64,
     pub ok: u64,
     pub failed: u64,
-    pub p50_ms: f64,
-    pub p99_ms: f64,
+    /// Latency percentiles of the requests that succeeded in the interval
+    /// (`None`: none did).
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
     pub in_flight: u64,
 }
 

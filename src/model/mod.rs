@@ -56,7 +56,9 @@ id_type!(
     /// Index into [`Model::budgets`].
     BudgetId,
     /// Index into [`Model::throttles`].
-    ThrottleId
+    ThrottleId,
+    /// Index into [`Model::faults`].
+    FaultId
 );
 
 /// A whole validated topology.

@@ -3,25 +3,31 @@
 use crate::metrics::Series;
 use std::fmt::Write;
 
+/// An optional number: empty when absent.
+fn opt(v: Option<f64>) -> String {
+    v.map_or_else(String::new, |x| x.to_string())
+}
+
 /// Names are written as-is when they need no quoting, else quoted.
 fn field(s: &str) -> String {
     if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
 
 pub fn workloads_csv(s: &Series) -> String {
-    let mut o = String::from("t_s,workload,offered,ok,failed,p50_ms,p99_ms,in_flight\n");
+    let mut o = String::from("t_s,workload,offered,ok,failed,p50_ms,p99_ms,in_flight,p95_ms\n");
     for r in &s.workloads {
         let _ = writeln!(
             o,
-            "{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{}",
             r.t_s,
             field(&s.workload_names[r.workload as usize]),
             r.offered,
             r.ok,
             r.failed,
-            r.p50_ms,
-            r.p99_ms,
-            r.in_flight
+            opt(r.p50_ms),
+            opt(r.p99_ms),
+            r.in_flight,
+            opt(r.p95_ms)
         );
     }
     o

@@ -7,8 +7,10 @@
 //! the rate at the gap's start: exact for constant rates, and close when the
 //! shape changes slowly relative to a gap. Each workload has its own streams,
 //! so changing one service never moves another workload's arrivals.
+//!
+//! A leaf: it draws times; the event handling is `flow`'s.
 
-use super::{Event, World, calls};
+use super::ids::WorkloadId;
 use crate::engine::{RngStream, SimDuration, SimTime};
 use crate::model::{Arrivals, Model, Shape, WorkloadKind};
 
@@ -56,55 +58,26 @@ fn factor_max(s: &Shape) -> f64 {
     }
 }
 
-/// Schedules the first arrival of every workload and starts closed-loop users.
-pub(crate) fn start(w: &mut World) {
-    for i in 0..w.m.workloads.len() {
-        match &w.m.workloads[i].kind {
-            WorkloadKind::Open { .. } => {
-                if let Some(t) = next_arrival(w, i, SimTime::ZERO) {
-                    w.q.schedule_at(t, Event::ArrivalDue { wl: i as u32 });
-                }
-            }
-            WorkloadKind::Closed { users, think } => {
-                let think = *think;
-                for user in 0..*users {
-                    // Users start mid-think, so they do not all fire at t = 0.
-                    let d = w.m.dist(think).sample(&mut w.wl[i].think);
-                    w.q.schedule_after(d, Event::UserWakes { wl: i as u32, user });
-                }
-            }
-        }
-    }
-}
-
-pub(crate) fn on_arrival(w: &mut World, wl: u32) {
-    let now = w.now();
-    if let Some(t) = next_arrival(w, wl as usize, now) {
-        w.q.schedule_at(t, Event::ArrivalDue { wl });
-    }
-    calls::start_request(w, wl, u32::MAX);
-}
-
-pub(crate) fn on_user_wakes(w: &mut World, wl: u32, user: u32) {
-    calls::start_request(w, wl, user);
-}
-
-/// A closed-loop user got its answer: think, then ask again.
-pub(crate) fn user_done(w: &mut World, wl: u32, user: u32) {
-    if let WorkloadKind::Closed { think, .. } = &w.m.workloads[wl as usize].kind {
-        let d = w.m.dist(*think).sample(&mut w.wl[wl as usize].think);
-        w.q.schedule_after(d, Event::UserWakes { wl, user });
+/// The initial think time of a closed-loop user (users start mid-think,
+/// so they do not all fire at t = 0), or the next one after an answer.
+pub(crate) fn think(m: &Model, st: &mut WorkloadState, wl: WorkloadId) -> Option<SimDuration> {
+    match &m.workloads[wl.ix()].kind {
+        WorkloadKind::Closed { think, .. } => Some(m.dist(*think).sample(&mut st.think)),
+        WorkloadKind::Open { .. } => None,
     }
 }
 
 /// The time of the next open-loop arrival after `now`, if any before the end.
-fn next_arrival(w: &mut World, i: usize, now: SimTime) -> Option<SimTime> {
-    let m = w.m;
-    let WorkloadKind::Open { rate_per_s, arrivals, shape } = &m.workloads[i].kind else {
+pub(crate) fn next_arrival(
+    m: &Model,
+    st: &mut WorkloadState,
+    wl: WorkloadId,
+    now: SimTime,
+    end: SimTime,
+) -> Option<SimTime> {
+    let WorkloadKind::Open { rate_per_s, arrivals, shape } = &m.workloads[wl.ix()].kind else {
         return None;
     };
-    let end = w.end;
-    let st = &mut w.wl[i];
     let peak = rate_per_s * st.shape_max;
     if peak <= 0.0 || !peak.is_finite() {
         return None;

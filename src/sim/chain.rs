@@ -13,10 +13,22 @@
 //! are pooled: memory is bounded by the requests in flight.
 
 use crate::engine::SimDuration;
-use crate::model::{Instr, Model};
+use crate::model::{EdgeId, Instr, Model, WorkloadId};
 
-pub(crate) const NO_CHAIN: u32 = u32::MAX;
-pub(crate) const NO_NODE: u32 = u32::MAX;
+/// A node of a workload's static call tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct NodeId(u32);
+
+impl NodeId {
+    #[inline]
+    pub fn ix(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A pooled buffer of hops (one per strand, attempt or call that holds one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Buf(u32);
 /// A workload whose call tree is larger than this gets no chain.
 const MAX_NODES_PER_WORKLOAD: usize = 20_000;
 
@@ -58,8 +70,8 @@ pub(crate) struct Totals {
 
 pub(crate) struct Chains {
     pub nodes: Vec<Node>,
-    /// Per workload: its root node (NO_NODE if its tree was too large) and node range.
-    pub roots: Vec<(u32, std::ops::Range<u32>)>,
+    /// Per workload: its root node (`None` if its tree was too large).
+    pub roots: Vec<Option<NodeId>>,
     /// Per edge: its ordinal among its caller endpoint's call sites.
     edge_ordinal: Vec<u32>,
     pool: Vec<Vec<Hop>>,
@@ -86,10 +98,10 @@ impl Chains {
             let start = nodes.len();
             let ok = unfold(m, &sites, w.target.0, 0, &mut nodes, start + MAX_NODES_PER_WORKLOAD);
             if ok {
-                roots.push((start as u32, start as u32..nodes.len() as u32));
+                roots.push(Some(NodeId(start as u32)));
             } else {
                 nodes.truncate(start);
-                roots.push((NO_NODE, 0..0));
+                roots.push(None);
             }
         }
         let totals = |n: usize| Totals { requests: 0, visits: vec![0; n], ns: vec![[0; PARTS]; n] };
@@ -104,42 +116,40 @@ impl Chains {
         }
     }
 
-    pub fn root_node(&self, wl: u32) -> u32 {
-        self.roots[wl as usize].0
+    pub fn root_node(&self, wl: WorkloadId) -> Option<NodeId> {
+        self.roots[wl.ix()]
     }
 
     #[inline]
-    pub fn child_node(&self, node: u32, edge: u32) -> u32 {
-        if node == NO_NODE { NO_NODE } else { self.nodes[node as usize].first_child + self.edge_ordinal[edge as usize] }
+    pub fn child_node(&self, node: Option<NodeId>, edge: EdgeId) -> Option<NodeId> {
+        node.map(|n| NodeId(self.nodes[n.ix()].first_child + self.edge_ordinal[edge.ix()]))
     }
 
     /// A new empty buffer, if the attempt is counted and has a node.
-    pub fn new_buffer(&mut self, counted: bool, node: u32) -> u32 {
-        if !counted || node == NO_NODE {
-            return NO_CHAIN;
+    pub fn new_buffer(&mut self, counted: bool, node: Option<NodeId>) -> Option<Buf> {
+        if !counted || node.is_none() {
+            return None;
         }
-        match self.free.pop() {
-            Some(id) => id,
+        Some(match self.free.pop() {
+            Some(id) => Buf(id),
             None => {
                 self.pool.push(Vec::with_capacity(8));
-                (self.pool.len() - 1) as u32
+                Buf((self.pool.len() - 1) as u32)
             }
-        }
+        })
     }
 
-    pub fn recycle(&mut self, chain: u32) {
-        if chain != NO_CHAIN {
-            self.pool[chain as usize].clear();
-            self.free.push(chain);
+    pub fn recycle(&mut self, chain: Option<Buf>) {
+        if let Some(Buf(b)) = chain {
+            self.pool[b as usize].clear();
+            self.free.push(b);
         }
     }
 
     /// Adds `d` to `part` of `node` in buffer `chain`.
     #[inline]
-    pub fn add(&mut self, chain: u32, node: u32, part: Part, d: SimDuration) {
-        if chain == NO_CHAIN {
-            return;
-        }
+    pub fn add(&mut self, chain: Option<Buf>, node: Option<NodeId>, part: Part, d: SimDuration) {
+        let (Some(Buf(chain)), Some(NodeId(node))) = (chain, node) else { return };
         let buf = &mut self.pool[chain as usize];
         match buf.last_mut() {
             Some(h) if h.node == node => h.ns[part as usize] += d.0,
@@ -153,35 +163,29 @@ impl Chains {
 
     /// Opens a visit of `node` (an attempt started running) with its
     /// admission wait.
-    pub fn begin_visit(&mut self, chain: u32, node: u32, queued: SimDuration) {
-        if chain == NO_CHAIN {
-            return;
-        }
+    pub fn begin_visit(&mut self, chain: Option<Buf>, node: Option<NodeId>, queued: SimDuration) {
+        let (Some(Buf(chain)), Some(NodeId(node))) = (chain, node) else { return };
         let mut ns = [0; PARTS];
         ns[Part::Queue as usize] = queued.0;
         self.pool[chain as usize].push(Hop { node, visit: 1, ns });
     }
 
-    /// Adds network time to the callee's buffer (creating one if the callee
-    /// had none, e.g. it was rejected) and returns it.
-    pub fn add_network(&mut self, chain: u32, node: u32, d: SimDuration) -> u32 {
-        if chain == NO_CHAIN {
-            return NO_CHAIN;
-        }
+    /// Adds network time to the callee's buffer and returns it.
+    pub fn add_network(&mut self, chain: Option<Buf>, node: Option<NodeId>, d: SimDuration) -> Option<Buf> {
         self.add(chain, node, Part::Network, d);
         chain
     }
 
     /// A buffer holding only wasted time at `node` (a timed-out call).
-    pub fn wasted(&mut self, node: u32, d: SimDuration, counted: bool) -> u32 {
+    pub fn wasted(&mut self, node: Option<NodeId>, d: SimDuration, counted: bool) -> Option<Buf> {
         let c = self.new_buffer(counted, node);
         self.add(c, node, Part::Wasted, d);
         c
     }
 
-    /// `a` followed by `b` (either may be NO_CHAIN).
-    pub fn join(&mut self, a: u32, b: u32) -> u32 {
-        if a == NO_CHAIN {
+    /// `a` followed by `b` (either may be `None`).
+    pub fn join(&mut self, a: Option<Buf>, b: Option<Buf>) -> Option<Buf> {
+        if a.is_none() {
             return b;
         }
         self.append(a, b);
@@ -189,23 +193,19 @@ impl Chains {
     }
 
     /// Moves the hops of `src` to the end of `dst` and recycles `src`.
-    pub fn append(&mut self, dst: u32, src: u32) {
-        if src == NO_CHAIN {
-            return;
-        }
-        if dst != NO_CHAIN {
-            let moved = std::mem::take(&mut self.pool[src as usize]);
-            self.pool[dst as usize].extend_from_slice(&moved);
-            self.pool[src as usize] = moved;
+    pub fn append(&mut self, dst: Option<Buf>, src: Option<Buf>) {
+        let Some(Buf(s)) = src else { return };
+        if let Some(Buf(d)) = dst {
+            let moved = std::mem::take(&mut self.pool[s as usize]);
+            self.pool[d as usize].extend_from_slice(&moved);
+            self.pool[s as usize] = moved;
         }
         self.recycle(src);
     }
 
     /// A request of workload `wl` succeeded with this chain.
-    pub fn finish_request(&mut self, wl: u32, chain: u32, in_tail: bool) {
-        if chain == NO_CHAIN {
-            return;
-        }
+    pub fn finish_request(&mut self, wl: WorkloadId, chain: Option<Buf>, in_tail: bool) {
+        let Some(Buf(chain)) = chain else { return };
         let buf = std::mem::take(&mut self.pool[chain as usize]);
         let add_to = |t: &mut Totals| {
             t.requests += 1;
@@ -216,19 +216,18 @@ impl Chains {
                 }
             }
         };
-        add_to(&mut self.mean[wl as usize]);
+        add_to(&mut self.mean[wl.ix()]);
         if in_tail {
-            add_to(&mut self.tail[wl as usize]);
+            add_to(&mut self.tail[wl.ix()]);
         }
         self.pool[chain as usize] = buf;
-        self.recycle(chain);
+        self.recycle(Some(Buf(chain)));
     }
 
     /// The nodes of workload `wl`'s tree in call order (depth first).
-    pub fn preorder(&self, m: &Model, wl: u32) -> Vec<u32> {
+    pub fn preorder(&self, m: &Model, wl: WorkloadId) -> Vec<u32> {
         let mut out = Vec::new();
-        let root = self.roots[wl as usize].0;
-        if root != NO_NODE {
+        if let Some(NodeId(root)) = self.roots[wl.ix()] {
             self.walk(m, root, &mut out);
         }
         out

@@ -1,15 +1,17 @@
 //! Turning the world's recorders into a [`RunResult`] at the end of a run.
 
-use super::{World, chain, pods_report};
+use super::chain;
+use super::detect::fault_subject;
+use super::ids::WorkloadId;
+use super::pods_report;
+use super::stats::origin_name;
+use super::world::World;
 use crate::engine::SimTime;
 use crate::metrics::{
-    CacheResult, ChainHop, Chains, CostResult, EdgeResult, EngineResult, FailureCounts, Finding, FindingKind,
-    RunResult, Series, ServiceResult, StopReason, WorkloadResult,
+    CacheResult, ChainHop, Chains, CostResult, EdgeResult, EngineResult, FailureCause, FailureCounts, FaultResult,
+    Finding, FindingKind, RunResult, Series, ServiceResult, StopReason, Window, WorkloadResult,
 };
 use std::collections::BTreeMap;
-
-/// Utilization from which a service is reported as saturated.
-const SATURATION_UTILIZATION: f64 = 0.9;
 
 impl World<'_> {
     pub(crate) fn finish(mut self, stopped_by: StopReason) -> RunResult {
@@ -22,23 +24,26 @@ impl World<'_> {
         let mut workloads = BTreeMap::new();
         for (i, wl) in m.workloads.iter().enumerate() {
             let s = &self.stats.workloads[i];
-            let failed = s.errors + s.timeouts + s.rejected;
+            let [timeout, error, rejected, short_circuited] = s.failed_by;
+            let failures = FailureCounts { error, timeout, rejected, short_circuited };
+            let mut causes: Vec<FailureCause> = s
+                .causes
+                .iter()
+                .map(|(c, &count)| FailureCause { kind: c.kind.word().into(), at: origin_name(m, c.origin), count })
+                .collect();
+            causes.sort_by_key(|c| std::cmp::Reverse(c.count));
             workloads.insert(
                 wl.name.clone(),
                 WorkloadResult {
                     target: m.endpoints[wl.target.ix()].full_name.clone(),
                     offered: s.offered,
                     ok: s.ok,
-                    failed,
+                    failed: failures.total(),
                     in_flight_at_end: s.in_flight,
                     goodput_per_s: s.ok as f64 / measured_s,
                     latency_ms: s.latency.summary(),
-                    failures: FailureCounts {
-                        error: s.errors,
-                        timeout: s.timeouts,
-                        rejected: s.rejected,
-                        short_circuited: 0,
-                    },
+                    failures,
+                    causes,
                 },
             );
         }
@@ -51,17 +56,13 @@ impl World<'_> {
             let (replicas, replica_hours, serving_ns) = pods_report::replica_figures(&mut self, i, end);
             replica_hours_total += replica_hours;
             let scale_events = pods_report::scale_events(&self, i);
-            findings.extend(pods_report::findings(&self, i, end));
-            // Mean serving replicas × cores (the configured count without autoscale).
-            let mean_serving = serving_ns as f64 / measured_ns as f64;
-            let cores = f64::from(svc.cpus) * mean_serving;
+            findings.extend(pods_report::findings(&mut self, i));
             let s = &mut self.stats.services[i];
             let busy = (s.busy.area_at(end.0) - s.busy_at_warmup) as f64;
             let slots = (s.slots.area_at(end.0) - s.slots_at_warmup) as f64;
             let queue = (s.queue.area_at(end.0) - s.queue_at_warmup) as f64;
             let core_ns = f64::from(svc.cpus) * serving_ns as f64;
             let utilization = if core_ns > 0.0 { busy / core_ns } else { 0.0 };
-            let mean_slots = slots / measured_ns as f64;
             let r = ServiceResult {
                 arrivals: s.arrivals,
                 completed: s.completed,
@@ -82,48 +83,13 @@ impl World<'_> {
                 scale_events,
                 latency_ms: s.latency.summary(),
             };
-            if utilization >= SATURATION_UTILIZATION {
-                findings.push(Finding {
-                    windows: Vec::new(),
-                    kind: FindingKind::Saturation,
-                    subject: svc.name.clone(),
-                    from_s: self.warmup.as_secs_f64(),
-                    to_s: end.as_secs_f64(),
-                    message: format!(
-                        "{} is saturated: its {} cores were {:.1}% busy on average",
-                        svc.name,
-                        cores,
-                        utilization * 100.0
-                    ),
-                });
-            }
-            if let Some(max) = svc.max_in_flight {
-                let capacity = f64::from(max) * mean_serving;
-                if mean_slots >= 0.95 * capacity || s.rejected > 0 {
-                    findings.push(Finding {
-                        windows: Vec::new(),
-                        kind: FindingKind::PoolExhausted,
-                        subject: svc.name.clone(),
-                        from_s: self.warmup.as_secs_f64(),
-                        to_s: end.as_secs_f64(),
-                        message: format!(
-                            "{}'s {:.0} admission slots were {:.1}% in use on average; {} attempts were rejected",
-                            svc.name,
-                            capacity,
-                            100.0 * mean_slots / capacity,
-                            s.rejected
-                        ),
-                    });
-                }
-            }
             services.insert(svc.name.clone(), r);
         }
 
         let mut edges: BTreeMap<String, EdgeResult> = BTreeMap::new();
         for (i, e) in m.edges.iter().enumerate() {
-            let s = &self.stats.edges[i];
             // Call sites that share a name add up.
-            edges.entry(e.name.clone()).or_default().add(s);
+            edges.entry(e.name.clone()).or_default().add(&self.stats.edges[i]);
         }
 
         let mut caches: BTreeMap<String, CacheResult> = BTreeMap::new();
@@ -135,51 +101,23 @@ impl World<'_> {
 
         let mut chains = BTreeMap::new();
         for (i, wl) in m.workloads.iter().enumerate() {
-            let order = self.chains.preorder(m, i as u32);
-            let hops = |t: &chain::Totals| -> Vec<ChainHop> {
-                if t.requests == 0 {
-                    return Vec::new();
-                }
-                let n = t.requests as f64;
-                let ms = |v: u64| v as f64 / n / 1e6;
-                order
-                    .iter()
-                    .filter(|&&node| t.visits[node as usize] > 0 || t.ns[node as usize].iter().any(|&v| v > 0))
-                    .map(|&node| {
-                        let info = &self.chains.nodes[node as usize];
-                        let ep = &m.endpoints[info.endpoint as usize];
-                        let ns = &t.ns[node as usize];
-                        ChainHop {
-                            service: m.services[ep.service.ix()].name.clone(),
-                            endpoint: ep.name.clone(),
-                            depth: info.depth,
-                            visits: t.visits[node as usize] as f64 / n,
-                            queue_ms: ms(ns[chain::Part::Queue as usize]),
-                            cpu_ms: ms(ns[chain::Part::Cpu as usize]),
-                            network_ms: ms(ns[chain::Part::Network as usize]),
-                            backoff_ms: ms(ns[chain::Part::Backoff as usize]),
-                            wasted_ms: ms(ns[chain::Part::Wasted as usize]),
-                            delay_ms: ms(ns[chain::Part::Delay as usize]),
-                        }
-                    })
-                    .collect()
-            };
-            let c = Chains { mean: hops(&self.chains.mean[i]), p99: hops(&self.chains.tail[i]) };
+            let c = self.chain_result(WorkloadId(i as u32));
             chains.insert(wl.name.clone(), c);
         }
 
-        super::findings::storms(&self, &mut findings);
-        super::findings::recovery(&self, &mut findings);
+        self.detect.finish(end);
+        self.detect.findings(m, &mut findings);
         if !complete {
             findings.push(Finding {
-                windows: Vec::new(),
                 kind: FindingKind::StoppedEarly,
                 subject: "engine".into(),
                 from_s: end.as_secs_f64(),
                 to_s: self.end.as_secs_f64(),
+                windows: vec![Window { from_s: end.as_secs_f64(), to_s: self.end.as_secs_f64() }],
                 message: format!(
-                    "the run hit its {stopped_by} limit at {:.3} s: these numbers are partial",
-                    end.as_secs_f64()
+                    "the run hit its {stopped_by} limit at {:.3} s of {:.3} s: every number here is partial",
+                    end.as_secs_f64(),
+                    self.end.as_secs_f64()
                 ),
             });
         }
@@ -188,8 +126,8 @@ impl World<'_> {
             interval_s: self.opts.interval.as_secs_f64(),
             workload_names: m.workloads.iter().map(|w| w.name.clone()).collect(),
             service_names: m.services.iter().map(|s| s.name.clone()).collect(),
-            workloads: std::mem::take(&mut self.stats.wl_rows),
-            services: std::mem::take(&mut self.stats.svc_rows),
+            workloads: std::mem::take(&mut self.obs.wl_rows),
+            services: std::mem::take(&mut self.obs.svc_rows),
         };
 
         RunResult {
@@ -204,22 +142,72 @@ impl World<'_> {
             caches,
             chains,
             findings,
-            faults: super::findings::fault_results(&self),
+            faults: self.fault_results(),
             cost: m.cost_per_replica_hour.map(|p| CostResult {
                 per_replica_hour: p,
                 replica_hours: replica_hours_total,
                 total: p * replica_hours_total,
             }),
             engine: EngineResult {
-                events: self.events,
+                events: self.count.events,
                 stopped_by,
-                digest: format!("{:016x}", self.digest),
+                digest: format!("{:016x}", self.count.digest),
                 sim_time_s: end.as_secs_f64(),
-                peak_in_flight: self.peak_requests_in_flight,
+                peak_in_flight: self.count.peak_requests_in_flight,
             },
             series,
-            invariant_violations: std::mem::take(&mut self.violations),
+            invariant_violations: std::mem::take(&mut self.check.violations),
         }
+    }
+
+    /// The mean and tail chains of workload `wl`.
+    fn chain_result(&self, wl: WorkloadId) -> Chains {
+        let m = self.m;
+        let order = self.chains.preorder(m, wl);
+        let hops = |t: &chain::Totals| -> Vec<ChainHop> {
+            if t.requests == 0 {
+                return Vec::new();
+            }
+            let n = t.requests as f64;
+            let ms = |v: u64| v as f64 / n / 1e6;
+            order
+                .iter()
+                .filter(|&&node| t.visits[node as usize] > 0 || t.ns[node as usize].iter().any(|&v| v > 0))
+                .map(|&node| {
+                    let info = &self.chains.nodes[node as usize];
+                    let ep = &m.endpoints[info.endpoint as usize];
+                    let ns = &t.ns[node as usize];
+                    ChainHop {
+                        service: m.services[ep.service.ix()].name.clone(),
+                        endpoint: ep.name.clone(),
+                        depth: info.depth,
+                        visits: t.visits[node as usize] as f64 / n,
+                        queue_ms: ms(ns[chain::Part::Queue as usize]),
+                        cpu_ms: ms(ns[chain::Part::Cpu as usize]),
+                        network_ms: ms(ns[chain::Part::Network as usize]),
+                        backoff_ms: ms(ns[chain::Part::Backoff as usize]),
+                        wasted_ms: ms(ns[chain::Part::Wasted as usize]),
+                        delay_ms: ms(ns[chain::Part::Delay as usize]),
+                    }
+                })
+                .collect()
+        };
+        Chains { mean: hops(&self.chains.mean[wl.ix()]), p99: hops(&self.chains.tail[wl.ix()]) }
+    }
+
+    /// The schedule as it ran, for the result.
+    fn fault_results(&self) -> Vec<FaultResult> {
+        self.m
+            .faults
+            .iter()
+            .filter(|f| f.at <= self.end)
+            .map(|f| FaultResult {
+                kind: f.kind.word().into(),
+                subject: fault_subject(self.m, &f.kind),
+                at_s: f.at.as_secs_f64(),
+                end_s: f.end().filter(|&e| e <= self.end).map(|e| e.as_secs_f64()),
+            })
+            .collect()
     }
 }
 

@@ -1,61 +1,115 @@
 //! Invariants checked after every event when `check_invariants` is on
-//! (tests): capacities respected, time monotone, levels consistent. A
-//! violation is recorded (the first 20) rather than panicking, so a test can
-//! print all of them with the seed.
+//! (tests): capacities respected, time monotone, every count equal to what
+//! it counts. A violation is recorded (the first 20) rather than panicking,
+//! so a test can print all of them with the seed.
 
-use super::{ReplicaState, World};
+use super::replica::ReplicaState;
+use super::state::AttemptState;
+use super::world::World;
+use crate::engine::SimTime;
 
 const MAX_RECORDED: usize = 20;
+
+#[derive(Default)]
+pub(crate) struct Checker {
+    pub violations: Vec<String>,
+    last_time: SimTime,
+}
 
 pub(crate) fn check(w: &mut World) {
     let now = w.now();
     let mut found = Vec::new();
-    if now < w.last_time {
-        found.push(format!("time went backwards: {} ns after {} ns", now.0, w.last_time.0));
+    if now < w.check.last_time {
+        found.push(format!("time went backwards: {} ns after {} ns", now.0, w.check.last_time.0));
     }
-    w.last_time = now;
-    for (i, r) in w.replicas.iter().enumerate() {
-        let svc = &w.m.services[r.service as usize];
-        if r.busy > svc.cpus {
-            found.push(format!("replica {i} of {} uses {} cores of {}", svc.name, r.busy, svc.cpus));
+    w.check.last_time = now;
+    replicas(w, &mut found);
+    // Counting every attempt walks the slabs (their peak size): done every
+    // `peak / 16` events, so checking stays O(1) per event amortized. A
+    // broken count persists, so it is still caught.
+    let every = ((w.attempts.peak() + w.calls.peak()) as u64 / 16).max(1);
+    if w.count.events.is_multiple_of(every) {
+        attempts(w, &mut found);
+    }
+    let live_requests: u64 = w.stats.wl_live.iter().sum();
+    if live_requests != w.count.requests_in_flight {
+        found.push(format!("requests in flight {} != per-workload sum {}", w.count.requests_in_flight, live_requests));
+    }
+    if w.calls.len() < w.count.requests_in_flight as usize {
+        found.push(format!("{} requests in flight but only {} calls live", w.count.requests_in_flight, w.calls.len()));
+    }
+    // Chain buffers are held by strands, attempts that responded and calls
+    // that timed out: never more than those alive.
+    let holders = w.strands.len() + w.attempts.len() + w.calls.len();
+    if w.chains.buffers_in_use() > holders {
+        found.push(format!("{} chain buffers in use for {holders} holders: a leak", w.chains.buffers_in_use()));
+    }
+    for f in found {
+        if w.check.violations.len() < MAX_RECORDED {
+            w.check.violations.push(format!("t={} ns: {f}", now.0));
+        }
+    }
+}
+
+fn replicas(w: &World, found: &mut Vec<String>) {
+    for (i, r) in w.fleet.replicas.iter().enumerate() {
+        let svc = &w.m.services[r.service.ix()];
+        let cpu = &w.fleet.cpus[r.cpu.ix()];
+        if cpu.busy() > cpu.cores() {
+            found.push(format!("replica {i} of {} uses {} cores of {}", svc.name, cpu.busy(), cpu.cores()));
         }
         if let Some(max) = svc.max_in_flight
-            && r.in_flight > max
+            && r.adm.in_flight > max
         {
-            found.push(format!("replica {i} of {} admitted {} of max_in_flight {}", svc.name, r.in_flight, max));
+            found.push(format!("replica {i} of {} admitted {} of max_in_flight {}", svc.name, r.adm.in_flight, max));
         }
         if let Some(cap) = svc.queue.capacity
-            && r.queue_len > cap
+            && r.adm.queue_len > cap
         {
-            found.push(format!("replica {i} of {} queues {} of capacity {}", svc.name, r.queue_len, cap));
+            found.push(format!("replica {i} of {} queues {} of capacity {}", svc.name, r.adm.queue_len, cap));
         }
-        if (r.queue.len() as u32) < r.queue_len {
-            found.push(format!("replica {i} of {}: queue_len {} > entries {}", svc.name, r.queue_len, r.queue.len()));
+        if (r.adm.queue_entries() as u32) < r.adm.queue_len {
+            found.push(format!(
+                "replica {i} of {}: queue_len {} > entries {}",
+                svc.name,
+                r.adm.queue_len,
+                r.adm.queue_entries()
+            ));
         }
-        if r.busy < svc.cpus && r.cpu_queue.iter().any(|&s| super::exec::strand_live(w, s)) {
+        if cpu.busy() < cpu.cores() && cpu.waiting().any(|s| super::flow::strand::strand_live(w, s)) {
             found.push(format!("replica {i} of {} has an idle core while strands wait for one", svc.name));
         }
         // No attempt is admitted, queued or working at a replica that is
         // starting or gone.
-        if matches!(r.state, ReplicaState::Starting | ReplicaState::Gone)
-            && (r.in_flight > 0 || r.queue_len > 0 || r.busy > 0)
-        {
+        if matches!(r.state, ReplicaState::Starting | ReplicaState::Gone) && (r.in_system() > 0 || cpu.busy() > 0) {
             found.push(format!(
                 "{:?} replica {i} of {} holds work: {} admitted, {} queued, {} cores busy",
-                r.state, svc.name, r.in_flight, r.queue_len, r.busy
+                r.state,
+                svc.name,
+                r.adm.in_flight,
+                r.adm.queue_len,
+                cpu.busy()
             ));
         }
         // A starting replica is sent nothing while its service has a ready one.
-        if r.state == ReplicaState::Starting && r.outstanding > 0 && !w.services[r.service as usize].ready.is_empty() {
+        let ready = &w.fleet.services[r.service.ix()].ready;
+        if r.state == ReplicaState::Starting && r.outstanding > 0 && !ready.is_empty() {
             found.push(format!("starting replica {i} of {} was sent {} attempts", svc.name, r.outstanding));
         }
-        let listed = w.services[r.service as usize].ready.iter().filter(|&&x| x as usize == i).count();
-        if listed != usize::from(r.state == ReplicaState::Ready) {
-            found.push(format!("{:?} replica {i} of {} is {listed} times in the ready list", r.state, svc.name));
+        // The balancer picks among live, ready replicas only.
+        let listed = ready.iter().filter(|x| x.ix() == i).count();
+        if listed != usize::from(r.routable()) {
+            found.push(format!(
+                "{:?} replica {i} of {} (down: {}) is {listed} times in the balancer's list",
+                r.state, svc.name, r.down
+            ));
+        }
+        if !ready.is_sorted() {
+            found.push(format!("the balancer's list of {} is not sorted: {ready:?}", svc.name));
         }
     }
-    for (s, f) in w.scaling.fleets.iter().enumerate() {
-        let state = |st: ReplicaState| f.members.iter().filter(|&&r| w.replicas[r as usize].state == st).count() as i64;
+    for (s, f) in w.fleet.rosters.iter().enumerate() {
+        let state = |st: ReplicaState| f.members.iter().filter(|&&r| w.fleet.replica(r).state == st).count() as i64;
         let (starting, ready, draining) =
             (state(ReplicaState::Starting), state(ReplicaState::Ready), state(ReplicaState::Draining));
         if f.total.level != starting + ready + draining || f.serving.level != ready + draining {
@@ -65,22 +119,42 @@ pub(crate) fn check(w: &mut World) {
             ));
         }
     }
-    let live_requests: u64 = w.stats.wl_live.iter().sum();
-    if live_requests != w.requests_in_flight {
-        found.push(format!("requests in flight {} != per-workload sum {}", w.requests_in_flight, live_requests));
+}
+
+/// Per replica, the counts kept incrementally equal what they count: open
+/// attempts (outstanding), queued ones, running ones; every awaited
+/// attempt of a call is live and awaited.
+fn attempts(w: &World, found: &mut Vec<String>) {
+    let n = w.fleet.replicas.len();
+    let (mut open, mut queued, mut running) = (vec![0u32; n], vec![0u32; n], vec![0u32; n]);
+    for (_, a) in w.attempts.iter() {
+        let r = a.replica.ix();
+        match a.state {
+            AttemptState::Transit => open[r] += 1,
+            AttemptState::Queued => {
+                open[r] += 1;
+                queued[r] += 1;
+            }
+            AttemptState::Running => {
+                open[r] += 1;
+                running[r] += 1;
+            }
+            AttemptState::Done => {}
+        }
     }
-    if w.calls.len() < w.requests_in_flight as usize {
-        found.push(format!("{} requests in flight but only {} calls live", w.requests_in_flight, w.calls.len()));
+    for (i, r) in w.fleet.replicas.iter().enumerate() {
+        if (r.outstanding, r.adm.queue_len, r.adm.in_flight) != (open[i], queued[i], running[i]) {
+            found.push(format!(
+                "replica {i}: outstanding/queued/admitted {}/{}/{} but its attempts are {}/{}/{}",
+                r.outstanding, r.adm.queue_len, r.adm.in_flight, open[i], queued[i], running[i]
+            ));
+        }
     }
-    // Chain buffers are held by strands, attempts that responded and calls
-    // that timed out: never more than those alive.
-    let holders = w.strands.len() + w.attempts.len() + w.calls.len();
-    if w.chains.buffers_in_use() > holders {
-        found.push(format!("{} chain buffers in use for {holders} holders: a leak", w.chains.buffers_in_use()));
-    }
-    for f in found {
-        if w.violations.len() < MAX_RECORDED {
-            w.violations.push(format!("t={} ns: {f}", now.0));
+    for (k, c) in w.calls.iter() {
+        for a in c.live() {
+            if !w.awaited(a) {
+                found.push(format!("call {k:?} awaits attempt {a:?}, which is gone or orphaned"));
+            }
         }
     }
 }

@@ -46,76 +46,26 @@
 //! Sync times are `phase + k·sync_period`, the phase uniform in
 //! `[0, sync_period)` (stream `hpa_phase`/service name).
 //!
-//! Not here: the HPA arithmetic (`autoscale`), results and findings
-//! (`pods_report`).
+//! Not here: the HPA arithmetic (`autoscale`), the life-cycle moves shared
+//! with crashes (`fleet`), results and findings (`pods_report`).
 
 use super::autoscale::{
     Decision, Hpa, HpaSpec, MetricInput, Observation, Outcome, Pod, PodPhase, ReadyCondition, Sample, Samples,
 };
-use super::{Event, Replica, ReplicaState, World};
+use super::event::Event;
+use super::ids::{ReplicaId, ServiceId};
+use super::pods_report::{Episodes, ScaleRecord, Tick};
+use super::replica::{ReplicaState, Snapshot};
+use super::world::World;
 use crate::engine::{RngStream, SimDuration, SimTime};
-use crate::metrics::Integral;
 use crate::model::{Metric, MetricSource, Model};
 use std::collections::VecDeque;
-
-impl Replica {
-    pub(crate) fn new(service: u32, state: ReplicaState, metered: bool) -> Self {
-        Replica {
-            service,
-            in_flight: 0,
-            queue: VecDeque::new(),
-            queue_len: 0,
-            busy: 0,
-            cpu_queue: VecDeque::new(),
-            outstanding: 0,
-            state,
-            meter: metered.then(|| Box::new(Meter::default())),
-            limiter: None,
-            down: false,
-            paused_until: SimTime::ZERO,
-            pause_total: 0,
-        }
-    }
-}
-
-/// Cumulative counters of one replica, for the HPA's samples.
-#[derive(Default)]
-pub(crate) struct Meter {
-    last_ns: u64,
-    /// Core-nanoseconds busy.
-    busy_area: u128,
-    /// Attempt-nanoseconds admitted or queued.
-    system_area: u128,
-    /// Attempts that arrived.
-    pub arrivals: u64,
-    /// The counters at the previous scrape.
-    prev: Option<Snapshot>,
-}
-
-#[derive(Clone, Copy)]
-struct Snapshot {
-    at: SimTime,
-    busy_area: u128,
-    system_area: u128,
-    arrivals: u64,
-}
-
-impl Meter {
-    /// Accumulates the levels held since the last change.
-    #[inline]
-    pub(crate) fn advance(&mut self, now: SimTime, busy: u32, in_system: u32) {
-        let dt = u128::from(now.0.saturating_sub(self.last_ns));
-        self.busy_area += u128::from(busy) * dt;
-        self.system_area += u128::from(in_system) * dt;
-        self.last_ns = now.0;
-    }
-}
 
 /// One pod's metric values over a scrape window: CPU millicores, in-system
 /// thousandths, arrivals per second in thousandths.
 #[derive(Clone, Copy, Debug)]
 struct PodValues {
-    replica: u32,
+    replica: ReplicaId,
     values: [i64; 3],
 }
 
@@ -131,60 +81,13 @@ struct Scrape {
     totals: [i64; 3],
 }
 
-/// Life-cycle facts of one replica (parallel to `World::replicas`).
+/// Life-cycle facts of one replica (parallel to `Fleet::replicas`).
 #[derive(Clone, Copy)]
 pub(crate) struct PodInfo {
     pub created: SimTime,
     pub ready_at: Option<SimTime>,
     /// Index of the scale event that created it in `Autoscaler::events`.
     pub event: Option<u32>,
-}
-
-/// Replica counts of one service over time.
-pub(crate) struct Fleet {
-    /// Replicas of the service in creation order (gone ones included).
-    pub members: Vec<u32>,
-    /// Starting + ready + draining.
-    pub total: Integral,
-    /// Ready + draining: the replicas whose cores can be busy.
-    pub serving: Integral,
-    pub total_at_warmup: u128,
-    pub serving_at_warmup: u128,
-    /// Fewest and most replicas (total) since the warm-up.
-    pub total_min: u32,
-    pub total_max: u32,
-}
-
-/// One rescale, as the results show it.
-#[derive(Clone, Debug)]
-pub(crate) struct ScaleRecord {
-    pub at: SimTime,
-    pub from: u32,
-    pub to: u32,
-    pub reason: String,
-    /// When the last replica it added became ready.
-    pub ready_at: Option<SimTime>,
-    /// Replicas it added still starting.
-    pub starting: u32,
-}
-
-/// One sync, as the findings need it.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Tick {
-    pub at: SimTime,
-    /// Busy cores / serving cores over the last sync period (the truth,
-    /// not what the controller saw).
-    pub utilization: f64,
-    pub current: i32,
-    pub desired: i32,
-    /// The metrics asked for more than `current`.
-    pub wants_up: bool,
-    /// A scale-up was held back by the stabilization window.
-    pub stabilized_up: bool,
-    /// A scale-up was cut by a rate policy (or the legacy cap).
-    pub rate_limited_up: bool,
-    /// A scale-up was cut by `max`.
-    pub at_max: bool,
 }
 
 /// The HPA of one service and the pipeline feeding it.
@@ -196,7 +99,8 @@ pub(crate) struct Autoscaler {
     pending: VecDeque<Scrape>,
     latest: Option<Scrape>,
     pub events: Vec<ScaleRecord>,
-    pub ticks: Vec<Tick>,
+    /// Saturated stretches and direction changes, judged sync by sync.
+    pub episodes: Episodes,
     first_sync: SimTime,
     prev_busy: u128,
     prev_serving: u128,
@@ -204,7 +108,6 @@ pub(crate) struct Autoscaler {
 
 /// Everything this module keeps.
 pub(crate) struct Scaling {
-    pub fleets: Vec<Fleet>,
     pub hpas: Vec<Option<Box<Autoscaler>>>,
     pub pods: Vec<PodInfo>,
     /// Some service is autoscaled.
@@ -212,29 +115,7 @@ pub(crate) struct Scaling {
 }
 
 impl Scaling {
-    pub(crate) fn new(m: &Model, seed: u64, replicas: &[Replica]) -> Self {
-        let mut fleets: Vec<Fleet> = m
-            .services
-            .iter()
-            .map(|s| {
-                let mut total = Integral::default();
-                total.add(0, i64::from(s.replicas));
-                let mut serving = Integral::default();
-                serving.add(0, i64::from(s.replicas));
-                Fleet {
-                    members: Vec::new(),
-                    total,
-                    serving,
-                    total_at_warmup: 0,
-                    serving_at_warmup: 0,
-                    total_min: s.replicas,
-                    total_max: s.replicas,
-                }
-            })
-            .collect();
-        for (i, r) in replicas.iter().enumerate() {
-            fleets[r.service as usize].members.push(i as u32);
-        }
+    pub(crate) fn new(m: &Model, seed: u64) -> Self {
         let hpas = m
             .services
             .iter()
@@ -251,19 +132,19 @@ impl Scaling {
                     pending: VecDeque::new(),
                     latest: None,
                     events: Vec::new(),
-                    ticks: Vec::new(),
+                    episodes: Episodes::default(),
                     first_sync: SimTime(phase.0),
                     prev_busy: 0,
                     prev_serving: 0,
                 }))
             })
             .collect::<Vec<_>>();
-        let pods = replicas
-            .iter()
+        let initial: u32 = m.services.iter().map(|s| s.replicas).sum();
+        let pods = (0..initial)
             .map(|_| PodInfo { created: SimTime::ZERO, ready_at: Some(SimTime::ZERO), event: None })
             .collect();
         let any = hpas.iter().any(Option::is_some);
-        Scaling { fleets, hpas, pods, any }
+        Scaling { hpas, pods, any }
     }
 }
 
@@ -272,83 +153,29 @@ pub(crate) fn start(w: &mut World) {
     if !w.scaling.any {
         return;
     }
-    for s in 0..w.services.len() {
+    for s in 0..w.m.services.len() {
         let Some(a) = &w.scaling.hpas[s] else { continue };
         let (first_sync, period, delay) = (a.first_sync, a.sync_period.0.max(1), a.metrics_delay.0);
         // Scrapes on the grid of sync times minus the delay, from the first
         // such time at or after 0 (earlier syncs' samples included).
         let scrape = (i128::from(first_sync.0) - i128::from(delay)).rem_euclid(i128::from(period)) as u64;
-        w.q.schedule_at(SimTime(scrape), Event::HpaScrape { service: s as u32 });
-        w.q.schedule_at(first_sync, Event::HpaSync { service: s as u32 });
+        let service = ServiceId(s as u32);
+        w.q.schedule_at(SimTime(scrape), Event::HpaScrape { service });
+        w.q.schedule_at(first_sync, Event::HpaSync { service });
     }
 }
 
-/// The warm-up ended: replica statistics restart.
-pub(crate) fn on_warmup_ends(w: &mut World) {
-    let now = w.now().0;
-    for f in &mut w.scaling.fleets {
-        f.total_at_warmup = f.total.area_at(now);
-        f.serving_at_warmup = f.serving.area_at(now);
-        f.total_min = f.total.level as u32;
-        f.total_max = f.total.level as u32;
-    }
-}
-
-/// Changes a service's replica counts by the given deltas.
-fn count(w: &mut World, service: u32, total: i64, serving: i64) {
+pub(crate) fn on_replica_ready(w: &mut World, replica: ReplicaId) {
     let now = w.now();
-    let counted = now >= w.warmup;
-    let f = &mut w.scaling.fleets[service as usize];
-    if total != 0 {
-        f.total.add(now.0, total);
-        if counted {
-            let level = f.total.level as u32;
-            f.total_min = f.total_min.min(level);
-            f.total_max = f.total_max.max(level);
-        }
-    }
-    if serving != 0 {
-        f.serving.add(now.0, serving);
-    }
-}
-
-/// The balancer found no ready replica: send to a starting one (else the
-/// newest) and let it reject the attempt on arrival.
-#[cold]
-pub(crate) fn no_ready_replica(w: &mut World, service: u32) -> u32 {
-    let members = &w.scaling.fleets[service as usize].members;
-    let starting = members.iter().rev().find(|&&r| w.replicas[r as usize].state == ReplicaState::Starting);
-    let gone = members.iter().rev().find(|&&r| w.replicas[r as usize].state == ReplicaState::Gone);
-    *starting.or(gone).or(members.last()).expect("a service has at least one replica")
-}
-
-/// Removes a draining replica once it has nothing left to do.
-pub(crate) fn drained_if_idle(w: &mut World, replica: u32) {
-    let r = &mut w.replicas[replica as usize];
-    if r.state != ReplicaState::Draining || r.outstanding > 0 || r.in_flight > 0 || r.queue_len > 0 || r.busy > 0 {
-        return;
-    }
-    r.state = ReplicaState::Gone;
-    r.meter = None;
-    r.queue = VecDeque::new();
-    r.cpu_queue = VecDeque::new();
-    let service = r.service;
-    count(w, service, -1, -1);
-}
-
-pub(crate) fn on_replica_ready(w: &mut World, replica: u32) {
-    let now = w.now();
-    let r = &mut w.replicas[replica as usize];
-    if r.state != ReplicaState::Starting {
+    if w.fleet.replica(replica).state != ReplicaState::Starting {
         return; // removed while starting
     }
-    r.state = ReplicaState::Ready;
-    let service = r.service;
-    w.services[service as usize].ready.push(replica);
-    count(w, service, 0, 1);
-    let info = &mut w.scaling.pods[replica as usize];
+    let counted = w.counted_now();
+    w.fleet.became_ready(replica, now, counted);
+    let service = w.fleet.replica(replica).service;
+    let info = &mut w.scaling.pods[replica.ix()];
     info.ready_at = Some(now);
-    if let (Some(e), Some(a)) = (info.event, w.scaling.hpas[service as usize].as_mut()) {
+    if let (Some(e), Some(a)) = (info.event, w.scaling.hpas[service.ix()].as_mut()) {
         let rec = &mut a.events[e as usize];
         rec.starting -= 1;
         if rec.starting == 0 {
@@ -357,16 +184,17 @@ pub(crate) fn on_replica_ready(w: &mut World, replica: u32) {
     }
 }
 
-pub(crate) fn on_scrape(w: &mut World, service: u32) {
+pub(crate) fn on_scrape(w: &mut World, service: ServiceId) {
     let now = w.now();
-    let Some(a) = w.scaling.hpas[service as usize].as_mut() else { return };
+    let Some(a) = w.scaling.hpas[service.ix()].as_mut() else { return };
     let period = a.sync_period;
     let mut pods = Vec::new();
     let mut window = SimDuration::ZERO;
     let mut sums = [0u128; 3];
-    for &ix in &w.scaling.fleets[service as usize].members {
-        let r = &mut w.replicas[ix as usize];
-        let (busy, in_system) = (r.busy, r.in_flight + r.queue_len);
+    let fleet = &mut w.fleet;
+    for &ix in &fleet.rosters[service.ix()].members {
+        let r = &mut fleet.replicas[ix.ix()];
+        let (busy, in_system) = (fleet.cpus[r.cpu.ix()].busy(), r.in_system());
         let Some(m) = r.meter.as_deref_mut() else { continue }; // gone
         m.advance(now, busy, in_system);
         let snap = Snapshot { at: now, busy_area: m.busy_area, system_area: m.system_area, arrivals: m.arrivals };
@@ -396,9 +224,9 @@ pub(crate) fn on_scrape(w: &mut World, service: u32) {
     w.q.schedule_at(now + period, Event::HpaScrape { service });
 }
 
-pub(crate) fn on_sync(w: &mut World, service: u32) {
+pub(crate) fn on_sync(w: &mut World, service: ServiceId) {
     let now = w.now();
-    let s = service as usize;
+    let s = service.ix();
     let svc = &w.m.services[s];
     let Some(cfg) = svc.autoscale.as_ref() else { return };
     let Some(a) = w.scaling.hpas[s].as_mut() else { return };
@@ -406,18 +234,12 @@ pub(crate) fn on_sync(w: &mut World, service: u32) {
     while a.pending.front().is_some_and(|p| p.at.0 + a.metrics_delay.0 <= now.0) {
         a.latest = a.pending.pop_front();
     }
-    // Drains a new code path may have missed: a backstop, normally a no-op.
-    let members = w.scaling.fleets[s].members.clone();
-    for &r in &members {
-        if w.replicas[r as usize].state == ReplicaState::Draining {
-            drained_if_idle(w, r);
-        }
-    }
+    let members = w.fleet.rosters[s].members.clone();
     let mut pods = Vec::with_capacity(members.len());
     let mut current = 0i32;
     for &r in &members {
-        let info = w.scaling.pods[r as usize];
-        let (phase, deleted, ready) = match w.replicas[r as usize].state {
+        let info = w.scaling.pods[r.ix()];
+        let (phase, deleted, ready) = match w.fleet.replica(r).state {
             ReplicaState::Gone => continue,
             ReplicaState::Starting => {
                 current += 1;
@@ -434,7 +256,7 @@ pub(crate) fn on_sync(w: &mut World, service: u32) {
             }
         };
         pods.push(Pod {
-            key: u64::from(r),
+            key: u64::from(r.0),
             phase,
             deleted,
             ready: Some(ready),
@@ -443,6 +265,7 @@ pub(crate) fn on_sync(w: &mut World, service: u32) {
         });
     }
     let a = w.scaling.hpas[s].as_mut().expect("autoscaled");
+    let fleet = &w.fleet;
     let inputs: Vec<MetricInput> = cfg
         .metrics
         .iter()
@@ -455,7 +278,7 @@ pub(crate) fn on_sync(w: &mut World, service: u32) {
             let Some(scrape) = &a.latest else {
                 return MetricInput::PerPod(Samples::new());
             };
-            let live = |v: &&PodValues| w.replicas[v.replica as usize].state != ReplicaState::Gone;
+            let live = |v: &&PodValues| fleet.replica(v.replica).state != ReplicaState::Gone;
             match source {
                 MetricSource::External => MetricInput::Total(scrape.totals[which]),
                 MetricSource::Pods => MetricInput::PerPod(
@@ -466,7 +289,7 @@ pub(crate) fn on_sync(w: &mut World, service: u32) {
                         .map(|v| {
                             let sample =
                                 Sample { value_milli: v.values[which], timestamp: scrape.at, window: scrape.window };
-                            (u64::from(v.replica), sample)
+                            (u64::from(v.replica.0), sample)
                         })
                         .collect(),
                 ),
@@ -477,13 +300,18 @@ pub(crate) fn on_sync(w: &mut World, service: u32) {
     let d = a.hpa.reconcile(&obs);
     // The truth over the last period, for the findings.
     let busy = w.stats.services[s].busy.area_at(now.0);
-    let serving = w.scaling.fleets[s].serving.area_at(now.0);
+    let serving = w.fleet.rosters[s].serving.area_at(now.0);
     let a = w.scaling.hpas[s].as_mut().expect("autoscaled");
     let cap = (serving - a.prev_serving) as f64 * f64::from(svc.cpus);
     let utilization = if cap > 0.0 { (busy - a.prev_busy) as f64 / cap } else { 0.0 };
     (a.prev_busy, a.prev_serving) = (busy, serving);
-    a.ticks.push(tick(&d, now, utilization));
-    let period = a.sync_period;
+    let tick = tick(&d, now, utilization);
+    if now > w.warmup {
+        let max = cfg.max as i32;
+        let a = w.scaling.hpas[s].as_mut().expect("autoscaled");
+        a.episodes.tick(&tick, max, a.sync_period, a.metrics_delay, &a.events);
+    }
+    let period = w.scaling.hpas[s].as_ref().expect("autoscaled").sync_period;
     w.q.schedule_at(now + period, Event::HpaSync { service });
     if d.rescaled() {
         apply(w, service, &d);
@@ -512,30 +340,23 @@ fn tick(d: &Decision, at: SimTime, utilization: f64) -> Tick {
 }
 
 /// Carries out a rescale: starts or drains replicas.
-fn apply(w: &mut World, service: u32, d: &Decision) {
+fn apply(w: &mut World, service: ServiceId, d: &Decision) {
     let now = w.now();
-    let s = service as usize;
+    let counted = w.counted_now();
+    let s = service.ix();
     let (from, to) = (d.current.max(0) as u32, d.desired.max(0) as u32);
     let a = w.scaling.hpas[s].as_mut().expect("autoscaled");
     let event = a.events.len() as u32;
-    a.events.push(ScaleRecord {
-        at: now,
-        from,
-        to,
-        reason: d.to_string(),
-        ready_at: None,
-        starting: to.saturating_sub(from),
-    });
+    a.record(
+        ScaleRecord { at: now, from, to, reason: d.to_string(), ready_at: None, starting: to.saturating_sub(from) },
+        counted,
+    );
     if to > from {
         let startup = w.m.services[s].autoscale.as_ref().expect("autoscaled").startup;
         for _ in from..to {
-            let ix = w.replicas.len() as u32;
-            let mut r = Replica::new(service, ReplicaState::Starting, true);
-            r.limiter = super::new_limiter(w.m, service, &mut w.limiter_rng);
-            w.replicas.push(r);
+            let ix = w.fleet.add(w.m, service, ReplicaState::Starting);
             w.scaling.pods.push(PodInfo { created: now, ready_at: None, event: Some(event) });
-            w.scaling.fleets[s].members.push(ix);
-            count(w, service, 1, 0);
+            w.fleet.count(service, now, counted, 1, 0);
             let a = w.scaling.hpas[s].as_mut().expect("autoscaled");
             let delay = w.m.dist(startup).sample(&mut a.startup_rng);
             w.after(delay, Event::ReplicaReady { replica: ix });
@@ -544,31 +365,26 @@ fn apply(w: &mut World, service: u32, d: &Decision) {
     }
     for _ in to..from {
         let Some(victim) = scale_down_victim(w, service) else { return };
-        match w.replicas[victim as usize].state {
+        match w.fleet.replica(victim).state {
             ReplicaState::Starting => {
-                let r = &mut w.replicas[victim as usize];
-                r.state = ReplicaState::Gone;
-                r.meter = None;
-                count(w, service, -1, 0);
-                if let Some(e) = w.scaling.pods[victim as usize].event {
-                    let rec = &mut w.scaling.hpas[s].as_mut().expect("autoscaled").events[e as usize];
-                    rec.starting = rec.starting.saturating_sub(1);
+                w.fleet.cancel_starting(victim, now, counted);
+                if let Some(e) = w.scaling.pods[victim.ix()].event {
+                    let a = w.scaling.hpas[s].as_mut().expect("autoscaled");
+                    if let Some(rec) = a.events.get_mut(e as usize) {
+                        rec.starting = rec.starting.saturating_sub(1);
+                    }
                 }
             }
-            _ => {
-                w.replicas[victim as usize].state = ReplicaState::Draining;
-                w.services[s].ready.retain(|&r| r != victim);
-                drained_if_idle(w, victim);
-            }
+            _ => w.fleet.start_draining(victim, now, counted),
         }
     }
 }
 
 /// The replica a scale-down removes next: the newest starting one, else
 /// the most recently ready one.
-fn scale_down_victim(w: &World, service: u32) -> Option<u32> {
-    let members = &w.scaling.fleets[service as usize].members;
-    let state = |r: u32| w.replicas[r as usize].state;
+fn scale_down_victim(w: &World, service: ServiceId) -> Option<ReplicaId> {
+    let members = &w.fleet.rosters[service.ix()].members;
+    let state = |r: ReplicaId| w.fleet.replica(r).state;
     if let Some(&r) = members.iter().rev().find(|&&r| state(r) == ReplicaState::Starting) {
         return Some(r);
     }
@@ -576,7 +392,7 @@ fn scale_down_victim(w: &World, service: u32) -> Option<u32> {
         .iter()
         .copied()
         .filter(|&r| state(r) == ReplicaState::Ready)
-        .max_by_key(|&r| (w.scaling.pods[r as usize].ready_at.unwrap_or(SimTime::ZERO), r))
+        .max_by_key(|&r| (w.scaling.pods[r.ix()].ready_at.unwrap_or(SimTime::ZERO), r))
 }
 
 #[cfg(test)]

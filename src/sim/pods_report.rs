@@ -1,5 +1,7 @@
 //! Results of replica life-cycles and autoscaling: replica counts over the
-//! measured period, replica-hours, the list of rescales, and two findings.
+//! measured period, replica-hours, the list of rescales, and two findings,
+//! both judged sync by sync as the run goes (memory does not grow with
+//! simulated time):
 //!
 //! **`autoscaler_slow`**: a run of consecutive syncs (after the warm-up)
 //! whose preceding sync period had the service's serving cores at least
@@ -19,15 +21,18 @@
 //! - *pod start-up*: from the last scale-up of the episode until its
 //!   replicas were ready (capped by the episode's end).
 //!
+//! Several such stretches of one service are one finding: its windows list
+//! them and its parts add up over all of them.
+//!
 //! **`flapping`**: at least [`FLAP_CHANGES`] changes of scale direction
 //! within [`FLAP_WINDOW`].
 //!
 //! Not here: how replicas come and go (`pods`).
 
-use super::World;
-use super::pods::{Autoscaler, Tick};
+use super::world::World;
 use crate::engine::{SimDuration, SimTime};
-use crate::metrics::{Finding, FindingKind, ReplicaSummary, ScaleEventResult};
+use crate::metrics::{Finding, FindingKind, ReplicaSummary, ScaleEventResult, Window};
+use std::collections::VecDeque;
 
 /// Utilization over a sync period from which the service counts as saturated.
 pub(crate) const SATURATED: f64 = 0.9;
@@ -35,13 +40,281 @@ pub(crate) const SATURATED: f64 = 0.9;
 pub(crate) const FLAP_CHANGES: usize = 3;
 /// … within this window.
 pub(crate) const FLAP_WINDOW: SimDuration = SimDuration::from_secs(600);
+/// Rescales kept for the result per service; later ones are counted only.
+pub(crate) const MAX_SCALE_EVENTS: usize = 10_000;
+
+/// One rescale, as the results show it.
+#[derive(Clone, Debug)]
+pub(crate) struct ScaleRecord {
+    pub at: SimTime,
+    pub from: u32,
+    pub to: u32,
+    pub reason: String,
+    /// When the last replica it added became ready.
+    pub ready_at: Option<SimTime>,
+    /// Replicas it added still starting.
+    pub starting: u32,
+}
+
+/// One sync, as the findings need it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Tick {
+    pub at: SimTime,
+    /// Busy cores / serving cores over the last sync period (the truth,
+    /// not what the controller saw).
+    pub utilization: f64,
+    pub current: i32,
+    pub desired: i32,
+    /// The metrics asked for more than `current`.
+    pub wants_up: bool,
+    /// A scale-up was held back by the stabilization window.
+    pub stabilized_up: bool,
+    /// A scale-up was cut by a rate policy (or the legacy cap).
+    pub rate_limited_up: bool,
+    /// A scale-up was cut by `max`.
+    pub at_max: bool,
+}
+
+/// One saturated stretch being accumulated.
+#[derive(Clone, Copy, Debug)]
+struct Stretch {
+    from: SimTime,
+    to: SimTime,
+    ups: u32,
+    first_up: Option<SimTime>,
+    last_up: SimTime,
+    capped: bool,
+    at_max: bool,
+    lo: i32,
+    hi: i32,
+    stabilized: u64,
+    rate_limited: u64,
+    stabilized_at_first_up: u64,
+    stabilized_at_last_up: u64,
+    rate_limited_at_last_up: u64,
+}
+
+/// The parts of the slow stretches of one service, summed.
+#[derive(Clone, Copy, Debug, Default)]
+struct Parts {
+    length: u64,
+    lag: u64,
+    sync_wait: u64,
+    stabilization: u64,
+    policy: u64,
+    startup: u64,
+    other: u64,
+}
+
+/// The findings' state of one autoscaled service.
+#[derive(Default)]
+pub(crate) struct Episodes {
+    open: Option<Stretch>,
+    windows: Vec<Window>,
+    parts: Parts,
+    lo: Option<i32>,
+    hi: i32,
+    at_max: Option<i32>,
+    /// Flapping: the latest direction, recent changes, the worst window.
+    last_dir: i8,
+    recent: VecDeque<SimTime>,
+    changes: usize,
+    worst: Option<(usize, SimTime, SimTime)>,
+}
+
+impl super::pods::Autoscaler {
+    /// Records a rescale (the first [`MAX_SCALE_EVENTS`] are kept) and,
+    /// after the warm-up (`counted`), feeds the flapping detector.
+    pub(crate) fn record(&mut self, r: ScaleRecord, counted: bool) {
+        if counted {
+            self.episodes.direction(r.at, if r.to > r.from { 1 } else { -1 });
+        }
+        if self.events.len() < MAX_SCALE_EVENTS {
+            self.events.push(r);
+        }
+    }
+}
+
+impl Episodes {
+    /// One sync after the warm-up; `max` is the autoscaler's `max`.
+    pub(crate) fn tick(
+        &mut self,
+        t: &Tick,
+        max: i32,
+        period: SimDuration,
+        metrics_delay: SimDuration,
+        events: &[ScaleRecord],
+    ) {
+        if t.utilization < SATURATED {
+            if let Some(s) = self.open.take() {
+                self.close(s, max, period, metrics_delay, events);
+            }
+            return;
+        }
+        let s = self.open.get_or_insert(Stretch {
+            from: SimTime(t.at.0.saturating_sub(period.0)),
+            to: t.at,
+            ups: 0,
+            first_up: None,
+            last_up: t.at,
+            capped: true,
+            at_max: false,
+            lo: t.current,
+            hi: t.desired,
+            stabilized: 0,
+            rate_limited: 0,
+            stabilized_at_first_up: 0,
+            stabilized_at_last_up: 0,
+            rate_limited_at_last_up: 0,
+        });
+        s.to = t.at;
+        s.capped &= t.current >= max;
+        s.at_max |= t.at_max;
+        s.lo = s.lo.min(t.current);
+        s.hi = s.hi.max(t.desired);
+        s.stabilized += u64::from(t.stabilized_up);
+        s.rate_limited += u64::from(t.rate_limited_up);
+        if t.desired > t.current {
+            s.ups += 1;
+            if s.first_up.is_none() {
+                s.first_up = Some(t.at);
+                s.stabilized_at_first_up = s.stabilized;
+            }
+            s.last_up = t.at;
+            s.stabilized_at_last_up = s.stabilized;
+            s.rate_limited_at_last_up = s.rate_limited;
+        }
+    }
+
+    fn close(&mut self, s: Stretch, max: i32, period: SimDuration, metrics_delay: SimDuration, events: &[ScaleRecord]) {
+        let (from, to) = (s.from, s.to);
+        let length = to.since(from);
+        if length.0 < 2 * period.0 || (s.ups == 0 && s.capped) {
+            return;
+        }
+        let (first_up, last_up) = match s.first_up {
+            Some(f) => (f, s.last_up),
+            None => (to, to),
+        };
+        let (stab_first, stab_last, rate_last) = if s.ups == 0 {
+            (s.stabilized, s.stabilized, s.rate_limited)
+        } else {
+            (s.stabilized_at_first_up, s.stabilized_at_last_up, s.rate_limited_at_last_up)
+        };
+        let reaction = first_up.since(from);
+        let lag = metrics_delay.min(reaction);
+        let stab_before = (stab_first * period.0).min(reaction.0 - lag.0);
+        let stab = stab_before + stab_last.saturating_sub(stab_first) * period.0;
+        let sync_wait = reaction.0 - lag.0 - stab_before;
+        let policy = (rate_last * period.0).min(last_up.since(first_up).0);
+        let startup = events
+            .iter()
+            .rfind(|e| e.at == last_up && e.to > e.from)
+            .map_or(0, |e| e.ready_at.unwrap_or(to).min(to).since(last_up).0);
+        let explained = lag.0 + stab + sync_wait + policy + startup;
+        let p = &mut self.parts;
+        p.length += length.0;
+        p.lag += lag.0;
+        p.sync_wait += sync_wait;
+        p.stabilization += stab;
+        p.policy += policy;
+        p.startup += startup;
+        p.other += length.0.saturating_sub(explained);
+        self.lo = Some(self.lo.map_or(s.lo, |l| l.min(s.lo)));
+        self.hi = self.hi.max(s.hi);
+        if s.at_max {
+            self.at_max = Some(max);
+        }
+        self.windows.push(Window { from_s: from.as_secs_f64(), to_s: to.as_secs_f64() });
+    }
+
+    /// A rescale in direction `dir` (+1 up, −1 down) at `at`.
+    fn direction(&mut self, at: SimTime, dir: i8) {
+        if self.last_dir != 0 && dir != self.last_dir {
+            self.changes += 1;
+            self.recent.push_back(at);
+            while self.recent.front().is_some_and(|&f| at.since(f) > FLAP_WINDOW) {
+                self.recent.pop_front();
+            }
+            let n = self.recent.len();
+            if n >= FLAP_CHANGES && self.worst.is_none_or(|(w, _, _)| n > w) {
+                self.worst = Some((n, *self.recent.front().expect("not empty"), at));
+            }
+        }
+        self.last_dir = dir;
+    }
+
+    /// The findings of service `name`; an open stretch ends with the run.
+    pub(crate) fn findings(
+        &mut self,
+        name: &str,
+        max: i32,
+        period: SimDuration,
+        delay: SimDuration,
+        events: &[ScaleRecord],
+    ) -> Vec<Finding> {
+        if let Some(s) = self.open.take() {
+            self.close(s, max, period, delay, events);
+        }
+        let mut out = Vec::new();
+        if let (Some(first), Some(last)) = (self.windows.first(), self.windows.last()) {
+            let p = &self.parts;
+            let s = |ns: u64| format!("{:.0}s", ns as f64 / 1e9);
+            let stretches = match self.windows.len() {
+                1 => String::new(),
+                n => format!(" in {n} stretches"),
+            };
+            let mut message = format!(
+                "{name} was saturated (≥{:.0}% busy) for {}{stretches} while its autoscaler went {} → {} replicas: \
+                 metric lag {}, sync period wait {}, stabilization {}, policy limit {}, pod start-up {}, other {} (syncs that saw no need yet: new pods without samples count as idle, or the load kept growing)",
+                SATURATED * 100.0,
+                s(p.length),
+                self.lo.unwrap_or(0),
+                self.hi,
+                s(p.lag),
+                s(p.sync_wait),
+                s(p.stabilization),
+                s(p.policy),
+                s(p.startup),
+                s(p.other),
+            );
+            if let Some(max) = self.at_max {
+                message.push_str(&format!("; it reached max ({max})"));
+            }
+            out.push(Finding {
+                kind: FindingKind::AutoscalerSlow,
+                subject: name.to_string(),
+                from_s: first.from_s,
+                to_s: last.to_s,
+                windows: self.windows.clone(),
+                message,
+            });
+        }
+        if let Some((n, from, to)) = self.worst {
+            out.push(Finding {
+                kind: FindingKind::Flapping,
+                subject: name.to_string(),
+                from_s: from.as_secs_f64(),
+                to_s: to.as_secs_f64(),
+                windows: vec![Window { from_s: from.as_secs_f64(), to_s: to.as_secs_f64() }],
+                message: format!(
+                    "{name}'s autoscaler changed direction {n} times within {:.0} min ({} direction changes in the run): \
+                     consider a longer scale-down stabilization or a wider tolerance",
+                    FLAP_WINDOW.as_secs_f64() / 60.0,
+                    self.changes
+                ),
+            });
+        }
+        out
+    }
+}
 
 /// Replica counts of service `s` over the measured period `[warmup, end]`:
 /// the summary, replica-hours, and the serving replica-nanoseconds (the
 /// denominator of utilization, with `cpus`).
 pub(crate) fn replica_figures(w: &mut World, s: usize, end: SimTime) -> (ReplicaSummary, f64, u128) {
     let measured_ns = end.0.saturating_sub(w.warmup.0).max(1);
-    let f = &mut w.scaling.fleets[s];
+    let f = &mut w.fleet.rosters[s];
     let total = f.total.area_at(end.0) - f.total_at_warmup;
     let serving = f.serving.area_at(end.0) - f.serving_at_warmup;
     let summary = ReplicaSummary { min: f.total_min, mean: total as f64 / measured_ns as f64, max: f.total_max };
@@ -59,124 +332,9 @@ pub(crate) fn scale_events(w: &World, s: usize) -> Vec<ScaleEventResult> {
 }
 
 /// The autoscaling findings of service `s`.
-pub(crate) fn findings(w: &World, s: usize, end: SimTime) -> Vec<Finding> {
-    let Some(a) = &w.scaling.hpas[s] else { return Vec::new() };
-    let name = &w.m.services[s].name;
+pub(crate) fn findings(w: &mut World, s: usize) -> Vec<Finding> {
+    let Some(a) = w.scaling.hpas[s].as_deref_mut() else { return Vec::new() };
     let max = w.m.services[s].autoscale.as_ref().map_or(0, |c| c.max as i32);
-    let mut out = Vec::new();
-    let ticks: Vec<&Tick> = a.ticks.iter().filter(|t| t.at > w.warmup && t.at <= end).collect();
-    let mut i = 0;
-    while i < ticks.len() {
-        if ticks[i].utilization < SATURATED {
-            i += 1;
-            continue;
-        }
-        let mut j = i;
-        while j + 1 < ticks.len() && ticks[j + 1].utilization >= SATURATED {
-            j += 1;
-        }
-        if let Some(f) = slow_episode(a, name, max, &ticks[i..=j]) {
-            out.push(f);
-        }
-        i = j + 1;
-    }
-    out.extend(flapping(a, name, w.warmup));
-    out
-}
-
-fn slow_episode(a: &Autoscaler, name: &str, max: i32, ep: &[&Tick]) -> Option<Finding> {
-    let period = a.sync_period;
-    let from = SimTime(ep[0].at.0.saturating_sub(period.0));
-    let to = ep[ep.len() - 1].at;
-    let length = to.since(from);
-    let ups: Vec<&&Tick> = ep.iter().filter(|t| t.desired > t.current).collect();
-    let capped = ep.iter().all(|t| t.current >= max);
-    if length.0 < 2 * period.0 || (ups.is_empty() && capped) {
-        return None;
-    }
-    let first_up = ups.first().map_or(to, |t| t.at);
-    let last_up = ups.last().map_or(to, |t| t.at);
-    let reaction = first_up.since(from);
-    let lag = a.metrics_delay.min(reaction);
-    let ticks = |pred: fn(&Tick) -> bool, until: SimTime| ep.iter().filter(|t| t.at <= until && pred(t)).count() as u64;
-    let stab_before = SimDuration(ticks(|t| t.stabilized_up, first_up) * period.0).min(SimDuration(reaction.0 - lag.0));
-    let stab = SimDuration(
-        stab_before.0
-            + ticks(|t| t.stabilized_up, last_up).saturating_sub(ticks(|t| t.stabilized_up, first_up)) * period.0,
-    );
-    let sync_wait = SimDuration(reaction.0 - lag.0 - stab_before.0);
-    let policy = SimDuration(ticks(|t| t.rate_limited_up, last_up) * period.0).min(last_up.since(first_up));
-    let startup = a
-        .events
-        .iter()
-        .rfind(|e| e.at == last_up && e.to > e.from)
-        .map_or(SimDuration::ZERO, |e| e.ready_at.unwrap_or(to).min(to).since(last_up));
-    let explained = lag.0 + stab.0 + sync_wait.0 + policy.0 + startup.0;
-    let other = SimDuration(length.0.saturating_sub(explained));
-    let at_max = ep.iter().any(|t| t.at_max);
-    let (lo, hi) = (ep.iter().map(|t| t.current).min().unwrap_or(0), ep.iter().map(|t| t.desired).max().unwrap_or(0));
-    let s = |d: SimDuration| format!("{:.0}s", d.as_secs_f64());
-    let mut message = format!(
-        "{name} was saturated (≥{:.0}% busy) for {} while its autoscaler went {lo} → {hi} replicas: \
-         metric lag {}, sync period wait {}, stabilization {}, policy limit {}, pod start-up {}, other {} (syncs that saw no need yet: new pods without samples count as idle, or the load kept growing)",
-        SATURATED * 100.0,
-        s(length),
-        s(lag),
-        s(sync_wait),
-        s(stab),
-        s(policy),
-        s(startup),
-        s(other),
-    );
-    if at_max {
-        message.push_str(&format!("; it reached max ({max})"));
-    }
-    Some(Finding {
-        windows: Vec::new(),
-        kind: FindingKind::AutoscalerSlow,
-        subject: name.to_string(),
-        from_s: from.as_secs_f64(),
-        to_s: to.as_secs_f64(),
-        message,
-    })
-}
-
-/// Direction changes of the rescales; one finding per window with too many.
-fn flapping(a: &Autoscaler, name: &str, warmup: SimTime) -> Option<Finding> {
-    let mut changes: Vec<SimTime> = Vec::new();
-    let mut last_dir = 0i8;
-    for e in a.events.iter().filter(|e| e.at >= warmup) {
-        let dir = if e.to > e.from { 1 } else { -1 };
-        if last_dir != 0 && dir != last_dir {
-            changes.push(e.at);
-        }
-        last_dir = dir;
-    }
-    let n = FLAP_CHANGES;
-    let mut worst: Option<(usize, usize)> = None;
-    let mut start = 0;
-    for end in 0..changes.len() {
-        while changes[end].since(changes[start]) > FLAP_WINDOW {
-            start += 1;
-        }
-        let count = end + 1 - start;
-        if count >= n && worst.is_none_or(|(s, e)| count > e + 1 - s) {
-            worst = Some((start, end));
-        }
-    }
-    let (s, e) = worst?;
-    Some(Finding {
-        windows: Vec::new(),
-        kind: FindingKind::Flapping,
-        subject: name.to_string(),
-        from_s: changes[s].as_secs_f64(),
-        to_s: changes[e].as_secs_f64(),
-        message: format!(
-            "{name}'s autoscaler changed direction {} times within {:.0} min ({} direction changes in the run): \
-             consider a longer scale-down stabilization or a wider tolerance",
-            e + 1 - s,
-            FLAP_WINDOW.as_secs_f64() / 60.0,
-            changes.len()
-        ),
-    })
+    let (period, delay) = (a.sync_period, a.metrics_delay);
+    a.episodes.findings(&w.m.services[s].name, max, period, delay, &a.events)
 }

@@ -3,7 +3,8 @@
 //! left alone by the balancer.
 
 use super::*;
-use crate::sim::{RunOptions, World};
+use crate::sim::replica::Meter;
+use crate::sim::{RunOptions, main_loop};
 use crate::spec;
 
 fn model(autoscale: &str, duration: &str) -> Model {
@@ -51,7 +52,7 @@ fn the_meter_integrates_levels_between_changes() {
 fn only_autoscaled_services_are_metered() {
     let m = model(SCALING, "1s");
     let w = World::new(&m, &RunOptions::default());
-    let metered: Vec<bool> = w.replicas.iter().map(|r| r.meter.is_some()).collect();
+    let metered: Vec<bool> = w.fleet.replicas.iter().map(|r| r.meter.is_some()).collect();
     assert_eq!(metered, vec![true, true, false, false]);
     assert!(w.scaling.hpas[0].is_some() && w.scaling.hpas[1].is_none());
 }
@@ -62,24 +63,26 @@ fn starting_replicas_get_no_traffic_and_go_first_on_scale_down() {
     // when the run stops at 90 s they are all still starting.
     let m = model(SCALING, "90s");
     let mut w = World::new(&m, &RunOptions { check_invariants: true, ..RunOptions::default() });
-    let _ = w.run(&mut |_| {});
-    assert!(w.violations.is_empty(), "{:?}", w.violations);
-    let starting: Vec<u32> =
-        (0..w.replicas.len() as u32).filter(|&r| w.replicas[r as usize].state == ReplicaState::Starting).collect();
+    let _ = main_loop(&mut w, &mut |_| {});
+    assert!(w.check.violations.is_empty(), "{:?}", w.check.violations);
+    let starting: Vec<ReplicaId> = (0..w.fleet.replicas.len() as u32)
+        .map(ReplicaId)
+        .filter(|&r| w.fleet.replica(r).state == ReplicaState::Starting)
+        .collect();
     assert!(!starting.is_empty(), "the HPA did not scale up");
     for &r in &starting {
-        let rep = &w.replicas[r as usize];
-        assert_eq!(rep.service, 0);
-        assert_eq!(rep.meter.as_ref().map(|m| m.arrivals), Some(0), "starting replica {r} got attempts");
+        let rep = w.fleet.replica(r);
+        assert_eq!(rep.service, ServiceId(0));
+        assert_eq!(rep.meter.as_ref().map(|m| m.arrivals), Some(0), "starting replica {r:?} got attempts");
     }
-    assert_eq!(w.services[0].ready, vec![0, 1]);
+    assert_eq!(w.fleet.services[0].ready, vec![ReplicaId(0), ReplicaId(1)]);
     // Scale-down takes the newest starting replica first.
-    assert_eq!(scale_down_victim(&w, 0), starting.last().copied());
+    assert_eq!(scale_down_victim(&w, ServiceId(0)), starting.last().copied());
     for &r in &starting {
-        w.replicas[r as usize].state = ReplicaState::Gone;
+        w.fleet.replica_mut(r).state = ReplicaState::Gone;
     }
     // Then the most recently ready one (both ready at 0: the higher index).
-    assert_eq!(scale_down_victim(&w, 0), Some(1));
+    assert_eq!(scale_down_victim(&w, ServiceId(0)), Some(ReplicaId(1)));
 }
 
 #[test]

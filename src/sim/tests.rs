@@ -289,3 +289,182 @@ workload: [ { name: app, target: s.e, users: 20, think: exp(200ms) } ]
     let n = x * (rt + 0.2);
     assert!((n - 20.0).abs() < 0.2, "N = {n}");
 }
+
+/// Arrivals per replica of service 0 in a run of `m` (the service must be
+/// autoscaled, so its replicas are metered), with invariants checked.
+fn arrivals_per_replica(m: &Model) -> Vec<u64> {
+    let mut w = super::World::new(m, &checked());
+    let _ = super::main_loop(&mut w, &mut |_| {});
+    assert!(w.check.violations.is_empty(), "{:?}", w.check.violations);
+    let members = &w.fleet.rosters[0].members;
+    members.iter().map(|r| w.fleet.replica(*r).meter.as_ref().map_or(0, |m| m.arrivals)).collect()
+}
+
+/// A crash must not misroute traffic: after one of four replicas crashes,
+/// the balancer chooses among the three live ones only, so each survivor
+/// takes a third — not the dead replica's neighbour half of it (round
+/// robin, random, p2c) or nearly all of it (least_request, where the dead
+/// replica always looked idle).
+#[test]
+fn after_a_crash_the_survivors_share_the_traffic_as_three_replicas() {
+    for balancer in ["round_robin", "random", "p2c", "least_request"] {
+        let m = yaml(&format!(
+            "duration: 100s
+services:
+  s:
+    replicas: 4
+    balancer: {balancer}
+    # min = max: metered replicas (to count arrivals), never rescaled
+    autoscale: {{ min: 4, max: 4, metrics: [ {{ cpu: 50% }} ] }}
+    endpoints: {{ e: {{ work: exp(2ms) }} }}
+workload: [ {{ name: w, target: s.e, rate: 600/s }} ]
+faults: [ {{ at: 0s, kind: crash, service: s, replicas: 1 }} ]
+"
+        ));
+        let n = arrivals_per_replica(&m);
+        assert_eq!(n[0], 0, "{balancer}: the crashed replica got traffic: {n:?}");
+        let total: u64 = n.iter().sum();
+        // Binomial spread of random routing over ~60,000 arrivals: sd of a
+        // third is sqrt(60000·(1/3)·(2/3)) ≈ 115; 5 sd ≈ 580 (under 3%).
+        // The misrouting bug gave one survivor 50% or more.
+        for (i, &k) in n.iter().enumerate().skip(1) {
+            let share = k as f64 / total as f64;
+            assert!((share - 1.0 / 3.0).abs() < 0.03, "{balancer}: replica {i} took {share:.3} of {total}: {n:?}");
+        }
+    }
+}
+
+/// A crash while propagated deadlines expire queued work must not panic:
+/// closing the crashed replica's running attempt frees its slot, and the
+/// queued attempts behind it (whose callers gave up long ago) must not be
+/// admitted, dropped and freed under the crash handler's feet.
+#[test]
+fn a_crash_during_propagated_timeouts_with_a_queue_is_handled() {
+    let m = yaml(
+        "duration: 20s
+services:
+  front:
+    endpoints:
+      e: { steps: [ { call: db.q, timeout: 10ms, deadline: propagate, retry: { attempts: 3 } } ] }
+  db:
+    replicas: 2
+    max_in_flight: 1
+    queue: { capacity: 1000 }
+    endpoints: { q: { work: exp(30ms) } }
+workload: [ { name: w, target: front.e, rate: 200/s } ]
+faults:
+  - { at: 5s, kind: crash, service: db, replicas: 1, restart_after: 2s }
+  - { at: 9s, kind: crash, service: db, replicas: 2, restart_after: 1s }
+",
+    );
+    // Before the fix, seed 2 panicked ("listed" in the crash handler).
+    for seed in 1..=4 {
+        let r = run(&m, &RunOptions { seed: Some(seed), ..checked() });
+        assert!(r.invariant_violations.is_empty(), "seed {seed}: {:?}", r.invariant_violations);
+        assert!(r.services["db"].deadline_dropped > 0, "queued work expired: {:?}", r.services["db"]);
+        assert!(r.workloads["w"].failures.error > 0, "the crash failed attempts");
+    }
+}
+
+/// A propagated deadline is per attempt: retries go on while the caller's
+/// own deadline leaves time.
+#[test]
+fn propagated_deadlines_leave_retries_on() {
+    let m = yaml(
+        "duration: 10s
+services:
+  front:
+    endpoints:
+      e: { steps: [ { call: mid.e, timeout: 100ms, deadline: propagate } ] }
+  mid:
+    endpoints:
+      e: { steps: [ { call: db.q, timeout: 40ms, deadline: propagate, retry: { attempts: 5, on: [timeout] } } ] }
+  db: { endpoints: { q: { steps: [ { delay: 1s } ] } } }
+workload: [ { name: w, target: front.e, rate: 10/s, arrivals: deterministic } ]
+",
+    );
+    let r = run_checked(&m);
+    let e = &r.edges["mid->db.q"];
+    // Attempts at 0, 40 and 80 ms; at 120 ms the caller's 100 ms deadline
+    // has passed, so the fourth never goes out (before the fix: only the
+    // first went out, its deadline being the call's own timeout). Calls
+    // made near the end of the run may have sent fewer.
+    assert!(e.calls >= 95, "{e:?}");
+    assert!(e.attempts <= 3 * e.calls && e.attempts + 6 >= 3 * e.calls, "3 attempts per call: {e:?}");
+    assert_eq!(e.retries, e.attempts - e.calls);
+}
+
+/// Same-instant rule: a timeout and a response due at the same nanosecond
+/// — the timeout was armed first (when the attempt was sent), so it fires
+/// first and the attempt counts as timed out.
+#[test]
+fn a_timeout_beats_a_response_due_at_the_same_instant() {
+    let m = yaml(
+        "duration: 1s
+services:
+  front: { endpoints: { e: { steps: [ { call: back.e, timeout: 10ms } ] } } }
+  back: { endpoints: { e: { work: 10ms } } }
+workload: [ { name: w, target: front.e, rate: 10/s, arrivals: deterministic } ]
+",
+    );
+    let r = run_checked(&m);
+    let e = &r.edges["front->back.e"];
+    // Ten calls; the last, at 1 s, is still out when the run ends.
+    assert_eq!((e.calls, e.timeouts), (10, 9), "{e:?}");
+    assert_eq!(r.workloads["w"].ok, 0);
+    // One nanosecond more time and every call succeeds.
+    let m = yaml(
+        "duration: 1s
+services:
+  front: { endpoints: { e: { steps: [ { call: back.e, timeout: 10000001ns } ] } } }
+  back: { endpoints: { e: { work: 10ms } } }
+workload: [ { name: w, target: front.e, rate: 10/s, arrivals: deterministic } ]
+",
+    );
+    assert_eq!(run_checked(&m).workloads["w"].ok, 9);
+}
+
+/// A detached call (fire-and-forget) needs no parent: it runs to its end,
+/// is counted on its edge, and nobody waits for it.
+#[test]
+fn a_detached_call_runs_without_a_caller() {
+    let m = yaml(
+        "duration: 1s
+services:
+  front: { endpoints: { e: { steps: [ { call: back.e } ] } } }
+  back: { endpoints: { e: { work: 1ms } } }
+workload: [ { name: w, target: front.e, rate: 1/s, arrivals: deterministic } ]
+",
+    );
+    let mut w = super::World::new(&m, &checked());
+    let edge = crate::model::EdgeId(0);
+    let call = super::flow::send::start_detached(&mut w, edge);
+    assert!(w.calls.contains(call));
+    let _ = super::main_loop(&mut w, &mut |_| {});
+    assert!(w.check.violations.is_empty(), "{:?}", w.check.violations);
+    assert!(!w.calls.contains(call), "the detached call ended");
+    let e = &w.stats.edges[0];
+    assert_eq!(e.attempts, e.calls + 1, "its attempt went out beside the requests' calls: {e:?}");
+}
+
+/// Timers of calls that ended long before their timeout do not pile up:
+/// at 20,000 requests/s with a 60 s timeout, the lane is compacted and
+/// stays bounded by what is in flight (not rate × timeout = 1.2 M).
+#[test]
+fn stale_timeouts_do_not_grow_with_rate_times_timeout() {
+    let m = yaml(
+        "duration: 10s
+services:
+  front: { endpoints: { e: { steps: [ { call: back.e, timeout: 60s } ] } } }
+  back: { cpus: 4, endpoints: { e: { work: exp(0.1ms) } } }
+workload: [ { name: w, target: front.e, rate: 20000/s } ]
+",
+    );
+    let mut w = super::World::new(&m, &RunOptions::default());
+    let lane = w.lanes.timeout[0].expect("a timeout lane");
+    let mut most = 0;
+    let _ = super::main_loop(&mut w, &mut |_| {});
+    most = most.max(w.q.lane_len(lane));
+    let live = w.attempts.peak() + w.calls.peak();
+    assert!(most <= 2 * live + 4096, "{most} timers for a peak of {live} live");
+}

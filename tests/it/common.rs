@@ -132,11 +132,12 @@ pub fn invariant_violations(model: &Model, r: &RunResult) -> Vec<String> {
             ));
         }
         let f = &w.failures;
-        if w.failed != f.error + f.timeout + f.rejected {
-            v.push(format!(
-                "workload {name}: failed {} != error {} + timeout {} + rejected {}",
-                w.failed, f.error, f.timeout, f.rejected
-            ));
+        if w.failed != f.error + f.timeout + f.rejected + f.short_circuited {
+            v.push(format!("workload {name}: failed {} != the sum of its kinds {f:?}", w.failed));
+        }
+        let by_cause: u64 = w.causes.iter().map(|c| c.count).sum();
+        if w.failed != by_cause {
+            v.push(format!("workload {name}: failed {} != the sum of its causes {:?}", w.failed, w.causes));
         }
         if !(w.goodput_per_s.is_finite() && w.goodput_per_s >= 0.0) {
             v.push(format!("workload {name}: goodput {}", w.goodput_per_s));

@@ -212,8 +212,12 @@ workload: [ { name: w, target: front.e, rate: 10/s, arrivals: deterministic } ]
     assert_eq!(e.attempts, 4 * e.failures + (e.calls - e.failures), "{e:?}");
     assert_eq!(e.calls - e.failures, 1);
     assert_eq!(r.workloads["w"].latency_ms.max, None, "no request succeeds");
-    // front answers its caller with an error when its call timed out.
-    assert_eq!(r.workloads["w"].failures.error, r.workloads["w"].failed);
+    // front answers its caller with an error when its call timed out; the
+    // request's failure is classified by that root cause, the timeout.
+    let w = &r.workloads["w"];
+    assert_eq!(w.failures.timeout, w.failed);
+    assert_eq!(w.causes.len(), 1);
+    assert_eq!((w.causes[0].kind.as_str(), w.causes[0].at.as_str()), ("timeout", "front->db.q"));
 }
 
 /// gRPC retry throttling: above the break-even failure rate r/(1+r) ≈ 9.1%

@@ -1,0 +1,39 @@
+//! Typed ids of what the simulation creates and destroys: replicas, the
+//! executors their work runs on, and the slab keys of calls, attempts,
+//! strands and joins. Model elements keep the model's ids
+//! ([`ServiceId`], [`EndpointId`], [`EdgeId`], [`WorkloadId`], [`FaultId`]).
+//! "None" is always `Option::None`, never a sentinel value.
+
+pub(crate) use crate::model::{EdgeId, EndpointId, FaultId, ServiceId, WorkloadId};
+
+use super::state::{Attempt, Call, Join, Strand};
+use crate::engine::Key;
+
+/// Index into `World::replicas` (replicas are never removed: a gone one
+/// stays as a tombstone, so ids are stable).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct ReplicaId(pub u32);
+
+impl ReplicaId {
+    #[inline]
+    pub fn ix(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// Index into `World::cpus`: one executor of work steps (today a replica's
+/// own cores; see [`super::cpu`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct CpuId(pub u32);
+
+impl CpuId {
+    #[inline]
+    pub fn ix(self) -> usize {
+        self.0 as usize
+    }
+}
+
+pub(crate) type CallKey = Key<Call>;
+pub(crate) type AttemptKey = Key<Attempt>;
+pub(crate) type StrandKey = Key<Strand>;
+pub(crate) type JoinKey = Key<Join>;

@@ -1,0 +1,263 @@
+//! The records the simulation keeps for what is in flight: calls, their
+//! attempts, the strands of execution running an attempt's endpoint, and
+//! the joins of parallel steps — plain data, no behaviour beyond small
+//! accessors. Who changes them, and when, is [`super::flow`]'s business.
+//!
+//! Life of an attempt ([`AttemptState`]): `Transit` (on the network) →
+//! `Queued` (waiting for an admission slot, optional) → `Running` (holding
+//! a slot, its endpoint's strands run) → `Done`. Every move into `Done`
+//! goes through one function, `flow::close`, which is what keeps the
+//! per-replica counts (outstanding attempts, slots, queue) exact.
+
+use super::chain::{Buf, NodeId};
+use super::ids::{AttemptKey, CallKey, EdgeId, EndpointId, JoinKey, ReplicaId, ServiceId, StrandKey, WorkloadId};
+use super::resilience::BackoffState;
+use crate::engine::SimTime;
+use crate::model::{FailureKind, MAX_LOOP_DEPTH};
+
+/// How an attempt or call ended, as its caller sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Ok,
+    Error,
+    Rejected,
+    Timeout,
+    /// Refused by the caller's circuit breaker without being sent.
+    ShortCircuited,
+}
+
+impl Outcome {
+    /// The kind of failure (`None` for `Ok`).
+    pub fn failure(self) -> Option<FailureKind> {
+        match self {
+            Outcome::Ok => None,
+            Outcome::Error => Some(FailureKind::Error),
+            Outcome::Timeout => Some(FailureKind::Timeout),
+            Outcome::Rejected => Some(FailureKind::Rejected),
+            Outcome::ShortCircuited => Some(FailureKind::ShortCircuited),
+        }
+    }
+}
+
+/// Where a failure began.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Origin {
+    /// At a service: a `fail` step, an `errors` fault, a crash, a full
+    /// queue, an expired deadline.
+    Service(ServiceId),
+    /// On a call edge, at the caller: its timeout, its circuit breaker, a
+    /// partition.
+    Edge(EdgeId),
+}
+
+/// The root cause of a failure: what went wrong first and where. It rides
+/// along with error responses up the call chain, so a request that failed
+/// because a call three hops down timed out is reported as that timeout,
+/// wherever it is counted (`classify once`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Cause {
+    pub kind: FailureKind,
+    pub origin: Origin,
+}
+
+/// Who waits for a call's outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Parent {
+    /// A strand of the caller's endpoint.
+    Strand(StrandKey),
+    /// The edge client of a workload (`user` for closed loops).
+    Request { wl: WorkloadId, user: Option<u32> },
+    /// Nobody: fire-and-forget (a published message, an async side call).
+    /// The call runs to its end and its outcome is only counted.
+    Detached,
+}
+
+/// Most attempts of one call awaited at once (hedging); more are not sent.
+pub(crate) const MAX_LIVE_ATTEMPTS: usize = 6;
+
+/// A call: the caller's intent to get an answer from `callee`; it makes
+/// one or more attempts (first try, retries, hedges).
+pub(crate) struct Call {
+    pub parent: Parent,
+    /// The call site; `None` for a workload's request.
+    pub edge: Option<EdgeId>,
+    pub callee: EndpointId,
+    pub start: SimTime,
+    /// The most recent attempt (`None` before the first, or when it was
+    /// short-circuited or refused before it was sent).
+    pub last: Option<AttemptKey>,
+    /// Attempts awaited now (more than one while hedging).
+    live: [Option<AttemptKey>; MAX_LIVE_ATTEMPTS],
+    live_len: u8,
+    /// Attempts sent (or short-circuited) so far, hedges and retries included.
+    pub attempts_made: u32,
+    /// When the latest attempt was sent.
+    pub last_sent: SimTime,
+    /// Part of a request that arrived after the warm-up.
+    pub counted: bool,
+    /// Call-tree node of the callee (latency chains).
+    pub node: Option<NodeId>,
+    /// The caller's own deadline, when this call propagates deadlines
+    /// (`SimTime::MAX` if none): retries go on only while it leaves time.
+    pub deadline: SimTime,
+    /// `timeout_total` expiry (`SimTime::MAX` if none).
+    pub total_deadline: SimTime,
+    /// Chain of its failed attempts and backoffs so far.
+    pub chain: Option<Buf>,
+    /// Where it is in its backoff schedule (set at its first retry).
+    pub backoff: Option<BackoffState>,
+    /// A retry is scheduled (backoff running).
+    pub retry_pending: bool,
+    pub backoff_from: SimTime,
+    /// AWS quota: tokens the latest retry took (refunded on success).
+    pub retry_cost: Option<u32>,
+    /// Envoy budget: retries charged and not yet finished.
+    pub envoy_retries: u32,
+    /// The attempt whose endpoint made this call (`None` for a request or a
+    /// detached call), and the neighbours in that attempt's list of
+    /// outstanding calls.
+    pub caller: Option<AttemptKey>,
+    pub prev: Option<CallKey>,
+    pub next: Option<CallKey>,
+}
+
+impl Call {
+    pub fn new(parent: Parent, edge: Option<EdgeId>, callee: EndpointId, now: SimTime, counted: bool) -> Call {
+        Call {
+            parent,
+            edge,
+            callee,
+            start: now,
+            last: None,
+            live: [None; MAX_LIVE_ATTEMPTS],
+            live_len: 0,
+            attempts_made: 0,
+            last_sent: now,
+            counted,
+            node: None,
+            deadline: SimTime::MAX,
+            total_deadline: SimTime::MAX,
+            chain: None,
+            backoff: None,
+            retry_pending: false,
+            backoff_from: now,
+            retry_cost: None,
+            envoy_retries: 0,
+            caller: None,
+            prev: None,
+            next: None,
+        }
+    }
+
+    /// Attempts awaited now.
+    pub fn live(&self) -> impl Iterator<Item = AttemptKey> + '_ {
+        self.live[..self.live_len as usize].iter().flatten().copied()
+    }
+
+    pub fn live_count(&self) -> usize {
+        self.live_len as usize
+    }
+
+    pub fn has_room(&self) -> bool {
+        (self.live_len as usize) < MAX_LIVE_ATTEMPTS
+    }
+
+    pub fn live_push(&mut self, a: AttemptKey) {
+        if self.has_room() {
+            self.live[self.live_len as usize] = Some(a);
+            self.live_len += 1;
+        }
+    }
+
+    pub fn live_remove(&mut self, a: AttemptKey) {
+        let n = self.live_len as usize;
+        if let Some(i) = self.live[..n].iter().position(|&x| x == Some(a)) {
+            self.live[i] = self.live[n - 1];
+            self.live[n - 1] = None;
+            self.live_len -= 1;
+        }
+    }
+
+    /// Empties the list of awaited attempts and returns what it held.
+    pub fn take_live(&mut self) -> ([Option<AttemptKey>; MAX_LIVE_ATTEMPTS], usize) {
+        let n = std::mem::take(&mut self.live_len) as usize;
+        (std::mem::replace(&mut self.live, [None; MAX_LIVE_ATTEMPTS]), n)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AttemptState {
+    /// On the network towards the replica.
+    Transit,
+    /// Waiting for an admission slot.
+    Queued,
+    /// Admitted; its strands run.
+    Running,
+    /// Closed: it responded, was refused, dropped or cancelled.
+    Done,
+}
+
+/// One try at `service.endpoint` on one replica.
+pub(crate) struct Attempt {
+    pub call: CallKey,
+    pub endpoint: EndpointId,
+    pub service: ServiceId,
+    pub replica: ReplicaId,
+    pub sent: SimTime,
+    pub arrived: SimTime,
+    pub admitted: SimTime,
+    pub responded: SimTime,
+    /// Propagated deadline: the server drops it if it would start later.
+    pub deadline: SimTime,
+    pub state: AttemptState,
+    pub outcome: Outcome,
+    /// Why it failed, when it did.
+    pub cause: Option<Cause>,
+    /// Nobody waits for the response any more (it arrived, or the caller gave up).
+    pub orphan: bool,
+    /// When the caller gave up on it (timeout, abandonment); `SimTime::MAX` if it did not.
+    pub abandoned_at: SimTime,
+    /// Cancellation reached it while on the network: it is dropped on arrival.
+    pub cancelled: bool,
+    /// Swallowed by a partition: it never arrives.
+    pub lost: bool,
+    /// Sent as a retry.
+    pub retry: bool,
+    /// Attempts admitted at its replica when it was admitted (limiter sample).
+    pub in_flight_at_admission: u32,
+    /// Live strands of its endpoint's execution.
+    pub strands: u32,
+    /// The response is on its way back to the caller.
+    pub response_pending: bool,
+    pub counted: bool,
+    pub node: Option<NodeId>,
+    /// Chain buffer of its critical path once it responded.
+    pub chain: Option<Buf>,
+    /// Head of the list of calls its endpoint has outstanding.
+    pub calls: Option<CallKey>,
+}
+
+/// A program counter over an endpoint's compiled code. A fork runs each
+/// branch as a child strand; the parent waits on a [`Join`].
+pub(crate) struct Strand {
+    pub attempt: AttemptKey,
+    /// The join this strand is a branch of (`None` for the root strand).
+    pub join: Option<JoinKey>,
+    pub pc: u32,
+    pub counters: [u32; MAX_LOOP_DEPTH],
+    pub chain: Option<Buf>,
+    /// When the current delay began.
+    pub t0: SimTime,
+}
+
+pub(crate) struct Join {
+    pub parent: StrandKey,
+    pub need: u32,
+    pub total: u32,
+    pub ok: u32,
+    pub failed: u32,
+    /// Branches not yet finished (successfully or not, or abandoned).
+    pub outstanding: u32,
+    pub resolved: bool,
+    pub join_pc: u32,
+}
