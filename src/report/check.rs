@@ -4,6 +4,7 @@
 //! [`crate::model::analysis`]), and static findings.
 
 use crate::model::Model;
+use crate::model::analysis::GraphEdge;
 pub use crate::model::analysis::{Analysis, analyze};
 use std::fmt::Write;
 
@@ -27,7 +28,7 @@ pub fn check_report(m: &Model, a: &Analysis) -> String {
             m.endpoints[w.target.ix()].full_name,
             a.max_depth[i]
         );
-        tree(&mut o, m, a, w.target.0, 1, 1.0);
+        tree(&mut o, m, a, i);
         let _ = writeln!(o, "  expected visits per request:");
         let mut by_service = vec![0.0; m.services.len()];
         for (ep, v) in a.visits[i].iter().enumerate() {
@@ -138,38 +139,80 @@ fn count(x: f64) -> String {
     }
 }
 
-fn tree(o: &mut String, m: &Model, a: &Analysis, ep: u32, depth: usize, per_request: f64) {
-    let e = &m.endpoints[ep as usize];
-    if depth == 1 {
-        let _ = writeln!(o, "  {}", e.full_name);
-    }
-    for g in a.edges.iter().filter(|g| g.caller == ep) {
-        let edge = &m.edges[g.edge as usize];
-        let mut notes = Vec::new();
-        if g.parallel {
-            notes.push("parallel".to_string());
+/// One endpoint whose call sites are being printed.
+struct Frame<'a> {
+    calls: &'a [GraphEdge],
+    next: usize,
+    /// What goes before the `├─` of its call sites.
+    prefix: String,
+    /// Visits of the endpoint per request along the printed path.
+    per_request: f64,
+}
+
+/// The call tree of workload `w`, depth first. Each endpoint's subtree is
+/// printed once; later call sites of an endpoint that makes calls point
+/// back to it (`(see above)`), so the output has one line per call site at
+/// most, however many paths lead to an endpoint (a chain of diamonds has
+/// exponentially many).
+fn tree(o: &mut String, m: &Model, a: &Analysis, w: usize) {
+    let root = m.workloads[w].target;
+    let _ = writeln!(o, "  {}", m.endpoints[root.ix()].full_name);
+    let mut expanded = vec![false; m.endpoints.len()];
+    expanded[root.ix()] = true;
+    let mut stack = vec![Frame { calls: a.calls_from(root.0), next: 0, prefix: "  ".into(), per_request: 1.0 }];
+    while let Some(f) = stack.last_mut() {
+        let Some(g) = f.calls.get(f.next) else {
+            stack.pop();
+            continue;
+        };
+        f.next += 1;
+        let last = f.next == f.calls.len();
+        let calls = f.per_request * g.calls_per_visit;
+        let callee = g.callee as usize;
+        let has_calls = !a.calls_from(g.callee).is_empty();
+        let mut notes = call_notes(m, g);
+        let total = a.visits[w][callee];
+        if has_calls && !expanded[callee] && (total - calls).abs() > 1e-9 * total.max(1.0) {
+            notes.push(format!("×{total:.3}/request over all paths"));
         }
-        if let Some(t) = edge.timeout {
-            notes.push(format!("timeout {t}"));
-        }
-        if edge.continue_on_failure {
-            notes.push("on_failure: continue".into());
-        }
-        if g.attempts_per_call > 1.0 {
-            notes.push(format!("≤{} attempts", count(g.attempts_per_call)));
-        }
-        if g.capped_per_call < g.attempts_per_call {
-            notes.push(format!("capped ~{}", count(g.capped_per_call)));
-        }
-        let calls = per_request * g.calls_per_visit;
         let _ = writeln!(
             o,
-            "  {}└─ {}  ×{:.3}/request{}",
-            "   ".repeat(depth - 1),
-            m.endpoints[g.callee as usize].full_name,
-            calls,
-            if notes.is_empty() { String::new() } else { format!("  [{}]", notes.join(", ")) }
+            "{}{}{}  ×{calls:.3}/request{}{}",
+            f.prefix,
+            if last { "└─ " } else { "├─ " },
+            m.endpoints[callee].full_name,
+            if notes.is_empty() { String::new() } else { format!("  [{}]", notes.join(", ")) },
+            if has_calls && expanded[callee] { "  (see above)" } else { "" }
         );
-        tree(o, m, a, g.callee, depth + 1, calls);
+        if has_calls && !expanded[callee] {
+            expanded[callee] = true;
+            let prefix = format!("{}{}", f.prefix, if last { "   " } else { "│  " });
+            stack.push(Frame { calls: a.calls_from(g.callee), next: 0, prefix, per_request: calls });
+        }
     }
 }
+
+/// What the tree says about one call site besides its rate.
+fn call_notes(m: &Model, g: &GraphEdge) -> Vec<String> {
+    let edge = &m.edges[g.edge as usize];
+    let mut notes = Vec::new();
+    if g.parallel {
+        notes.push("parallel".to_string());
+    }
+    if let Some(t) = edge.timeout {
+        notes.push(format!("timeout {t}"));
+    }
+    if edge.continue_on_failure {
+        notes.push("on_failure: continue".into());
+    }
+    if g.attempts_per_call > 1.0 {
+        notes.push(format!("≤{} attempts", count(g.attempts_per_call)));
+    }
+    if g.capped_per_call < g.attempts_per_call {
+        notes.push(format!("capped ~{}", count(g.capped_per_call)));
+    }
+    notes
+}
+
+#[cfg(test)]
+mod tests;

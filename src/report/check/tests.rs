@@ -1,0 +1,69 @@
+//! Tests of the `check` report: bounded output and time on graphs with
+//! exponentially many call paths.
+
+use super::*;
+
+/// `layers` diamonds in a chain: `t{i}` calls `l{i}` and `r{i}`, both call
+/// `t{i+1}`; `r{i}` retries (2 attempts). `t{layers}` does the work.
+/// Paths from `t0` to the bottom: 2^layers.
+fn diamonds(layers: usize) -> String {
+    let mut y = String::from("duration: 10s\nservices:\n");
+    for i in 0..layers {
+        let n = i + 1;
+        y += &format!(
+            "  t{i}: {{ endpoints: {{ e: {{ steps: [ {{ work: 1us }}, {{ call: l{i}.e }}, {{ call: r{i}.e }} ] }} }} }}\n"
+        );
+        y += &format!("  l{i}: {{ endpoints: {{ e: {{ steps: [ {{ call: t{n}.e }} ] }} }} }}\n");
+        y += &format!(
+            "  r{i}: {{ endpoints: {{ e: {{ steps: [ {{ call: t{n}.e, retry: {{ attempts: 2 }} }} ] }} }} }}\n"
+        );
+    }
+    y += &format!("  t{layers}: {{ endpoints: {{ e: {{ work: 1us }} }} }}\n");
+    y + "workload: [ { name: w, target: t0.e, rate: 1/s } ]\n"
+}
+
+/// Lines of the call tree (those drawn with `├─` or `└─`).
+fn tree_lines(report: &str) -> usize {
+    report.lines().filter(|l| l.contains("├─ ") || l.contains("└─ ")).count()
+}
+
+#[test]
+#[expect(clippy::disallowed_methods, reason = "the test bounds the CPU time of check")]
+fn forty_diamonds_are_checked_fast_with_one_line_per_call_site() {
+    let started = std::time::Instant::now();
+    let m = crate::spec::testing::model(&diamonds(40));
+    let a = analyze(&m);
+    let report = check_report(&m, &a);
+    let elapsed = started.elapsed();
+    assert!(elapsed.as_secs_f64() < 1.0, "check took {elapsed:?}");
+    assert_eq!(m.edges.len(), 4 * 40);
+    assert_eq!(tree_lines(&report), m.edges.len(), "{report}");
+    assert_eq!(
+        report.matches("(see above)").count(),
+        39,
+        "the second way into t1 … t39 (t40 makes no calls): {report}"
+    );
+    assert!(report.contains("└─ t1.e  ×1.000/request  [≤2 attempts]  (see above)"), "{report}");
+    assert!(report.contains("└─ t1.e  ×1.000/request  [×2.000/request over all paths]\n"), "{report}");
+    // Every line is a header, a tree line, a table row or a finding.
+    let rows = m.services.len() * 2 + 12;
+    assert!(report.lines().count() <= m.edges.len() + rows, "{} lines", report.lines().count());
+    // 2^40 paths reach the bottom: 2^40 calls, 3^40 attempts (1 + 2 per layer).
+    let bottom = m.services.iter().position(|s| s.name == "t40").expect("t40");
+    assert_eq!(a.visits[0][m.services[bottom].endpoints[0].ix()], 2f64.powi(40));
+    assert_eq!(a.worst_calls[0][bottom], 2f64.powi(40));
+    let want = 3f64.powi(40);
+    assert!((a.worst_attempts[0][bottom] - want).abs() <= 1e-12 * want, "{}", a.worst_attempts[0][bottom]);
+    assert_eq!(a.worst_path[0][bottom], vec![2.0; 40]);
+    assert_eq!(a.max_depth[0], 80);
+}
+
+#[test]
+fn the_tree_grows_linearly_with_the_layers() {
+    let lines = |layers| {
+        let m = crate::spec::testing::model(&diamonds(layers));
+        check_report(&m, &analyze(&m)).lines().count()
+    };
+    let (l10, l20, l30) = (lines(10), lines(20), lines(30));
+    assert_eq!(l30 - l20, l20 - l10, "{l10} {l20} {l30}");
+}
