@@ -3,6 +3,7 @@
 //! cause at each service (retry amplification, rules in
 //! [`crate::model::analysis`]), and static findings.
 
+use super::table::{Align, Table, amount, thousands};
 use crate::model::Model;
 use crate::model::analysis::GraphEdge;
 pub use crate::model::analysis::{Analysis, analyze};
@@ -29,16 +30,7 @@ pub fn check_report(m: &Model, a: &Analysis) -> String {
             a.max_depth[i]
         );
         tree(&mut o, m, a, i);
-        let _ = writeln!(o, "  expected visits per request:");
-        let mut by_service = vec![0.0; m.services.len()];
-        for (ep, v) in a.visits[i].iter().enumerate() {
-            by_service[m.endpoints[ep].service.ix()] += v;
-        }
-        for (s, v) in by_service.iter().enumerate() {
-            if *v > 0.0 {
-                let _ = writeln!(o, "    {:<24}{:>10.3}", m.services[s].name, v);
-            }
-        }
+        visits_table(&mut o, m, a, i);
         worst_table(&mut o, m, a, i);
     }
     let mut findings = Vec::new();
@@ -48,15 +40,19 @@ pub fn check_report(m: &Model, a: &Analysis) -> String {
     for (i, w) in m.workloads.iter().enumerate() {
         let total: f64 = a.visits[i].iter().sum::<f64>() - 1.0;
         if total >= 20.0 {
-            findings.push(format!("one {} request makes {:.1} downstream calls on average (chatty)", w.name, total));
+            findings.push(format!(
+                "one {} request makes {} downstream calls on average (chatty)",
+                w.name,
+                amount(total)
+            ));
         }
     }
     findings.extend((0..m.workloads.len()).filter_map(|i| amplification_finding(m, a, i)));
     for e in &a.edges {
         if e.calls_per_visit >= 10.0 {
             let edge = &m.edges[e.edge as usize];
-            findings
-                .push(format!("{} is called {:.1} times per visit of its caller (N+1?)", edge.name, e.calls_per_visit));
+            let n = amount(e.calls_per_visit);
+            findings.push(format!("{} is called {n} times per visit of its caller (N+1?)", edge.name));
         }
     }
     let _ = writeln!(o, "\nfindings:");
@@ -69,6 +65,22 @@ pub fn check_report(m: &Model, a: &Analysis) -> String {
     o
 }
 
+/// Expected visits per request of each service workload `i` reaches.
+fn visits_table(o: &mut String, m: &Model, a: &Analysis, i: usize) {
+    let _ = writeln!(o, "  expected visits per request:");
+    let mut by_service = vec![0.0; m.services.len()];
+    for (ep, v) in a.visits[i].iter().enumerate() {
+        by_service[m.endpoints[ep].service.ix()] += v;
+    }
+    let mut t = Table::new(4).col("service", Align::Left).col("visits", Align::Right);
+    for (s, v) in by_service.iter().enumerate() {
+        if *v > 0.0 {
+            t.row(vec![m.services[s].name.clone(), if *v < 1e6 { format!("{v:.3}") } else { amount(*v) }]);
+        }
+    }
+    t.render(o);
+}
+
 /// The "worst-case attempts per request" section of workload `i`: one line
 /// when no call it makes retries or hedges, else a table per service.
 fn worst_table(o: &mut String, m: &Model, a: &Analysis, i: usize) {
@@ -79,13 +91,16 @@ fn worst_table(o: &mut String, m: &Model, a: &Analysis, i: usize) {
     }
     let _ =
         writeln!(o, "  worst-case attempts per request (all retries and hedges used; capped: long run under budgets):");
-    let _ = writeln!(o, "    {:<24}{:>10}{:>10}{:>10}", "service", "calls", "attempts", "capped");
+    let mut t = Table::new(4).col("service", Align::Left);
+    for h in ["calls", "attempts", "capped"] {
+        t = t.col(h, Align::Right);
+    }
     for (s, svc) in m.services.iter().enumerate() {
         if att[s] > 0.0 {
-            let (c, x, k) = (count(calls[s]), count(att[s]), count(cap[s]));
-            let _ = writeln!(o, "    {:<24}{c:>10}{x:>10}{k:>10}", svc.name);
+            t.row(vec![svc.name.clone(), count(calls[s]), count(att[s]), count(cap[s])]);
         }
     }
+    t.render(o);
 }
 
 /// Worst-case attempts at which a workload's retry amplification is a finding.
@@ -104,6 +119,9 @@ fn amplification_finding(m: &Model, a: &Analysis, i: usize) -> Option<String> {
     let product: f64 = factors.iter().product();
     let mut why = match factors.len() {
         0 => "retries and hedges on several call paths".to_string(),
+        n if n > 6 && factors.iter().all(|f| f == &factors[0]) => {
+            format!("{n} layers retrying, {} attempts each", count(factors[0]))
+        }
         n => format!(
             "{n} layer{} retrying: {}",
             if n == 1 { "" } else { "s" },
@@ -127,13 +145,13 @@ fn amplification_finding(m: &Model, a: &Analysis, i: usize) -> Option<String> {
     ))
 }
 
-/// A count: whole numbers without decimals, others with two, huge ones in
-/// scientific notation.
+/// A count: whole numbers without decimals (`4,096`), others with two,
+/// huge ones in scientific notation.
 fn count(x: f64) -> String {
     if x.is_nan() || x.abs() >= 1e12 {
         format!("{x:.3e}")
     } else if (x - x.round()).abs() < 1e-9 {
-        format!("{x:.0}")
+        thousands(x.abs().round() as u64)
     } else {
         format!("{x:.2}")
     }

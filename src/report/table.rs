@@ -147,6 +147,51 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// A non-negative rate or count: thousands separators, decimals only below
+/// 100 (`1,200`, `12.5`, `0.25`); `∞` for infinity.
+pub fn amount(x: f64) -> String {
+    if x.is_infinite() {
+        "∞".into()
+    } else if x >= 100.0 || (x - x.round()).abs() < 1e-9 {
+        if x >= 1e18 { format!("{x:.3e}") } else { thousands(x.round() as u64) }
+    } else if x >= 10.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+/// Test support: checking a rendered table.
+#[cfg(test)]
+pub(crate) mod testing {
+    /// `rows` (header first) each split on whitespace into `cells` cells,
+    /// and every cell of a right-aligned column (all but the first) ends
+    /// where its header does. A header cell may hold one space (`p99 ms`);
+    /// cells are two spaces or a `│` apart.
+    pub(crate) fn assert_aligned(rows: &[&str], cells: usize) {
+        assert!(rows.len() >= 2, "no rows: {rows:?}");
+        let ends = |l: &str| -> Vec<usize> {
+            let c: Vec<char> = l.chars().collect();
+            let gap =
+                |i: usize| c.get(i).is_none_or(|&x| x == ' ') && c.get(i + 1).is_none_or(|&x| x == ' ' || x == '│');
+            (0..c.len()).filter(|&i| c[i] != ' ' && (c[i] == '│' || gap(i + 1))).collect()
+        };
+        let header_ends = ends(rows[0]);
+        for row in &rows[1..] {
+            assert_eq!(row.split_whitespace().count(), cells, "{row:?} under {:?}", rows[0]);
+            let e = ends(row);
+            assert_eq!(e.len(), cells, "{row:?}");
+            let tail = cells - 1;
+            assert_eq!(
+                e[e.len() - tail..],
+                header_ends[header_ends.len() - tail..],
+                "{row:?} not aligned with {:?}",
+                rows[0]
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,10 +219,16 @@ mod tests {
     }
 
     #[test]
-    fn thousands_groups_digits() {
+    fn numbers_read_well() {
         assert_eq!(thousands(0), "0");
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1000), "1,000");
         assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(amount(1200.0), "1,200");
+        assert_eq!(amount(45.0), "45");
+        assert_eq!(amount(12.34), "12.3");
+        assert_eq!(amount(0.25), "0.25");
+        assert_eq!(amount(4.398e12), "4,398,000,000,000");
+        assert_eq!(amount(f64::INFINITY), "∞");
     }
 }

@@ -259,31 +259,8 @@ workload: [ { name: w, target: front.e, rate: 50/s } ]
         std::iter::once(head).chain(rows.filter(|l| !l.contains("failed:"))).collect()
     }
 
-    /// Each row splits on whitespace into `cells` cells, and every cell of
-    /// a right-aligned column ends where its header does (a header cell may
-    /// hold one space, `p99 ms`; cells are two spaces or a `│` apart).
     fn assert_aligned(text: &str, header: &str, cells: usize) {
-        let rows = table(text, header);
-        assert!(rows.len() >= 2, "{header}: no rows in\n{text}");
-        let ends = |l: &str| -> Vec<usize> {
-            let c: Vec<char> = l.chars().collect();
-            let gap =
-                |i: usize| c.get(i).is_none_or(|&x| x == ' ') && c.get(i + 1).is_none_or(|&x| x == ' ' || x == '│');
-            (0..c.len()).filter(|&i| c[i] != ' ' && (c[i] == '│' || gap(i + 1))).collect()
-        };
-        let header_ends = ends(rows[0]);
-        for row in &rows[1..] {
-            assert_eq!(row.split_whitespace().count(), cells, "{header}: {row:?} in\n{text}");
-            let e = ends(row);
-            assert_eq!(e.len(), cells, "{header}: {row:?}");
-            let tail = cells - 1; // every column but the name is right-aligned
-            assert_eq!(
-                e[e.len() - tail..],
-                header_ends[header_ends.len() - tail..],
-                "{header}: {row:?} not aligned with {:?}",
-                rows[0]
-            );
-        }
+        crate::report::table::testing::assert_aligned(&table(text, header), cells);
     }
 
     #[test]

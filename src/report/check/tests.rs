@@ -67,3 +67,25 @@ fn the_tree_grows_linearly_with_the_layers() {
     let (l10, l20, l30) = (lines(10), lines(20), lines(30));
     assert_eq!(l30 - l20, l20 - l10, "{l10} {l20} {l30}");
 }
+
+/// The lines of the table under the line starting with `title`: its header
+/// and rows, up to the next line that is not indented as deep.
+fn table_after<'a>(report: &'a str, title: &str) -> Vec<&'a str> {
+    let mut lines = report.lines().skip_while(|l| !l.trim_start().starts_with(title)).skip(1).peekable();
+    let indent = lines.peek().map_or(0, |l| l.len() - l.trim_start().len());
+    lines.take_while(|l| l.len() - l.trim_start().len() >= indent && !l.trim().is_empty()).collect()
+}
+
+#[test]
+fn tables_of_huge_counts_keep_their_columns_apart() {
+    let m = crate::spec::testing::model(&diamonds(40));
+    let report = check_report(&m, &analyze(&m));
+    let worst = table_after(&report, "worst-case attempts per request (");
+    assert_eq!(worst.len(), 1 + m.services.len(), "{report}");
+    crate::report::table::testing::assert_aligned(&worst, 4);
+    assert!(worst.iter().any(|r| r.contains("17,179,869,184")), "{report}");
+    let visits = table_after(&report, "expected visits per request");
+    crate::report::table::testing::assert_aligned(&visits, 2);
+    assert!(report.contains("(40 layers retrying, 2 attempts each, times"), "{report}");
+    assert!(report.contains("makes 4,398,046,511,100 downstream calls"), "{report}");
+}
