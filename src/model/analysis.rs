@@ -1,6 +1,7 @@
 //! Static analysis of a validated model, without simulating: the call graph,
-//! call depth, expected visits per request, reachability, and the
-//! worst-case retry amplification of every workload. `stormcast check`
+//! call depth, expected visits per request, reachability, the
+//! worst-case retry amplification of every workload, and the estimated
+//! CPU load of every service ([`load`]). `stormcast check`
 //! prints it; the graphs draw it. Nothing here draws random numbers or
 //! looks at simulated results.
 //!
@@ -35,6 +36,9 @@
 //! bucket).
 
 use super::{Budget, Edge, FailureKind, Instr, Model, Throttle};
+
+pub mod load;
+pub use load::{Load, Offered, ServiceLoad, estimate_load};
 
 /// One call site seen from the graph: caller endpoint → callee endpoint.
 #[derive(Clone, Debug, PartialEq)]
@@ -87,6 +91,8 @@ pub struct Analysis {
     /// the service (e.g. `[4, 4, 4]`); empty when no call on it retries or
     /// hedges, or the service is not reached.
     pub worst_path: Vec<Vec<Vec<f64>>>,
+    /// How busy each service would be at the offered rates ([`load`]).
+    pub load: Load,
 }
 
 impl Analysis {
@@ -422,6 +428,7 @@ pub fn analyze(m: &Model) -> Analysis {
     }
     let unreachable = (0..m.services.len() as u32).filter(|&s| !reached[s as usize]).collect();
     let amp = amplification(m, calls_from, &topo_order);
+    let load = estimate_load(m, &visits);
     Analysis {
         edges,
         out,
@@ -433,6 +440,7 @@ pub fn analyze(m: &Model) -> Analysis {
         worst_attempts: amp.worst_attempts,
         capped_attempts: amp.capped_attempts,
         worst_path: amp.worst_path,
+        load,
     }
 }
 

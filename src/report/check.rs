@@ -1,7 +1,8 @@
 //! The report of `stormcast check`: the call tree of every workload with
 //! expected calls per request, the worst-case attempts one request can
 //! cause at each service (retry amplification, rules in
-//! [`crate::model::analysis`]), and static findings.
+//! [`crate::model::analysis`]), the estimated load of every service
+//! ([`crate::model::analysis::load`]), and static findings.
 
 use super::table::{Align, Table, amount, thousands};
 use crate::model::Model;
@@ -33,7 +34,8 @@ pub fn check_report(m: &Model, a: &Analysis) -> String {
         visits_table(&mut o, m, a, i);
         worst_table(&mut o, m, a, i);
     }
-    let mut findings = Vec::new();
+    load::load_section(&mut o, m, &a.load);
+    let mut findings = load::load_findings(m, &a.load);
     for &s in &a.unreachable {
         findings.push(format!("service {} is not reached by any workload", m.services[s as usize].name));
     }
@@ -231,6 +233,8 @@ fn call_notes(m: &Model, g: &GraphEdge) -> Vec<String> {
     }
     notes
 }
+
+mod load;
 
 #[cfg(test)]
 mod tests;

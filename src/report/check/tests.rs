@@ -19,7 +19,8 @@ fn diamonds(layers: usize) -> String {
         );
     }
     y += &format!("  t{layers}: {{ endpoints: {{ e: {{ work: 1us }} }} }}\n");
-    y + "workload: [ { name: w, target: t0.e, rate: 1/s } ]\n"
+    // 2^40 visits of 1 µs an hour keep the bottom 31% busy: no load finding.
+    y + "workload: [ { name: w, target: t0.e, rate: 1/h } ]\n"
 }
 
 /// Lines of the call tree (those drawn with `├─` or `└─`).
@@ -45,8 +46,9 @@ fn forty_diamonds_are_checked_fast_with_one_line_per_call_site() {
     );
     assert!(report.contains("└─ t1.e  ×1.000/request  [≤2 attempts]  (see above)"), "{report}");
     assert!(report.contains("└─ t1.e  ×1.000/request  [×2.000/request over all paths]\n"), "{report}");
-    // Every line is a header, a tree line, a table row or a finding.
-    let rows = m.services.len() * 2 + 12;
+    // Every line is a header, a tree line, a table row (visits, worst-case
+    // attempts, load) or a finding.
+    let rows = m.services.len() * 3 + 40;
     assert!(report.lines().count() <= m.edges.len() + rows, "{} lines", report.lines().count());
     // 2^40 paths reach the bottom: 2^40 calls, 3^40 attempts (1 + 2 per layer).
     let bottom = m.services.iter().position(|s| s.name == "t40").expect("t40");
@@ -88,4 +90,90 @@ fn tables_of_huge_counts_keep_their_columns_apart() {
     crate::report::table::testing::assert_aligned(&visits, 2);
     assert!(report.contains("(40 layers retrying, 2 attempts each, times"), "{report}");
     assert!(report.contains("makes 4,398,046,511,100 downstream calls"), "{report}");
+}
+
+/// web (400/s, diurnal up to ×3) → api → db (1.5 ms a visit, 1 core);
+/// `api_keys` go into api's service block.
+fn shaped(api_keys: &str) -> Model {
+    crate::spec::testing::model(&format!(
+        "duration: 1h
+services:
+  api: {{ {api_keys} endpoints: {{ e: {{ steps: [ {{ work: 1ms }}, {{ call: db.q, retry: {{ attempts: 3 }} }} ] }} }} }}
+  db: {{ endpoints: {{ q: {{ work: 1500us }} }} }}
+workload:
+  - name: web
+    target: api.e
+    rate: 400/s
+    shape: [ {{ diurnal: {{ period: 1h, min: 1, max: 3, peak_at: 30m }} }} ]
+"
+    ))
+}
+
+#[test]
+fn load_findings_say_where_and_how_many_replicas() {
+    let m = shaped("replicas: 2,");
+    let report = check_report(&m, &analyze(&m));
+    assert!(
+        report.contains(
+            "  - db would be 180% busy at the peak of web's shape (1,200 req/s): it needs at least 2 replicas of 1 core\n"
+        ),
+        "{report}"
+    );
+    assert!(report.contains("first attempts only — retries and hedges add to it"), "{report}");
+    // api: 1,200/s × 1 ms on 2 cores is 60%: no finding.
+    assert!(!report.contains("api would be"), "{report}");
+    let workloads = table_after(&report, "estimated load");
+    assert_eq!(workloads[1], "  web         400    1,200  peak of its shape over the run", "{report}");
+    let services: Vec<&str> =
+        report.lines().skip_while(|l| !l.starts_with("  service  cores")).take_while(|l| !l.is_empty()).collect();
+    crate::report::table::testing::assert_aligned(&services, 5);
+    assert_eq!(services[2], "  db         1×1        0.60   60%     180%", "{report}");
+}
+
+#[test]
+fn an_autoscaled_service_is_judged_at_its_start_and_at_its_max() {
+    let m = shaped("cpus: 1, autoscale: { min: 1, max: 4 },");
+    let report = check_report(&m, &analyze(&m));
+    assert!(
+        report.contains(
+            "api would be 120% busy at the peak of web's shape (1,200 req/s) on its 1 replica at the start: \
+             the autoscaler must reach at least 2 replicas of 1 core (max 4)"
+        ),
+        "{report}"
+    );
+    let m = shaped("autoscale: { min: 1, max: 1 },");
+    let report = check_report(&m, &analyze(&m));
+    assert!(
+        report.contains(
+            "api would be 120% busy at the peak of web's shape (1,200 req/s) even at autoscale.max \
+             (1 replica of 1 core): it needs at least 2 replicas"
+        ),
+        "{report}"
+    );
+    let m = shaped("cpus: 1, autoscale: { min: 1, max: 2 },");
+    let report = check_report(&m, &analyze(&m));
+    assert!(report.contains("\n  api        1×1        0.40   40%     120%           2×1          60%\n"), "{report}");
+    assert!(report.contains("\n  db         1×1        0.60   60%     180%             —            —\n"), "{report}");
+}
+
+#[test]
+fn a_closed_loop_is_an_upper_bound_in_words() {
+    let m = crate::spec::testing::model(
+        "duration: 10s
+services: { s: { endpoints: { e: { work: 10ms } } } }
+workload: [ { name: users, target: s.e, users: 30, think: exp(100ms) } ]
+",
+    );
+    let report = check_report(&m, &analyze(&m));
+    assert!(
+        report.contains(
+            "s would be up to 300% busy at users' bound (≤300 req/s: 30 users / 100ms mean think): it needs at least \
+             4 replicas of 1 core — an upper bound: a closed loop slows down to what it is served instead"
+        ),
+        "{report}"
+    );
+    assert!(
+        report.contains("\n  users      ≤300  closed loop, upper bound: 30 users / 100ms mean think\n"),
+        "{report}"
+    );
 }
