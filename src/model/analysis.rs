@@ -1,6 +1,7 @@
 //! Static analysis of a validated model, without simulating: the call graph,
-//! call depth, expected visits per request, reachability, and the
-//! worst-case retry amplification of every workload. `stormcast check`
+//! call depth, expected visits per request, reachability, the
+//! worst-case retry amplification of every workload, and the estimated
+//! CPU load of every service ([`load`]). `stormcast check`
 //! prints it; the graphs draw it. Nothing here draws random numbers or
 //! looks at simulated results.
 //!
@@ -36,6 +37,9 @@
 
 use super::{Budget, Edge, FailureKind, Instr, Model, Throttle};
 
+pub mod load;
+pub use load::{Load, Offered, ServiceLoad, estimate_load};
+
 /// One call site seen from the graph: caller endpoint → callee endpoint.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GraphEdge {
@@ -59,7 +63,11 @@ pub struct GraphEdge {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Analysis {
+    /// Every call site, grouped by caller endpoint in endpoint order, each
+    /// caller's in code order ([`Analysis::calls_from`]).
     pub edges: Vec<GraphEdge>,
+    /// `edges[out[ep]..out[ep + 1]]` are the call sites of endpoint `ep`.
+    out: Vec<usize>,
     /// Per workload: expected visits of each endpoint per request.
     pub visits: Vec<Vec<f64>>,
     /// Per workload: longest chain of calls from its target (0 = no calls).
@@ -83,6 +91,15 @@ pub struct Analysis {
     /// the service (e.g. `[4, 4, 4]`); empty when no call on it retries or
     /// hedges, or the service is not reached.
     pub worst_path: Vec<Vec<Vec<f64>>>,
+    /// How busy each service would be at the offered rates ([`load`]).
+    pub load: Load,
+}
+
+impl Analysis {
+    /// The call sites of endpoint `ep`, in code order.
+    pub fn calls_from(&self, ep: u32) -> &[GraphEdge] {
+        &self.edges[self.out[ep as usize]..self.out[ep as usize + 1]]
+    }
 }
 
 /// Expected executions of every instruction of `code` per visit (entry = 1).
@@ -344,18 +361,31 @@ impl<F: Fn(super::EdgeId) -> Vec<f64>> Worst<'_, F> {
     }
 }
 
-fn inside_fork(m: &Model, code: &[Instr], pc: usize) -> bool {
-    code.iter().enumerate().any(|(i, ins)| match ins {
-        Instr::Fork(f) => i < pc && pc < m.forks[f.ix()].join_pc as usize,
-        _ => false,
-    })
+/// Per instruction: whether it lies inside a `parallel` block.
+fn inside_fork(m: &Model, code: &[Instr]) -> Vec<bool> {
+    let mut inside = vec![false; code.len()];
+    for (i, ins) in code.iter().enumerate() {
+        if let Instr::Fork(f) = ins {
+            let join = (m.forks[f.ix()].join_pc as usize).min(code.len());
+            inside[i + 1..join.max(i + 1)].iter_mut().for_each(|x| *x = true);
+        }
+    }
+    inside
 }
 
+/// The whole analysis. Every part is a pass over the endpoints in
+/// topological order with one look at each call site (memoized over the
+/// DAG of endpoints, never an enumeration of paths, which can be
+/// exponentially many): O(workloads × call sites + endpoints × services ×
+/// code length).
 pub fn analyze(m: &Model) -> Analysis {
     let mut edges = Vec::new();
+    let mut out = Vec::with_capacity(m.endpoints.len() + 1);
     for (ep_ix, ep) in m.endpoints.iter().enumerate() {
+        out.push(edges.len());
         let mass = instruction_mass(m, &ep.code);
         let most = instruction_max(m, &ep.code);
+        let in_fork = inside_fork(m, &ep.code);
         for (pc, ins) in ep.code.iter().enumerate() {
             if let Instr::Call(e) = ins {
                 let edge = &m.edges[e.ix()];
@@ -367,12 +397,14 @@ pub fn analyze(m: &Model) -> Analysis {
                     max_calls_per_visit: if edge.probability > 0.0 { most[pc] } else { 0.0 },
                     attempts_per_call: attempts_per_call(edge),
                     capped_per_call: capped_per_call(m, edge),
-                    parallel: inside_fork(m, &ep.code, pc),
+                    parallel: in_fork[pc],
                 });
             }
         }
     }
-    let topo_order = topo(m, &edges);
+    out.push(edges.len());
+    let calls_from = |ep: usize| &edges[out[ep]..out[ep + 1]];
+    let topo_order = topo(m.endpoints.len(), calls_from);
     let mut visits = Vec::new();
     let mut max_depth = Vec::new();
     let mut reached = vec![false; m.services.len()];
@@ -384,7 +416,7 @@ pub fn analyze(m: &Model) -> Analysis {
         for &ep in &topo_order {
             if let Some(d) = depth[ep as usize] {
                 reached[m.endpoints[ep as usize].service.ix()] = true;
-                for e in edges.iter().filter(|e| e.caller == ep) {
+                for e in calls_from(ep as usize) {
                     v[e.callee as usize] += v[ep as usize] * e.calls_per_visit;
                     let c = &mut depth[e.callee as usize];
                     *c = Some(c.map_or(d + 1, |x| x.max(d + 1)));
@@ -395,9 +427,11 @@ pub fn analyze(m: &Model) -> Analysis {
         visits.push(v);
     }
     let unreachable = (0..m.services.len() as u32).filter(|&s| !reached[s as usize]).collect();
-    let amp = amplification(m, &edges, &topo_order);
+    let amp = amplification(m, calls_from, &topo_order);
+    let load = estimate_load(m, &visits);
     Analysis {
         edges,
+        out,
         visits,
         max_depth,
         unreachable,
@@ -406,6 +440,7 @@ pub fn analyze(m: &Model) -> Analysis {
         worst_attempts: amp.worst_attempts,
         capped_attempts: amp.capped_attempts,
         worst_path: amp.worst_path,
+        load,
     }
 }
 
@@ -422,7 +457,7 @@ type Path = Option<(f64, Vec<f64>)>;
 
 /// Worst-case calls, attempts and capped attempts per workload and service
 /// (the rules are in the module docs).
-fn amplification(m: &Model, edges: &[GraphEdge], topo_order: &[u32]) -> Amplification {
+fn amplification<'e>(m: &Model, calls_from: impl Fn(usize) -> &'e [GraphEdge], topo_order: &[u32]) -> Amplification {
     let ns = m.services.len();
     // Per endpoint, what one visit causes downstream, per service:
     // [calls without retries | attempts | capped attempts].
@@ -449,7 +484,7 @@ fn amplification(m: &Model, edges: &[GraphEdge], topo_order: &[u32]) -> Amplific
         let totals = Worst { m, code, dim: 3 * ns, leaf }.block(0, code.len()).0;
         down[ep] = totals;
         let mut best: Vec<Path> = vec![None; ns];
-        for g in edges.iter().filter(|g| g.caller as usize == ep && g.max_calls_per_visit > 0.0) {
+        for g in calls_from(ep).iter().filter(|g| g.max_calls_per_visit > 0.0) {
             let k = g.max_calls_per_visit * g.attempts_per_call;
             let own: Vec<f64> = [g.attempts_per_call].into_iter().filter(|&u| u > 1.0).collect();
             let callee_service = m.service_of(super::EndpointId(g.callee)).ix();
@@ -486,26 +521,28 @@ fn amplification(m: &Model, edges: &[GraphEdge], topo_order: &[u32]) -> Amplific
     amp
 }
 
-/// Kahn's algorithm; the model is acyclic (the loader rejects cycles).
-fn topo(m: &Model, edges: &[GraphEdge]) -> Vec<u32> {
-    let n = m.endpoints.len();
+/// Kahn's algorithm over `n` endpoints; the model is acyclic (the loader
+/// rejects cycles).
+fn topo<'e>(n: usize, calls_from: impl Fn(usize) -> &'e [GraphEdge]) -> Vec<u32> {
     let mut indeg = vec![0usize; n];
-    for e in edges {
-        indeg[e.callee as usize] += 1;
+    for ep in 0..n {
+        for e in calls_from(ep) {
+            indeg[e.callee as usize] += 1;
+        }
     }
     let mut ready: Vec<u32> = (0..n as u32).filter(|&i| indeg[i as usize] == 0).rev().collect();
-    let mut out = Vec::with_capacity(n);
+    let mut order = Vec::with_capacity(n);
     while let Some(x) = ready.pop() {
-        out.push(x);
-        for e in edges.iter().filter(|e| e.caller == x) {
+        order.push(x);
+        for e in calls_from(x as usize) {
             indeg[e.callee as usize] -= 1;
             if indeg[e.callee as usize] == 0 {
                 ready.push(e.callee);
             }
         }
     }
-    debug_assert_eq!(out.len(), n, "the call graph is acyclic");
-    out
+    debug_assert_eq!(order.len(), n, "the call graph is acyclic");
+    order
 }
 
 #[cfg(test)]

@@ -1,9 +1,12 @@
 //! The report of `stormcast check`: the call tree of every workload with
 //! expected calls per request, the worst-case attempts one request can
 //! cause at each service (retry amplification, rules in
-//! [`crate::model::analysis`]), and static findings.
+//! [`crate::model::analysis`]), the estimated load of every service
+//! ([`crate::model::analysis::load`]), and static findings.
 
+use super::table::{Align, Table, amount, thousands};
 use crate::model::Model;
+use crate::model::analysis::GraphEdge;
 pub use crate::model::analysis::{Analysis, analyze};
 use std::fmt::Write;
 
@@ -27,35 +30,31 @@ pub fn check_report(m: &Model, a: &Analysis) -> String {
             m.endpoints[w.target.ix()].full_name,
             a.max_depth[i]
         );
-        tree(&mut o, m, a, w.target.0, 1, 1.0);
-        let _ = writeln!(o, "  expected visits per request:");
-        let mut by_service = vec![0.0; m.services.len()];
-        for (ep, v) in a.visits[i].iter().enumerate() {
-            by_service[m.endpoints[ep].service.ix()] += v;
-        }
-        for (s, v) in by_service.iter().enumerate() {
-            if *v > 0.0 {
-                let _ = writeln!(o, "    {:<24}{:>10.3}", m.services[s].name, v);
-            }
-        }
+        tree(&mut o, m, a, i);
+        visits_table(&mut o, m, a, i);
         worst_table(&mut o, m, a, i);
     }
-    let mut findings = Vec::new();
+    load::load_section(&mut o, m, &a.load);
+    let mut findings = load::load_findings(m, &a.load);
     for &s in &a.unreachable {
         findings.push(format!("service {} is not reached by any workload", m.services[s as usize].name));
     }
     for (i, w) in m.workloads.iter().enumerate() {
         let total: f64 = a.visits[i].iter().sum::<f64>() - 1.0;
         if total >= 20.0 {
-            findings.push(format!("one {} request makes {:.1} downstream calls on average (chatty)", w.name, total));
+            findings.push(format!(
+                "one {} request makes {} downstream calls on average (chatty)",
+                w.name,
+                amount(total)
+            ));
         }
     }
     findings.extend((0..m.workloads.len()).filter_map(|i| amplification_finding(m, a, i)));
     for e in &a.edges {
         if e.calls_per_visit >= 10.0 {
             let edge = &m.edges[e.edge as usize];
-            findings
-                .push(format!("{} is called {:.1} times per visit of its caller (N+1?)", edge.name, e.calls_per_visit));
+            let n = amount(e.calls_per_visit);
+            findings.push(format!("{} is called {n} times per visit of its caller (N+1?)", edge.name));
         }
     }
     let _ = writeln!(o, "\nfindings:");
@@ -68,6 +67,22 @@ pub fn check_report(m: &Model, a: &Analysis) -> String {
     o
 }
 
+/// Expected visits per request of each service workload `i` reaches.
+fn visits_table(o: &mut String, m: &Model, a: &Analysis, i: usize) {
+    let _ = writeln!(o, "  expected visits per request:");
+    let mut by_service = vec![0.0; m.services.len()];
+    for (ep, v) in a.visits[i].iter().enumerate() {
+        by_service[m.endpoints[ep].service.ix()] += v;
+    }
+    let mut t = Table::new(4).col("service", Align::Left).col("visits", Align::Right);
+    for (s, v) in by_service.iter().enumerate() {
+        if *v > 0.0 {
+            t.row(vec![m.services[s].name.clone(), if *v < 1e6 { format!("{v:.3}") } else { amount(*v) }]);
+        }
+    }
+    t.render(o);
+}
+
 /// The "worst-case attempts per request" section of workload `i`: one line
 /// when no call it makes retries or hedges, else a table per service.
 fn worst_table(o: &mut String, m: &Model, a: &Analysis, i: usize) {
@@ -78,13 +93,16 @@ fn worst_table(o: &mut String, m: &Model, a: &Analysis, i: usize) {
     }
     let _ =
         writeln!(o, "  worst-case attempts per request (all retries and hedges used; capped: long run under budgets):");
-    let _ = writeln!(o, "    {:<24}{:>10}{:>10}{:>10}", "service", "calls", "attempts", "capped");
+    let mut t = Table::new(4).col("service", Align::Left);
+    for h in ["calls", "attempts", "capped"] {
+        t = t.col(h, Align::Right);
+    }
     for (s, svc) in m.services.iter().enumerate() {
         if att[s] > 0.0 {
-            let (c, x, k) = (count(calls[s]), count(att[s]), count(cap[s]));
-            let _ = writeln!(o, "    {:<24}{c:>10}{x:>10}{k:>10}", svc.name);
+            t.row(vec![svc.name.clone(), count(calls[s]), count(att[s]), count(cap[s])]);
         }
     }
+    t.render(o);
 }
 
 /// Worst-case attempts at which a workload's retry amplification is a finding.
@@ -103,6 +121,9 @@ fn amplification_finding(m: &Model, a: &Analysis, i: usize) -> Option<String> {
     let product: f64 = factors.iter().product();
     let mut why = match factors.len() {
         0 => "retries and hedges on several call paths".to_string(),
+        n if n > 6 && factors.iter().all(|f| f == &factors[0]) => {
+            format!("{n} layers retrying, {} attempts each", count(factors[0]))
+        }
         n => format!(
             "{n} layer{} retrying: {}",
             if n == 1 { "" } else { "s" },
@@ -126,50 +147,94 @@ fn amplification_finding(m: &Model, a: &Analysis, i: usize) -> Option<String> {
     ))
 }
 
-/// A count: whole numbers without decimals, others with two, huge ones in
-/// scientific notation.
+/// A count: whole numbers without decimals (`4,096`), others with two,
+/// huge ones in scientific notation.
 fn count(x: f64) -> String {
     if x.is_nan() || x.abs() >= 1e12 {
         format!("{x:.3e}")
     } else if (x - x.round()).abs() < 1e-9 {
-        format!("{x:.0}")
+        thousands(x.abs().round() as u64)
     } else {
         format!("{x:.2}")
     }
 }
 
-fn tree(o: &mut String, m: &Model, a: &Analysis, ep: u32, depth: usize, per_request: f64) {
-    let e = &m.endpoints[ep as usize];
-    if depth == 1 {
-        let _ = writeln!(o, "  {}", e.full_name);
-    }
-    for g in a.edges.iter().filter(|g| g.caller == ep) {
-        let edge = &m.edges[g.edge as usize];
-        let mut notes = Vec::new();
-        if g.parallel {
-            notes.push("parallel".to_string());
+/// One endpoint whose call sites are being printed.
+struct Frame<'a> {
+    calls: &'a [GraphEdge],
+    next: usize,
+    /// What goes before the `├─` of its call sites.
+    prefix: String,
+    /// Visits of the endpoint per request along the printed path.
+    per_request: f64,
+}
+
+/// The call tree of workload `w`, depth first. Each endpoint's subtree is
+/// printed once; later call sites of an endpoint that makes calls point
+/// back to it (`(see above)`), so the output has one line per call site at
+/// most, however many paths lead to an endpoint (a chain of diamonds has
+/// exponentially many).
+fn tree(o: &mut String, m: &Model, a: &Analysis, w: usize) {
+    let root = m.workloads[w].target;
+    let _ = writeln!(o, "  {}", m.endpoints[root.ix()].full_name);
+    let mut expanded = vec![false; m.endpoints.len()];
+    expanded[root.ix()] = true;
+    let mut stack = vec![Frame { calls: a.calls_from(root.0), next: 0, prefix: "  ".into(), per_request: 1.0 }];
+    while let Some(f) = stack.last_mut() {
+        let Some(g) = f.calls.get(f.next) else {
+            stack.pop();
+            continue;
+        };
+        f.next += 1;
+        let last = f.next == f.calls.len();
+        let calls = f.per_request * g.calls_per_visit;
+        let callee = g.callee as usize;
+        let has_calls = !a.calls_from(g.callee).is_empty();
+        let mut notes = call_notes(m, g);
+        let total = a.visits[w][callee];
+        if has_calls && !expanded[callee] && (total - calls).abs() > 1e-9 * total.max(1.0) {
+            notes.push(format!("×{total:.3}/request over all paths"));
         }
-        if let Some(t) = edge.timeout {
-            notes.push(format!("timeout {t}"));
-        }
-        if edge.continue_on_failure {
-            notes.push("on_failure: continue".into());
-        }
-        if g.attempts_per_call > 1.0 {
-            notes.push(format!("≤{} attempts", count(g.attempts_per_call)));
-        }
-        if g.capped_per_call < g.attempts_per_call {
-            notes.push(format!("capped ~{}", count(g.capped_per_call)));
-        }
-        let calls = per_request * g.calls_per_visit;
         let _ = writeln!(
             o,
-            "  {}└─ {}  ×{:.3}/request{}",
-            "   ".repeat(depth - 1),
-            m.endpoints[g.callee as usize].full_name,
-            calls,
-            if notes.is_empty() { String::new() } else { format!("  [{}]", notes.join(", ")) }
+            "{}{}{}  ×{calls:.3}/request{}{}",
+            f.prefix,
+            if last { "└─ " } else { "├─ " },
+            m.endpoints[callee].full_name,
+            if notes.is_empty() { String::new() } else { format!("  [{}]", notes.join(", ")) },
+            if has_calls && expanded[callee] { "  (see above)" } else { "" }
         );
-        tree(o, m, a, g.callee, depth + 1, calls);
+        if has_calls && !expanded[callee] {
+            expanded[callee] = true;
+            let prefix = format!("{}{}", f.prefix, if last { "   " } else { "│  " });
+            stack.push(Frame { calls: a.calls_from(g.callee), next: 0, prefix, per_request: calls });
+        }
     }
 }
+
+/// What the tree says about one call site besides its rate.
+fn call_notes(m: &Model, g: &GraphEdge) -> Vec<String> {
+    let edge = &m.edges[g.edge as usize];
+    let mut notes = Vec::new();
+    if g.parallel {
+        notes.push("parallel".to_string());
+    }
+    if let Some(t) = edge.timeout {
+        notes.push(format!("timeout {t}"));
+    }
+    if edge.continue_on_failure {
+        notes.push("on_failure: continue".into());
+    }
+    if g.attempts_per_call > 1.0 {
+        notes.push(format!("≤{} attempts", count(g.attempts_per_call)));
+    }
+    if g.capped_per_call < g.attempts_per_call {
+        notes.push(format!("capped ~{}", count(g.capped_per_call)));
+    }
+    notes
+}
+
+mod load;
+
+#[cfg(test)]
+mod tests;

@@ -5,6 +5,7 @@
 mod check;
 mod csv;
 mod graph;
+mod table;
 mod text;
 
 pub use check::{Analysis, analyze, check_report};

@@ -1,19 +1,8 @@
 //! The human-readable summary `stormcast run` prints.
 
+use super::table::{Align, Table, thousands};
 use crate::metrics::{ChainHop, LatencySummary, RunResult};
 use std::fmt::Write;
-
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
 
 /// A latency for the tables: `—` when there is none (nothing succeeded).
 fn opt_ms(v: Option<f64>) -> String {
@@ -32,8 +21,13 @@ fn ms(v: f64) -> String {
     }
 }
 
-fn lat_cells(l: &LatencySummary) -> String {
-    [l.mean, l.p50, l.p90, l.p95, l.p99, l.p999, l.max].iter().map(|&v| format!("{:>8}", opt_ms(v))).collect()
+fn lat_cells(l: &LatencySummary) -> impl Iterator<Item = String> {
+    [l.mean, l.p50, l.p90, l.p95, l.p99, l.p999, l.max].into_iter().map(opt_ms)
+}
+
+/// `Table` columns: a left-aligned name, then right-aligned numbers.
+fn columns(indent: usize, name: &str, numbers: &[&str]) -> Table {
+    numbers.iter().fold(Table::new(indent).col(name, Align::Left), |t, h| t.col(h, Align::Right))
 }
 
 /// The summary of one run, as printed on the terminal.
@@ -50,36 +44,77 @@ pub fn summary(r: &RunResult) -> String {
         if r.complete { "" } else { " — PARTIAL RESULT" }
     );
     let _ = writeln!(o, "{} events, digest {}\n", thousands(r.engine.events), r.engine.digest);
+    workloads_table(&mut o, r);
+    let _ = writeln!(o);
+    services_table(&mut o, r);
+    if !r.edges.is_empty() {
+        let _ = writeln!(o);
+        edges_table(&mut o, r);
+    }
+    if !r.caches.is_empty() {
+        let _ = writeln!(o);
+        for (name, c) in &r.caches {
+            let total = (c.hits + c.misses).max(1) as f64;
+            let _ = writeln!(
+                o,
+                "cache {name}: {} hits, {} misses ({:.1}% hit)",
+                thousands(c.hits),
+                thousands(c.misses),
+                100.0 * c.hits as f64 / total
+            );
+        }
+    }
+    for (name, c) in &r.chains {
+        if c.mean.is_empty() {
+            continue;
+        }
+        let _ = writeln!(o, "\nwhere the time goes — {name}, mean successful request, critical path (ms):");
+        chain_table(&mut o, &c.mean);
+        if !c.p99.is_empty() {
+            let _ = writeln!(o, "  requests at or above p99:");
+            chain_table(&mut o, &c.p99);
+        }
+    }
+    if !r.findings.is_empty() {
+        let _ = writeln!(o, "\nfindings:");
+        for f in &r.findings {
+            let _ = writeln!(o, "  - [{}] {}", f.kind, f.message);
+        }
+    }
+    o
+}
 
-    let nw = name_width(r.workloads.keys(), "workload");
-    let _ = writeln!(
-        o,
-        "{:<nw$}{:>11}{:>11}{:>9}{:>10} │{:>8}{:>8}{:>8}{:>8}{:>8}{:>8}{:>8}  latency ms",
-        "workload", "offered", "ok", "failed", "goodput/s", "mean", "p50", "p90", "p95", "p99", "p99.9", "max"
-    );
+fn workloads_table(o: &mut String, r: &RunResult) {
+    let mut t = columns(0, "workload", &["offered", "ok", "failed", "goodput/s"]).sep();
+    for h in ["mean", "p50", "p90", "p95", "p99", "p99.9", "max"] {
+        t = t.col(h, Align::Right);
+    }
+    let mut t = t.note("latency ms");
     for (name, w) in &r.workloads {
-        let _ = writeln!(
-            o,
-            "{:<nw$}{:>11}{:>11}{:>9}{:>10.1} │{}",
-            name,
+        let mut cells = vec![
+            name.clone(),
             thousands(w.offered),
             thousands(w.ok),
             thousands(w.failed),
-            w.goodput_per_s,
-            lat_cells(&w.latency_ms)
-        );
+            format!("{:.1}", w.goodput_per_s),
+        ];
+        cells.extend(lat_cells(&w.latency_ms));
+        t.row(cells);
         if w.failed > 0 {
             let f = &w.failures;
-            let _ =
-                writeln!(o, "{:<18}  failed: {} errors, {} timeouts, {} rejected", "", f.error, f.timeout, f.rejected);
+            t.text(format!(
+                "  failed: {} errors, {} timeouts, {} rejected",
+                thousands(f.error),
+                thousands(f.timeout),
+                thousands(f.rejected)
+            ));
         }
     }
+    t.render(o);
+}
 
-    let ns = name_width(r.services.keys(), "service");
-    let _ = writeln!(
-        o,
-        "\n{:<ns$}{:>9}{:>7}{:>10}{:>9}{:>10}{:>10}{:>10}{:>10}{:>9}{:>9}{:>9}{:>7}{:>9}",
-        "service",
+fn services_table(o: &mut String, r: &RunResult) {
+    let headers = [
         "replicas",
         "util",
         "in-sys",
@@ -92,21 +127,21 @@ pub fn summary(r: &RunResult) -> String {
         "p50 ms",
         "p99 ms",
         "ampl",
-        "wasted s"
-    );
+        "wasted s",
+    ];
+    let mut t = columns(0, "service", &headers);
     for (name, s) in &r.services {
-        let _ = writeln!(
-            o,
-            "{:<ns$}{:>9}{:>6.1}%{:>10.2}{:>9.2}{:>10}{:>10}{:>10}{:>10}{:>9}{:>9}{:>9}{:>7.2}{:>9.2}",
-            name,
-            if s.replicas.min == s.replicas.max {
-                s.replicas.max.to_string()
-            } else {
-                format!("{}-{}", s.replicas.min, s.replicas.max)
-            },
-            s.utilization * 100.0,
-            s.mean_in_system,
-            s.mean_queue_len,
+        let replicas = if s.replicas.min == s.replicas.max {
+            s.replicas.max.to_string()
+        } else {
+            format!("{}-{}", s.replicas.min, s.replicas.max)
+        };
+        t.row(vec![
+            name.clone(),
+            replicas,
+            format!("{:.1}%", s.utilization * 100.0),
+            format!("{:.2}", s.mean_in_system),
+            format!("{:.2}", s.mean_queue_len),
             ms(s.queue_wait_ms_mean),
             ms(s.cpu_wait_ms_mean),
             thousands(s.arrivals),
@@ -114,110 +149,51 @@ pub fn summary(r: &RunResult) -> String {
             thousands(s.timeouts),
             opt_ms(s.latency_ms.p50),
             opt_ms(s.latency_ms.p99),
-            s.amplification,
-            s.wasted_cpu_s
-        );
+            format!("{:.2}", s.amplification),
+            format!("{:.2}", s.wasted_cpu_s),
+        ]);
     }
-
-    if !r.edges.is_empty() {
-        let ne = name_width(r.edges.keys(), "call edge");
-        let _ = writeln!(
-            o,
-            "\n{:<ne$}{:>11}{:>11}{:>10}{:>9}{:>10}{:>12}{:>10}{:>10}{:>9}",
-            "call edge",
-            "calls",
-            "attempts",
-            "retries",
-            "hedges",
-            "timeouts",
-            "short-circ",
-            "throttled",
-            "failures",
-            "skipped"
-        );
-        for (name, e) in &r.edges {
-            let _ = writeln!(
-                o,
-                "{:<ne$}{:>11}{:>11}{:>10}{:>9}{:>10}{:>12}{:>10}{:>10}{:>9}",
-                name,
-                thousands(e.calls),
-                thousands(e.attempts),
-                thousands(e.retries),
-                thousands(e.hedges),
-                thousands(e.timeouts),
-                thousands(e.short_circuits),
-                thousands(e.throttled),
-                thousands(e.failures),
-                thousands(e.skipped)
-            );
-        }
-    }
-
-    if !r.caches.is_empty() {
-        let _ = writeln!(o);
-        for (name, c) in &r.caches {
-            let total = (c.hits + c.misses).max(1) as f64;
-            let _ = writeln!(
-                o,
-                "cache {name}: {} hits, {} misses ({:.1}% hit)",
-                c.hits,
-                c.misses,
-                100.0 * c.hits as f64 / total
-            );
-        }
-    }
-
-    for (name, c) in &r.chains {
-        if c.mean.is_empty() {
-            continue;
-        }
-        let _ = writeln!(o, "\nwhere the time goes — {name}, mean successful request, critical path (ms):");
-        chain_table(&mut o, &c.mean);
-        if !c.p99.is_empty() {
-            let _ = writeln!(o, "  requests at or above p99:");
-            chain_table(&mut o, &c.p99);
-        }
-    }
-
-    if !r.findings.is_empty() {
-        let _ = writeln!(o, "\nfindings:");
-        for f in &r.findings {
-            let _ = writeln!(o, "  - [{}] {}", f.kind, f.message);
-        }
-    }
-    o
+    t.render(o);
 }
 
-/// Width of a name column: the longest name (or the header) plus a gap.
-fn name_width<'a>(names: impl Iterator<Item = &'a String>, header: &str) -> usize {
-    names.map(|n| n.chars().count()).max().unwrap_or(0).max(header.len()) + 2
+fn edges_table(o: &mut String, r: &RunResult) {
+    let headers =
+        ["calls", "attempts", "retries", "hedges", "timeouts", "short-circ", "throttled", "failures", "skipped"];
+    let mut t = columns(0, "call edge", &headers);
+    for (name, e) in &r.edges {
+        let counts = [
+            e.calls,
+            e.attempts,
+            e.retries,
+            e.hedges,
+            e.timeouts,
+            e.short_circuits,
+            e.throttled,
+            e.failures,
+            e.skipped,
+        ];
+        t.row(std::iter::once(name.clone()).chain(counts.map(thousands)).collect());
+    }
+    t.render(o);
 }
 
 fn chain_table(o: &mut String, hops: &[ChainHop]) {
-    let labels: Vec<String> =
-        hops.iter().map(|h| format!("{}{}.{}", "  ".repeat(h.depth as usize), h.service, h.endpoint)).collect();
-    let nh = name_width(labels.iter(), "hop");
-    let _ = writeln!(
-        o,
-        "  {:<nh$}{:>7}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
-        "hop", "visits", "queue", "cpu", "network", "delay", "wasted", "share"
-    );
+    let mut t = columns(2, "hop", &["visits", "queue", "cpu", "network", "delay", "wasted", "share"]);
     let total: f64 = hops.iter().map(hop_total).sum();
-    for (h, name) in hops.iter().zip(&labels) {
+    for h in hops {
         let share = if total > 0.0 { 100.0 * hop_total(h) / total } else { 0.0 };
-        let _ = writeln!(
-            o,
-            "  {:<nh$}{:>7.2}{:>9}{:>9}{:>9}{:>9}{:>9}{:>8.1}%",
-            name,
-            h.visits,
+        t.row(vec![
+            format!("{}{}.{}", "  ".repeat(h.depth as usize), h.service, h.endpoint),
+            format!("{:.2}", h.visits),
             ms(h.queue_ms),
             ms(h.cpu_ms),
             ms(h.network_ms),
             ms(h.delay_ms),
             ms(h.wasted_ms),
-            share
-        );
+            format!("{share:.1}%"),
+        ]);
     }
+    t.render(o);
 }
 
 fn hop_total(h: &ChainHop) -> f64 {
@@ -227,12 +203,96 @@ fn hop_total(h: &ChainHop) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::{RunOptions, run};
+
+    /// A real result of a two-service run, its numbers then blown up to
+    /// sizes that overflowed the old fixed-width columns.
+    fn huge_result() -> RunResult {
+        let m = crate::spec::testing::model(
+            "duration: 2s
+services:
+  front: { endpoints: { e: { steps: [ { work: 1ms }, { call: db.q, retry: { attempts: 2 } }, { call: db.r } ] } } }
+  db: { endpoints: { q: { work: 1ms }, r: { work: 1ms } } }
+workload: [ { name: w, target: front.e, rate: 50/s } ]
+",
+        );
+        let mut r = run(&m, &RunOptions::default());
+        let big = |l: &mut LatencySummary| {
+            for v in [&mut l.mean, &mut l.p50, &mut l.p90, &mut l.p95, &mut l.p99, &mut l.p999, &mut l.max] {
+                *v = Some(12345678.9);
+            }
+        };
+        for w in r.workloads.values_mut() {
+            (w.offered, w.ok, w.failed) = (12_345_678_901, 11_326_875_000, 1_018_803_901);
+            w.failures.error = 1_018_803_901;
+            w.goodput_per_s = 12345678.9;
+            big(&mut w.latency_ms);
+        }
+        for s in r.services.values_mut() {
+            (s.arrivals, s.rejected, s.timeouts) = (1_326_875_123, 987_654_321, 123_456_789);
+            (s.utilization, s.mean_in_system, s.mean_queue_len) = (1.0, 12345678.9, 1234567.89);
+            (s.queue_wait_ms_mean, s.cpu_wait_ms_mean, s.amplification, s.wasted_cpu_s) =
+                (12345678.9, 9876543.2, 12345.67, 12345678.9);
+            (s.replicas.min, s.replicas.max) = (1000, 12000);
+            big(&mut s.latency_ms);
+        }
+        for e in r.edges.values_mut() {
+            let n = 1_326_875_123_456;
+            (e.calls, e.attempts, e.retries, e.hedges, e.timeouts) = (n, n, n, n, n);
+            (e.short_circuits, e.throttled, e.failures, e.skipped) = (n, n, n, n);
+        }
+        for c in r.chains.values_mut() {
+            for h in c.mean.iter_mut().chain(c.p99.iter_mut()) {
+                (h.visits, h.queue_ms, h.cpu_ms, h.network_ms) = (12345.0, 12345678.9, 12345678.9, 12345678.9);
+                (h.delay_ms, h.wasted_ms) = (12345678.9, 12345678.9);
+            }
+        }
+        r
+    }
+
+    /// The rows of the table whose header starts with `header`: lines up
+    /// to the next blank line, free-text lines (`failed:`) left out.
+    fn table<'a>(text: &'a str, header: &str) -> Vec<&'a str> {
+        let mut lines = text.lines().skip_while(|l| !l.trim_start().starts_with(header));
+        let head = lines.next().unwrap_or_else(|| panic!("no table {header} in\n{text}"));
+        let rows = lines.take_while(|l| !l.trim().is_empty() && !l.contains(" above p99"));
+        std::iter::once(head).chain(rows.filter(|l| !l.contains("failed:"))).collect()
+    }
+
+    fn assert_aligned(text: &str, header: &str, cells: usize) {
+        crate::report::table::testing::assert_aligned(&table(text, header), cells);
+    }
 
     #[test]
-    fn thousands_groups_digits() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1000), "1,000");
-        assert_eq!(thousands(1234567), "1,234,567");
+    fn huge_numbers_keep_every_column_apart_and_aligned() {
+        let r = huge_result();
+        assert!(!r.edges.is_empty() && !r.chains.is_empty());
+        let text = summary(&r);
+        // name, 4 counts, │, 7 latencies (the header adds a note after them)
+        let wl = table(&text, "workload");
+        assert_eq!(wl[1].split_whitespace().count(), 13, "{text}");
+        assert!(wl[1].contains("12,345,678,901"), "{text}");
+        assert_eq!(table(&text, "workload")[0].split_whitespace().count(), 15, "latency ms: {text}");
+        assert_aligned(&text.replace("latency ms", ""), "workload", 13);
+        assert_aligned(&text, "service", 14);
+        assert_aligned(&text.replace("call edge", "call_edge"), "call_edge", 10);
+        assert_aligned(&text, "hop", 8);
+        assert!(text.contains("1,018,803,901 errors"), "{text}");
+    }
+
+    #[test]
+    fn a_latency_with_nothing_behind_it_is_a_dash() {
+        let mut r = huge_result();
+        for w in r.workloads.values_mut() {
+            w.latency_ms = LatencySummary::default();
+        }
+        for s in r.services.values_mut() {
+            s.latency_ms = LatencySummary::default();
+        }
+        let text = summary(&r);
+        let row = table(&text, "workload")[1];
+        assert_eq!(row.matches('—').count(), 7, "{text}");
+        assert_eq!(table(&text, "service")[1].matches('—').count(), 2, "{text}");
+        assert_aligned(&text.replace("latency ms", ""), "workload", 13);
     }
 }
