@@ -84,6 +84,18 @@ pub fn summary(r: &RunResult) -> String {
     o
 }
 
+/// "127,780 rejected at db, 15,775 timeout at api->db.query": the root
+/// causes of failed requests, most frequent first (the first four).
+fn causes(c: &[crate::metrics::FailureCause]) -> String {
+    let mut parts: Vec<String> =
+        c.iter().take(4).map(|c| format!("{} {} at {}", thousands(c.count), c.kind, c.at)).collect();
+    if c.len() > 4 {
+        let rest: u64 = c[4..].iter().map(|c| c.count).sum();
+        parts.push(format!("{} other", thousands(rest)));
+    }
+    parts.join(", ")
+}
+
 fn workloads_table(o: &mut String, r: &RunResult) {
     let mut t = columns(0, "workload", &["offered", "ok", "failed", "goodput/s"]).sep();
     for h in ["mean", "p50", "p90", "p95", "p99", "p99.9", "max"] {
@@ -101,13 +113,7 @@ fn workloads_table(o: &mut String, r: &RunResult) {
         cells.extend(lat_cells(&w.latency_ms));
         t.row(cells);
         if w.failed > 0 {
-            let f = &w.failures;
-            t.text(format!(
-                "  failed: {} errors, {} timeouts, {} rejected",
-                thousands(f.error),
-                thousands(f.timeout),
-                thousands(f.rejected)
-            ));
+            t.text(format!("  failed: {}", causes(&w.causes)));
         }
     }
     t.render(o);
@@ -225,6 +231,8 @@ workload: [ { name: w, target: front.e, rate: 50/s } ]
         for w in r.workloads.values_mut() {
             (w.offered, w.ok, w.failed) = (12_345_678_901, 11_326_875_000, 1_018_803_901);
             w.failures.error = 1_018_803_901;
+            w.causes =
+                vec![crate::metrics::FailureCause { kind: "error".into(), at: "db".into(), count: 1_018_803_901 }];
             w.goodput_per_s = 12345678.9;
             big(&mut w.latency_ms);
         }
@@ -277,7 +285,7 @@ workload: [ { name: w, target: front.e, rate: 50/s } ]
         assert_aligned(&text, "service", 14);
         assert_aligned(&text.replace("call edge", "call_edge"), "call_edge", 10);
         assert_aligned(&text, "hop", 8);
-        assert!(text.contains("1,018,803,901 errors"), "{text}");
+        assert!(text.contains("failed: 1,018,803,901 error at db"), "{text}");
     }
 
     #[test]

@@ -9,8 +9,8 @@
 //! says which entries are still queued. Stale entries are compacted away
 //! when they outnumber the live ones, so memory stays bounded by the queue.
 
-use super::ids::AttemptKey;
 use super::resilience::AdaptiveLimit;
+use super::state::AttemptKey;
 use crate::engine::{RngStream, SimDuration};
 use crate::model::{Discipline, Service};
 use std::collections::VecDeque;

@@ -17,7 +17,7 @@
 //! Pauses (a `pauses` fault, like a GC) stop its cores: a job in progress is
 //! stretched by the pause, a job that starts during one waits for its end.
 
-use super::ids::StrandKey;
+use super::state::StrandKey;
 use crate::engine::{SimDuration, SimTime};
 use std::collections::VecDeque;
 

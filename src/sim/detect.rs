@@ -135,7 +135,7 @@ impl Track {
         if n == 1 {
             format!("from {:.0} s to {:.0} s", first.from_s, last.to_s)
         } else {
-            format!("in {n} stretches from {:.0} s to {:.0} s ({held:.0} s in all)", first.from_s, last.to_s)
+            format!("in {n} stretches from {:.0} s to {:.0} s, {held:.0} s in all", first.from_s, last.to_s)
         }
     }
 }
@@ -237,10 +237,9 @@ impl Detectors {
         }
     }
 
-    /// The end of the run: a partly filled window is judged if it is at
-    /// least half a judged span long.
+    /// The end of the run: a partly filled last window is judged too.
     pub fn finish(&mut self, end: SimTime) {
-        if end > self.span_from && end.since(self.span_from).0 * 2 >= JUDGED_SPAN.max(self.width).0 {
+        if end > self.span_from {
             self.judge_span(end);
         }
     }
@@ -321,7 +320,7 @@ impl Detectors {
                 FindingKind::Saturation,
                 name,
                 format!(
-                    "{name} was saturated {}: its cores were {:.1}% busy on average then (≥{:.0}% over each {:.0} s window), peak {:.1}%",
+                    "{name} was saturated {}: its cores were {:.1}% busy on average then (at least {:.0}% over each {:.0} s window), peak {:.1}%",
                     t.when(),
                     100.0 * t.num / t.den.max(1.0),
                     100.0 * SATURATION,
@@ -346,7 +345,7 @@ impl Detectors {
                 FindingKind::RetryStorm,
                 name,
                 format!(
-                    "attempts at {name} were {:.1}x its first tries {} ({:.1} attempts per request entering the system, peak {:.1})",
+                    "attempts at {name} were {:.1}x its first tries {}: {:.1} attempts per request entering the system (peak {:.1} in one interval)",
                     t.num / t.den.max(1.0),
                     t.when(),
                     t.num / self.storm_entering[s].max(1) as f64,

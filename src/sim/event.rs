@@ -5,7 +5,8 @@
 //! events, so neither the event count nor the digest depends on
 //! `--interval`.
 
-use super::ids::{AttemptKey, CallKey, FaultId, ReplicaId, ServiceId, StrandKey, WorkloadId};
+use super::ids::{FaultId, ReplicaId, ServiceId, WorkloadId};
+use super::state::{AttemptKey, CallKey, StrandKey};
 
 /// Something that happens at an instant. Named for what happened.
 #[derive(Clone, Copy, Debug)]

@@ -3,13 +3,13 @@
 use super::chain;
 use super::detect::fault_subject;
 use super::ids::WorkloadId;
-use super::pods_report;
 use super::stats::origin_name;
 use super::world::World;
 use crate::engine::SimTime;
 use crate::metrics::{
     CacheResult, ChainHop, Chains, CostResult, EdgeResult, EngineResult, FailureCause, FailureCounts, FaultResult,
-    Finding, FindingKind, RunResult, Series, ServiceResult, StopReason, Window, WorkloadResult,
+    Finding, FindingKind, ReplicaSummary, RunResult, ScaleEventResult, Series, ServiceResult, StopReason, Window,
+    WorkloadResult,
 };
 use std::collections::BTreeMap;
 
@@ -53,10 +53,10 @@ impl World<'_> {
         let mut findings = Vec::new();
         let mut replica_hours_total = 0.0;
         for (i, svc) in m.services.iter().enumerate() {
-            let (replicas, replica_hours, serving_ns) = pods_report::replica_figures(&mut self, i, end);
+            let (replicas, replica_hours, serving_ns) = replica_figures(&mut self, i, end);
             replica_hours_total += replica_hours;
-            let scale_events = pods_report::scale_events(&self, i);
-            findings.extend(pods_report::findings(&mut self, i));
+            let scale_events = scale_events(&self, i);
+            findings.extend(autoscaling_findings(&mut self, i));
             let s = &mut self.stats.services[i];
             let busy = (s.busy.area_at(end.0) - s.busy_at_warmup) as f64;
             let slots = (s.slots.area_at(end.0) - s.slots_at_warmup) as f64;
@@ -213,4 +213,34 @@ impl World<'_> {
 
 fn ratio(sum: u128, n: u64) -> f64 {
     if n == 0 { 0.0 } else { sum as f64 / n as f64 }
+}
+
+/// Replica counts of service `s` over the measured period `[warmup, end]`:
+/// the summary, replica-hours, and the serving replica-nanoseconds (the
+/// denominator of utilization, with `cpus`).
+fn replica_figures(w: &mut World, s: usize, end: SimTime) -> (ReplicaSummary, f64, u128) {
+    let measured_ns = end.0.saturating_sub(w.warmup.0).max(1);
+    let f = &mut w.fleet.rosters[s];
+    let total = f.total.area_at(end.0) - f.total_at_warmup;
+    let serving = f.serving.area_at(end.0) - f.serving_at_warmup;
+    let summary = ReplicaSummary { min: f.total_min, mean: total as f64 / measured_ns as f64, max: f.total_max };
+    (summary, total as f64 / 3.6e12, serving)
+}
+
+/// Rescales of service `s` after the warm-up.
+fn scale_events(w: &World, s: usize) -> Vec<ScaleEventResult> {
+    let Some(a) = &w.scaling.hpas[s] else { return Vec::new() };
+    a.events
+        .iter()
+        .filter(|e| e.at >= w.warmup)
+        .map(|e| ScaleEventResult { t_s: e.at.as_secs_f64(), from: e.from, to: e.to, reason: e.reason.clone() })
+        .collect()
+}
+
+/// The autoscaling findings of service `s`.
+fn autoscaling_findings(w: &mut World, s: usize) -> Vec<Finding> {
+    let Some(a) = w.scaling.hpas[s].as_deref_mut() else { return Vec::new() };
+    let max = w.m.services[s].autoscale.as_ref().map_or(0, |c| c.max as i32);
+    let (period, delay) = (a.sync_period, a.metrics_delay);
+    a.episodes.findings(&w.m.services[s].name, max, period, delay, &a.events)
 }

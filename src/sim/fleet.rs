@@ -194,6 +194,7 @@ impl Fleet {
     /// the newest.
     #[cold]
     pub fn fallback(&self, service: ServiceId) -> ReplicaId {
+        debug_assert!(self.services[service.ix()].ready.is_empty(), "a fallback only when nothing is routable");
         let members = &self.rosters[service.ix()].members;
         let with =
             |pred: &dyn Fn(&Replica) -> bool| members.iter().rev().copied().find(|r| pred(&self.replicas[r.ix()]));

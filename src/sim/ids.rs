@@ -1,13 +1,11 @@
-//! Typed ids of what the simulation creates and destroys: replicas, the
-//! executors their work runs on, and the slab keys of calls, attempts,
-//! strands and joins. Model elements keep the model's ids
-//! ([`ServiceId`], [`EndpointId`], [`EdgeId`], [`WorkloadId`], [`FaultId`]).
-//! "None" is always `Option::None`, never a sentinel value.
+//! Typed ids of what the simulation creates: replicas and the executors
+//! their work runs on. Model elements keep the model's ids ([`ServiceId`],
+//! [`EndpointId`], [`EdgeId`], [`WorkloadId`], [`FaultId`]); calls,
+//! attempts, strands and joins are addressed by typed slab keys (their
+//! aliases live beside their records in `state`). "None" is always
+//! `Option::None`, never a sentinel value.
 
 pub(crate) use crate::model::{EdgeId, EndpointId, FaultId, ServiceId, WorkloadId};
-
-use super::state::{Attempt, Call, Join, Strand};
-use crate::engine::Key;
 
 /// Index into `World::replicas` (replicas are never removed: a gone one
 /// stays as a tombstone, so ids are stable).
@@ -32,8 +30,3 @@ impl CpuId {
         self.0 as usize
     }
 }
-
-pub(crate) type CallKey = Key<Call>;
-pub(crate) type AttemptKey = Key<Attempt>;
-pub(crate) type StrandKey = Key<Strand>;
-pub(crate) type JoinKey = Key<Join>;

@@ -37,58 +37,24 @@ mod flow;
 mod ids;
 mod invariants;
 mod observe;
+mod options;
 mod pods;
 mod pods_report;
 mod replica;
 pub mod resilience;
 mod retry;
+mod scaling;
 mod state;
 mod stats;
 mod world;
 
-use crate::engine::SimDuration;
 use crate::metrics::{RunResult, StopReason};
 use crate::model::Model;
 use event::Event;
 use flow::{answer, chaos, send, serve, strand};
 use ids::WorkloadId;
+pub use options::RunOptions;
 use world::World;
-
-/// How to run a model once.
-#[derive(Clone, Debug)]
-pub struct RunOptions {
-    /// Overrides the model's seed.
-    pub seed: Option<u64>,
-    /// Overrides the model's duration.
-    pub duration: Option<SimDuration>,
-    /// Width of a time-series bucket.
-    pub interval: SimDuration,
-    /// Keep per-interval rows in [`RunResult::series`] (memory grows with
-    /// simulated time / interval).
-    pub keep_series: bool,
-    /// Stop after this many events (`stopped_by: max_events`).
-    pub max_events: u64,
-    /// Stop when this many requests are in flight at the edge at once
-    /// (`stopped_by: max_in_flight`).
-    pub max_in_flight: u64,
-    /// Check invariants after every event (slow; for tests). Violations are
-    /// listed in [`RunResult::invariant_violations`].
-    pub check_invariants: bool,
-}
-
-impl Default for RunOptions {
-    fn default() -> Self {
-        RunOptions {
-            seed: None,
-            duration: None,
-            interval: SimDuration::from_secs(1),
-            keep_series: false,
-            max_events: 2_000_000_000,
-            max_in_flight: 1_000_000,
-            check_invariants: false,
-        }
-    }
-}
 
 /// Runs `model` once and returns its result.
 pub fn run(model: &Model, opts: &RunOptions) -> RunResult {

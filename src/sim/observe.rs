@@ -8,37 +8,11 @@
 //! time belongs to what follows it. Neither the event count nor the digest
 //! sees them, so `--interval` changes no number but the series.
 
-use super::RunOptions;
 use super::detect::ServiceSample;
 use super::ids::ServiceId;
 use super::world::World;
-use crate::engine::{SimDuration, SimTime};
+use crate::engine::SimTime;
 use crate::metrics::{ServiceRow, WorkloadRow};
-use crate::model::Model;
-
-pub(crate) struct Observer {
-    interval: SimDuration,
-    /// The next interval end.
-    next: SimTime,
-    warmup_pending: bool,
-    pub wl_rows: Vec<WorkloadRow>,
-    pub svc_rows: Vec<ServiceRow>,
-    samples: Vec<ServiceSample>,
-}
-
-impl Observer {
-    pub fn new(m: &Model, opts: &RunOptions) -> Self {
-        let interval = SimDuration(opts.interval.0.max(1));
-        Observer {
-            interval,
-            next: SimTime(interval.0),
-            warmup_pending: m.warmup.0 > 0,
-            wl_rows: Vec::new(),
-            svc_rows: Vec::new(),
-            samples: vec![ServiceSample::default(); m.services.len()],
-        }
-    }
-}
 
 /// Closes every boundary at or before `t` (and not after the run's end).
 pub(crate) fn advance(w: &mut World, t: SimTime) {

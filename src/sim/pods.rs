@@ -49,104 +49,15 @@
 //! Not here: the HPA arithmetic (`autoscale`), the life-cycle moves shared
 //! with crashes (`fleet`), results and findings (`pods_report`).
 
-use super::autoscale::{
-    Decision, Hpa, HpaSpec, MetricInput, Observation, Outcome, Pod, PodPhase, ReadyCondition, Sample, Samples,
-};
+use super::autoscale::{Decision, MetricInput, Observation, Outcome, Pod, PodPhase, ReadyCondition, Sample, Samples};
 use super::event::Event;
 use super::ids::{ReplicaId, ServiceId};
-use super::pods_report::{Episodes, ScaleRecord, Tick};
+use super::pods_report::{ScaleRecord, Tick};
 use super::replica::{ReplicaState, Snapshot};
+use super::scaling::{PodInfo, PodValues, Scrape};
 use super::world::World;
-use crate::engine::{RngStream, SimDuration, SimTime};
-use crate::model::{Metric, MetricSource, Model};
-use std::collections::VecDeque;
-
-/// One pod's metric values over a scrape window: CPU millicores, in-system
-/// thousandths, arrivals per second in thousandths.
-#[derive(Clone, Copy, Debug)]
-struct PodValues {
-    replica: ReplicaId,
-    values: [i64; 3],
-}
-
-/// What one scrape produced.
-struct Scrape {
-    at: SimTime,
-    window: SimDuration,
-    /// Pods with a sample (scraped twice at least).
-    pods: Vec<PodValues>,
-    /// The service's totals over the scrape period, every replica counted
-    /// (new ones from zero): what an External metric (a rate at the
-    /// ingress, KEDA) reports.
-    totals: [i64; 3],
-}
-
-/// Life-cycle facts of one replica (parallel to `Fleet::replicas`).
-#[derive(Clone, Copy)]
-pub(crate) struct PodInfo {
-    pub created: SimTime,
-    pub ready_at: Option<SimTime>,
-    /// Index of the scale event that created it in `Autoscaler::events`.
-    pub event: Option<u32>,
-}
-
-/// The HPA of one service and the pipeline feeding it.
-pub(crate) struct Autoscaler {
-    pub hpa: Hpa,
-    pub startup_rng: RngStream,
-    pub sync_period: SimDuration,
-    pub metrics_delay: SimDuration,
-    pending: VecDeque<Scrape>,
-    latest: Option<Scrape>,
-    pub events: Vec<ScaleRecord>,
-    /// Saturated stretches and direction changes, judged sync by sync.
-    pub episodes: Episodes,
-    first_sync: SimTime,
-    prev_busy: u128,
-    prev_serving: u128,
-}
-
-/// Everything this module keeps.
-pub(crate) struct Scaling {
-    pub hpas: Vec<Option<Box<Autoscaler>>>,
-    pub pods: Vec<PodInfo>,
-    /// Some service is autoscaled.
-    pub any: bool,
-}
-
-impl Scaling {
-    pub(crate) fn new(m: &Model, seed: u64) -> Self {
-        let hpas = m
-            .services
-            .iter()
-            .map(|s| {
-                let cfg = s.autoscale.as_ref()?;
-                let mut phase_rng = RngStream::derive(seed, "hpa_phase", &s.name);
-                let phase =
-                    SimDuration((phase_rng.unit() * cfg.sync_period.0 as f64) as u64 % cfg.sync_period.0.max(1));
-                Some(Box::new(Autoscaler {
-                    hpa: Hpa::new(HpaSpec::from_model(cfg)),
-                    startup_rng: RngStream::derive(seed, "startup", &s.name),
-                    sync_period: cfg.sync_period,
-                    metrics_delay: cfg.metrics_delay,
-                    pending: VecDeque::new(),
-                    latest: None,
-                    events: Vec::new(),
-                    episodes: Episodes::default(),
-                    first_sync: SimTime(phase.0),
-                    prev_busy: 0,
-                    prev_serving: 0,
-                }))
-            })
-            .collect::<Vec<_>>();
-        let initial: u32 = m.services.iter().map(|s| s.replicas).sum();
-        let pods = (0..initial)
-            .map(|_| PodInfo { created: SimTime::ZERO, ready_at: Some(SimTime::ZERO), event: None })
-            .collect();
-        let any = hpas.iter().any(Option::is_some);
-        Scaling { hpas, pods, any }
-    }
-}
+use crate::engine::{SimDuration, SimTime};
+use crate::model::{Metric, MetricSource};
 
 /// Schedules each HPA's first scrape and sync.
 pub(crate) fn start(w: &mut World) {

@@ -1,7 +1,6 @@
-//! Results of replica life-cycles and autoscaling: replica counts over the
-//! measured period, replica-hours, the list of rescales, and two findings,
-//! both judged sync by sync as the run goes (memory does not grow with
-//! simulated time):
+//! What autoscaling leaves for the results: the list of rescales, and two
+//! findings, both judged sync by sync as the run goes (memory does not grow
+//! with simulated time):
 //!
 //! **`autoscaler_slow`**: a run of consecutive syncs (after the warm-up)
 //! whose preceding sync period had the service's serving cores at least
@@ -27,11 +26,11 @@
 //! **`flapping`**: at least [`FLAP_CHANGES`] changes of scale direction
 //! within [`FLAP_WINDOW`].
 //!
-//! Not here: how replicas come and go (`pods`).
+//! A leaf: `pods` feeds it every sync and rescale, `finish` asks for the
+//! findings. Not here: how replicas come and go (`pods`).
 
-use super::world::World;
 use crate::engine::{SimDuration, SimTime};
-use crate::metrics::{Finding, FindingKind, ReplicaSummary, ScaleEventResult, Window};
+use crate::metrics::{Finding, FindingKind, Window};
 use std::collections::VecDeque;
 
 /// Utilization over a sync period from which the service counts as saturated.
@@ -120,19 +119,6 @@ pub(crate) struct Episodes {
     recent: VecDeque<SimTime>,
     changes: usize,
     worst: Option<(usize, SimTime, SimTime)>,
-}
-
-impl super::pods::Autoscaler {
-    /// Records a rescale (the first [`MAX_SCALE_EVENTS`] are kept) and,
-    /// after the warm-up (`counted`), feeds the flapping detector.
-    pub(crate) fn record(&mut self, r: ScaleRecord, counted: bool) {
-        if counted {
-            self.episodes.direction(r.at, if r.to > r.from { 1 } else { -1 });
-        }
-        if self.events.len() < MAX_SCALE_EVENTS {
-            self.events.push(r);
-        }
-    }
 }
 
 impl Episodes {
@@ -229,7 +215,7 @@ impl Episodes {
     }
 
     /// A rescale in direction `dir` (+1 up, −1 down) at `at`.
-    fn direction(&mut self, at: SimTime, dir: i8) {
+    pub(crate) fn direction(&mut self, at: SimTime, dir: i8) {
         if self.last_dir != 0 && dir != self.last_dir {
             self.changes += 1;
             self.recent.push_back(at);
@@ -307,34 +293,4 @@ impl Episodes {
         }
         out
     }
-}
-
-/// Replica counts of service `s` over the measured period `[warmup, end]`:
-/// the summary, replica-hours, and the serving replica-nanoseconds (the
-/// denominator of utilization, with `cpus`).
-pub(crate) fn replica_figures(w: &mut World, s: usize, end: SimTime) -> (ReplicaSummary, f64, u128) {
-    let measured_ns = end.0.saturating_sub(w.warmup.0).max(1);
-    let f = &mut w.fleet.rosters[s];
-    let total = f.total.area_at(end.0) - f.total_at_warmup;
-    let serving = f.serving.area_at(end.0) - f.serving_at_warmup;
-    let summary = ReplicaSummary { min: f.total_min, mean: total as f64 / measured_ns as f64, max: f.total_max };
-    (summary, total as f64 / 3.6e12, serving)
-}
-
-/// Rescales of service `s` after the warm-up.
-pub(crate) fn scale_events(w: &World, s: usize) -> Vec<ScaleEventResult> {
-    let Some(a) = &w.scaling.hpas[s] else { return Vec::new() };
-    a.events
-        .iter()
-        .filter(|e| e.at >= w.warmup)
-        .map(|e| ScaleEventResult { t_s: e.at.as_secs_f64(), from: e.from, to: e.to, reason: e.reason.clone() })
-        .collect()
-}
-
-/// The autoscaling findings of service `s`.
-pub(crate) fn findings(w: &mut World, s: usize) -> Vec<Finding> {
-    let Some(a) = w.scaling.hpas[s].as_deref_mut() else { return Vec::new() };
-    let max = w.m.services[s].autoscale.as_ref().map_or(0, |c| c.max as i32);
-    let (period, delay) = (a.sync_period, a.metrics_delay);
-    a.episodes.findings(&w.m.services[s].name, max, period, delay, &a.events)
 }

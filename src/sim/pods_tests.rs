@@ -3,6 +3,7 @@
 //! left alone by the balancer.
 
 use super::*;
+use crate::model::Model;
 use crate::sim::replica::Meter;
 use crate::sim::{RunOptions, main_loop};
 use crate::spec;

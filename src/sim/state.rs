@@ -10,10 +10,15 @@
 //! per-replica counts (outstanding attempts, slots, queue) exact.
 
 use super::chain::{Buf, NodeId};
-use super::ids::{AttemptKey, CallKey, EdgeId, EndpointId, JoinKey, ReplicaId, ServiceId, StrandKey, WorkloadId};
+use super::ids::{EdgeId, EndpointId, ReplicaId, ServiceId, WorkloadId};
 use super::resilience::BackoffState;
-use crate::engine::SimTime;
+use crate::engine::{Key, SimTime};
 use crate::model::{FailureKind, MAX_LOOP_DEPTH};
+
+pub(crate) type CallKey = Key<Call>;
+pub(crate) type AttemptKey = Key<Attempt>;
+pub(crate) type StrandKey = Key<Strand>;
+pub(crate) type JoinKey = Key<Join>;
 
 /// How an attempt or call ended, as its caller sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,11 +7,12 @@
 //! workload counts, which follow the request's arrival time (a request
 //! counts if it arrived after the warm-up).
 
-use super::RunOptions;
+use super::detect::ServiceSample;
 use super::ids::{EdgeId, ServiceId, WorkloadId};
+use super::options::RunOptions;
 use super::state::{Cause, Origin, Outcome};
 use crate::engine::{SimDuration, SimTime};
-use crate::metrics::{Hist, Integral};
+use crate::metrics::{Hist, Integral, ServiceRow, WorkloadRow};
 use crate::model::{FailureKind, Model};
 use std::collections::BTreeMap;
 
@@ -340,5 +341,30 @@ pub(crate) fn origin_name(m: &Model, o: Origin) -> String {
     match o {
         Origin::Service(s) => m.services[s.ix()].name.clone(),
         Origin::Edge(e) => m.edges[e.ix()].name.clone(),
+    }
+}
+
+/// Where the series and the observation boundaries stand (`observe`).
+pub(crate) struct Observer {
+    pub interval: SimDuration,
+    /// The next interval end.
+    pub next: SimTime,
+    pub warmup_pending: bool,
+    pub wl_rows: Vec<WorkloadRow>,
+    pub svc_rows: Vec<ServiceRow>,
+    pub samples: Vec<ServiceSample>,
+}
+
+impl Observer {
+    pub fn new(m: &Model, opts: &RunOptions) -> Self {
+        let interval = SimDuration(opts.interval.0.max(1));
+        Observer {
+            interval,
+            next: SimTime(interval.0),
+            warmup_pending: m.warmup.0 > 0,
+            wl_rows: Vec::new(),
+            svc_rows: Vec::new(),
+            samples: vec![ServiceSample::default(); m.services.len()],
+        }
     }
 }

@@ -3,20 +3,19 @@
 //! and in `flow` (the attempt life cycle), `pods` (replica life cycles and
 //! the HPA) and `observe` (intervals and the warm-up).
 
-use super::RunOptions;
 use super::arrivals::{self, WorkloadState};
 use super::chain::Chains;
 use super::detect::Detectors;
 use super::event::Event;
 use super::faults::FaultState;
 use super::fleet::Fleet;
-use super::ids::{AttemptKey, CallKey, EdgeId, EndpointId, ServiceId, WorkloadId};
-use super::invariants::Checker;
-use super::observe::Observer;
-use super::pods::Scaling;
+use super::ids::{EdgeId, EndpointId, ServiceId, WorkloadId};
+use super::options::RunOptions;
 use super::retry::Resilience;
+use super::scaling::Scaling;
 use super::state::{Attempt, Call, Join, Strand};
-use super::stats::Stats;
+use super::state::{AttemptKey, CallKey};
+use super::stats::{Observer, Stats};
 use crate::engine::{EventQueue, LaneId, RngStream, SimDuration, SimTime, Slab};
 use crate::model::Model;
 use std::collections::VecDeque;
@@ -51,6 +50,13 @@ pub(crate) struct Counters {
     pub digest: u64,
     pub requests_in_flight: u64,
     pub peak_requests_in_flight: u64,
+}
+
+#[derive(Default)]
+/// What the invariant checks found (`invariants`), and the last time seen.
+pub(crate) struct Checker {
+    pub violations: Vec<String>,
+    pub last_time: SimTime,
 }
 
 /// The whole mutable simulation state.

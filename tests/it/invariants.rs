@@ -14,7 +14,12 @@ use std::fmt::Write;
 
 /// How many random topologies one test run tries (each runs a few
 /// simulated seconds: all of them take well under a second in release).
+/// `STORMCAST_SWARM_CASES=N` tries N instead (a longer hunt, by hand).
 const CASES: u64 = 300;
+
+fn cases() -> u64 {
+    std::env::var("STORMCAST_SWARM_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(CASES)
+}
 
 /// SplitMix64: a tiny, fixed generator so a seed means the same topology on
 /// every machine and release.
@@ -44,6 +49,9 @@ impl Gen {
 struct Topo {
     /// Endpoints per service (`s{i}.e{j}`).
     endpoints: Vec<u64>,
+    /// Hostile mix: faults always, crashes among them, bounded queues and a
+    /// balancer on every service, deadlines propagated on most timed calls.
+    hostile: bool,
 }
 
 impl Topo {
@@ -95,7 +103,8 @@ fn step(g: &mut Gen, t: &Topo, svc: usize, depth: u32, indent: usize, out: &mut 
         4 | 5 => match t.callee(g, svc) {
             Some(callee) => {
                 let _ = writeln!(out, "{pad}- call: {callee}");
-                if g.chance(0.35) {
+                let timed = g.chance(if t.hostile { 0.6 } else { 0.35 });
+                if timed {
                     let _ = writeln!(out, "{pad}  timeout: {}ms", g.range(2, 60));
                 }
                 if g.chance(0.2) {
@@ -136,7 +145,7 @@ fn step(g: &mut Gen, t: &Topo, svc: usize, depth: u32, indent: usize, out: &mut 
                 if g.chance(0.1) {
                     let _ = writeln!(out, "{pad}  throttle: {{ kind: grpc, max_tokens: 10, token_ratio: 0.1 }}");
                 }
-                if g.chance(0.15) {
+                if g.chance(if t.hostile && timed { 0.7 } else { 0.15 }) {
                     let _ = writeln!(out, "{pad}  deadline: propagate");
                 }
                 if g.chance(0.1) {
@@ -222,9 +231,18 @@ fn step(g: &mut Gen, t: &Topo, svc: usize, depth: u32, indent: usize, out: &mut 
 
 /// The YAML of random topology number `seed`.
 pub fn random_topology(seed: u64) -> String {
+    random_topology_with(seed, false)
+}
+
+/// The YAML of random topology number `seed` of the hostile mix.
+pub fn hostile_topology(seed: u64) -> String {
+    random_topology_with(seed, true)
+}
+
+fn random_topology_with(seed: u64, hostile: bool) -> String {
     let mut g = Gen(seed);
     let n = g.range(2, 5) as usize;
-    let t = Topo { endpoints: (0..n).map(|_| g.range(1, 2)).collect() };
+    let t = Topo { endpoints: (0..n).map(|_| g.range(1, 2)).collect(), hostile };
     let mut y = String::new();
     let _ = writeln!(y, "name: swarm-{seed}");
     let _ = writeln!(y, "duration: {}ms", g.range(1500, 4000));
@@ -236,7 +254,7 @@ pub fn random_topology(seed: u64) -> String {
     let _ = writeln!(y, "services:");
     for i in 0..n {
         let _ = writeln!(y, "  s{i}:");
-        let _ = writeln!(y, "    replicas: {}", g.range(1, 3));
+        let _ = writeln!(y, "    replicas: {}", g.range(if hostile { 2 } else { 1 }, 3));
         let _ = writeln!(y, "    cpus: {}", g.range(1, 4));
         if g.chance(0.4) {
             let _ = writeln!(y, "    max_in_flight: {}", g.range(1, 8));
@@ -244,7 +262,7 @@ pub fn random_topology(seed: u64) -> String {
             let a = g.pick(&["gradient", "vegas"]);
             let _ = writeln!(y, "    max_in_flight: {{ adaptive: {a}, initial: 4, min: 1, max: 16 }}");
         }
-        if g.chance(0.5) {
+        if g.chance(if hostile { 1.0 } else { 0.5 }) {
             let mut q = vec![format!("capacity: {}", g.range(1, 10))];
             if g.chance(0.3) {
                 q.push("discipline: lifo".into());
@@ -254,7 +272,11 @@ pub fn random_topology(seed: u64) -> String {
             }
             let _ = writeln!(y, "    queue: {{ {} }}", q.join(", "));
         }
-        if g.chance(0.5) {
+        if hostile {
+            // Every balancer, in turn over the services and seeds.
+            let b = ["round_robin", "random", "least_request", "p2c"][(seed as usize + i) % 4];
+            let _ = writeln!(y, "    balancer: {b}");
+        } else if g.chance(0.5) {
             let b = g.pick(&["round_robin", "random", "least_request", "p2c"]);
             let _ = writeln!(y, "    balancer: {b}");
         }
@@ -277,12 +299,14 @@ pub fn random_topology(seed: u64) -> String {
             }
         }
     }
-    if g.chance(0.4) {
+    if g.chance(if hostile { 1.0 } else { 0.4 }) {
         let _ = writeln!(y, "faults:");
-        for _ in 0..g.range(1, 3) {
+        for k in 0..g.range(1, 3) + u64::from(hostile) {
             let s = g.range(0, n as u64 - 1);
             let at = g.range(0, 1200);
-            let f = match g.range(0, 7) {
+            // The hostile mix always crashes something first.
+            let kind = if hostile && k == 0 { 3 } else { g.range(0, 7) };
+            let f = match kind {
                 0 => format!("{{ at: {at}ms, for: 300ms, kind: latency, service: s{s}, add: 5ms }}"),
                 1 => format!("{{ at: {at}ms, for: 300ms, kind: latency, service: s{s}, multiply: 3 }}"),
                 2 => format!("{{ at: {at}ms, for: 400ms, kind: errors, service: s{s}, rate: 50% }}"),
@@ -330,13 +354,27 @@ pub fn random_topology(seed: u64) -> String {
 
 #[test]
 fn random_topologies_keep_invariants() {
+    swarm("random", random_topology);
+}
+
+/// Faults together with deadlines, queues and every balancer: the mix
+/// where a crash meets expiring queued work and propagated timeouts.
+#[test]
+fn hostile_topologies_keep_invariants() {
+    swarm("hostile", hostile_topology);
+}
+
+/// Runs `CASES` topologies of one mix, checking invariants and determinism;
+/// a failure names the seed (`<mix>_topology(seed)` rebuilds its YAML).
+fn swarm(mix: &str, topology: fn(u64) -> String) {
     let mut failures = Vec::new();
     // What the swarm exercised, so a generator that stops producing
     // failures, timeouts or rejections is noticed.
     let (mut ok, mut errors, mut timeouts, mut rejected) = (0, 0, 0, 0);
     let (mut retries, mut hedges, mut short_circuits) = (0, 0, 0);
-    for seed in 1..=CASES {
-        let text = random_topology(seed);
+    let n = cases();
+    for seed in 1..=n {
+        let text = topology(seed);
         let model = match load_yaml(&format!("swarm-{seed}.yaml"), &text) {
             Ok(m) => m,
             Err(d) => {
@@ -376,17 +414,17 @@ fn random_topologies_keep_invariants() {
     }
     assert!(
         failures.is_empty(),
-        "{} of {CASES} random topologies failed (rerun one with random_topology(seed)):\n\n{}",
+        "{} of {n} {mix} topologies failed (rerun one with {mix}_topology(seed)):\n\n{}",
         failures.len(),
         failures.join("\n\n")
     );
-    println!("swarm: {ok} ok, {errors} errors, {rejected} rejected requests; {timeouts} call timeouts");
-    println!("swarm: {retries} retries, {hedges} hedges, {short_circuits} short-circuits");
+    println!("{mix} swarm: {ok} ok, {errors} errors, {rejected} rejected requests; {timeouts} call timeouts");
+    println!("{mix} swarm: {retries} retries, {hedges} hedges, {short_circuits} short-circuits");
     for (what, n) in [("ok", ok), ("error", errors), ("timeout", timeouts), ("rejected", rejected)] {
-        assert!(n > 0, "nothing in the swarm ended {what}");
+        assert!(n > 0, "nothing in the {mix} swarm ended {what}");
     }
     for (what, n) in [("retries", retries), ("hedges", hedges), ("short-circuits", short_circuits)] {
-        assert!(n > 0, "the swarm made no {what}");
+        assert!(n > 0, "the {mix} swarm made no {what}");
     }
 }
 

@@ -9,9 +9,16 @@
 //! - [`invariants`]: random small topologies (swarm testing) with invariants;
 //! - [`examples`]: every file in `topologies/` loads and runs;
 //! - [`storms`]: retries, hedges, breakers and faults against arithmetic;
-//! - [`autoscale`]: the HPA in the simulation under step loads.
+//! - [`autoscale`]: the HPA in the simulation under step loads;
+//! - [`trust`]: answers that once misled, pinned (findings per window,
+//!   null latencies, the digest, stable random streams);
+//! - [`cli`]: the command line as a user runs it (exit codes, stderr);
+//! - [`architecture`]: the module graph of `sim/` is a DAG, leaves call no
+//!   orchestrator.
 
+mod architecture;
 mod autoscale;
+mod cli;
 mod common;
 mod determinism;
 mod examples;
@@ -19,3 +26,4 @@ mod formulas;
 mod invariants;
 mod storms;
 mod theory;
+mod trust;

@@ -28,15 +28,13 @@ fn tree_lines(report: &str) -> usize {
     report.lines().filter(|l| l.contains("├─ ") || l.contains("└─ ")).count()
 }
 
+/// 2^40 paths: anything that walked them would never finish, so finishing
+/// at all is the bound (no clock is read: timing belongs in benchmarks).
 #[test]
-#[expect(clippy::disallowed_methods, reason = "the test bounds the CPU time of check")]
-fn forty_diamonds_are_checked_fast_with_one_line_per_call_site() {
-    let started = std::time::Instant::now();
+fn forty_diamonds_are_checked_with_one_line_per_call_site() {
     let m = crate::spec::testing::model(&diamonds(40));
     let a = analyze(&m);
     let report = check_report(&m, &a);
-    let elapsed = started.elapsed();
-    assert!(elapsed.as_secs_f64() < 1.0, "check took {elapsed:?}");
     assert_eq!(m.edges.len(), 4 * 40);
     assert_eq!(tree_lines(&report), m.edges.len(), "{report}");
     assert_eq!(

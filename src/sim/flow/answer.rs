@@ -5,7 +5,7 @@
 
 use super::super::chain::Buf;
 use super::super::event::Event;
-use super::super::ids::{AttemptKey, CallKey};
+use super::super::state::{AttemptKey, CallKey};
 use super::super::state::{AttemptState, Cause, Origin, Outcome, Parent};
 use super::super::world::World;
 use super::{Close, close, send, strand};

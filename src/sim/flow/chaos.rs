@@ -4,8 +4,9 @@
 //! until they restart; pauses recur on each replica.
 
 use super::super::event::Event;
-use super::super::ids::{AttemptKey, FaultId, ReplicaId, ServiceId};
+use super::super::ids::{FaultId, ReplicaId, ServiceId};
 use super::super::replica::ReplicaState;
+use super::super::state::AttemptKey;
 use super::super::state::{AttemptState, Cause, Origin, Outcome};
 use super::super::world::World;
 use super::{Close, close};

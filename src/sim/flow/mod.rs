@@ -29,8 +29,8 @@ pub(crate) mod serve;
 pub(crate) mod strand;
 
 use super::event::Event;
-use super::ids::AttemptKey;
 use super::replica::ReplicaState;
+use super::state::AttemptKey;
 use super::state::{AttemptState, Cause, Outcome};
 use super::world::World;
 

@@ -4,9 +4,10 @@
 //! follow failures and slow answers.
 
 use super::super::event::Event;
-use super::super::ids::{CallKey, EdgeId, ServiceId, StrandKey, WorkloadId};
+use super::super::ids::{EdgeId, ServiceId, WorkloadId};
 use super::super::retry::Decision;
 use super::super::state::{Attempt, AttemptState, Call, Cause, Origin, Outcome, Parent};
+use super::super::state::{CallKey, StrandKey};
 use super::super::world::World;
 use super::{answer, serve};
 use crate::engine::{SimDuration, SimTime};

@@ -15,7 +15,8 @@
 
 use super::super::chain::{Buf, Part};
 use super::super::event::Event;
-use super::super::ids::{AttemptKey, EdgeId, JoinKey, StrandKey};
+use super::super::ids::EdgeId;
+use super::super::state::{AttemptKey, JoinKey, StrandKey};
 use super::super::state::{AttemptState, Cause, Join, Origin, Outcome, Strand};
 use super::super::world::World;
 use super::{Close, answer, close, send, serve};
