@@ -75,6 +75,15 @@ pub fn summary(r: &RunResult) -> String {
             chain_table(&mut o, &c.p99);
         }
     }
+    let beyond: u64 = r.workloads.values().map(|w| w.latency_ms.beyond_range).sum();
+    if beyond > 0 {
+        let _ = writeln!(
+            o,
+            "\nnote: {} request latencies were beyond one simulated day: the percentiles count them as one day (max and mean are exact)",
+            thousands(beyond)
+        );
+    }
+
     if !r.findings.is_empty() {
         let _ = writeln!(o, "\nfindings:");
         for f in &r.findings {

@@ -15,7 +15,15 @@ use crate::engine::SimTime;
 use crate::metrics::{ServiceRow, WorkloadRow};
 
 /// Closes every boundary at or before `t` (and not after the run's end).
+#[inline]
 pub(crate) fn advance(w: &mut World, t: SimTime) {
+    if t >= w.obs.due {
+        close_boundaries(w, t);
+    }
+}
+
+#[cold]
+fn close_boundaries(w: &mut World, t: SimTime) {
     let t = t.min(w.end);
     loop {
         if w.obs.warmup_pending && w.warmup <= t && w.warmup <= w.obs.next {
@@ -28,6 +36,7 @@ pub(crate) fn advance(w: &mut World, t: SimTime) {
             interval_ends(w);
             w.obs.next = at + w.obs.interval;
         } else {
+            w.obs.due = if w.obs.warmup_pending { w.warmup.min(w.obs.next) } else { w.obs.next };
             return;
         }
     }

@@ -350,6 +350,8 @@ pub(crate) struct Observer {
     /// The next interval end.
     pub next: SimTime,
     pub warmup_pending: bool,
+    /// The earliest boundary not yet closed (the main loop's fast check).
+    pub due: SimTime,
     pub wl_rows: Vec<WorkloadRow>,
     pub svc_rows: Vec<ServiceRow>,
     pub samples: Vec<ServiceSample>,
@@ -362,6 +364,7 @@ impl Observer {
             interval,
             next: SimTime(interval.0),
             warmup_pending: m.warmup.0 > 0,
+            due: if m.warmup.0 > 0 { SimTime(m.warmup.0.min(interval.0)) } else { SimTime(interval.0) },
             wl_rows: Vec::new(),
             svc_rows: Vec::new(),
             samples: vec![ServiceSample::default(); m.services.len()],

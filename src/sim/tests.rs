@@ -468,3 +468,47 @@ workload: [ { name: w, target: front.e, rate: 20000/s } ]
     let live = w.attempts.peak() + w.calls.peak();
     assert!(most <= 2 * live + 4096, "{most} timers for a peak of {live} live");
 }
+
+/// Same-instant rule: events due at the same nanosecond run in the order
+/// they were scheduled. A request arriving exactly when the one before it
+/// finishes was scheduled first (when its predecessor arrived), so it finds
+/// the single slot still taken and, with no queue, is refused: every other
+/// request is rejected. (Zero-delay consequences of an event — the slot the
+/// finished request frees — run before any later event at that instant,
+/// but not before one that was already due.)
+#[test]
+fn equal_times_run_in_scheduling_order() {
+    let m = yaml(
+        "duration: 1s
+services:
+  s:
+    max_in_flight: 1
+    queue: { capacity: 0 }
+    endpoints: { e: { work: 10ms } }
+workload: [ { name: w, target: s.e, rate: 100/s, arrivals: deterministic } ]
+",
+    );
+    let r = run_checked(&m);
+    let w = &r.workloads["w"];
+    // Arrivals at 10, 20, …, 1000 ms: the odd ones admitted, the even ones
+    // (each arriving as its predecessor's work ends) refused.
+    assert_eq!((w.offered, w.failures.rejected), (100, 50), "{w:?}");
+    assert_eq!(w.ok + w.in_flight_at_end, 50);
+}
+
+/// Latencies beyond the histograms' range (one simulated day) are counted
+/// and reported, not silently clamped; the maximum stays exact.
+#[test]
+fn latencies_beyond_a_day_are_reported() {
+    let m = yaml(
+        "duration: 4d
+services: { s: { endpoints: { e: { steps: [ { delay: 30h } ] } } } }
+workload: [ { name: w, target: s.e, rate: 1/h, arrivals: deterministic } ]
+",
+    );
+    let r = run_checked(&m);
+    let l = &r.workloads["w"].latency_ms;
+    assert!(l.beyond_range > 0 && l.beyond_range == r.workloads["w"].ok, "{l:?}");
+    assert_eq!(l.max, Some(30.0 * 3600.0 * 1000.0));
+    assert!(crate::report::summary(&r).contains("beyond one simulated day"));
+}
