@@ -288,12 +288,19 @@ fn cmd_run(a: &RunArgs) -> i32 {
     {
         return usage_error(&format!("cannot write the result: {e}"));
     }
+    let missed: Vec<&str> = result.slo.iter().filter(|o| !o.pass).map(|o| o.workload.as_str()).collect();
     if !result.complete {
         eprintln!(
             "stormcast: the run stopped at its {} limit after {:.3} s of {:.3} s simulated: the result is partial (exit status {EXIT_PARTIAL})",
             result.engine.stopped_by, result.engine.sim_time_s, result.duration_s
         );
         return EXIT_PARTIAL;
+    }
+    if !missed.is_empty() {
+        if !a.quiet {
+            eprintln!("stormcast: SLO missed for {} (exit status {EXIT_CHECK_FAILED})", missed.join(", "));
+        }
+        return EXIT_CHECK_FAILED;
     }
     EXIT_OK
 }
@@ -347,6 +354,3 @@ fn cmd_graph(file: &Path, format: GraphFormat) -> i32 {
     }
     EXIT_OK
 }
-
-#[allow(dead_code)]
-const _: i32 = EXIT_CHECK_FAILED;

@@ -303,6 +303,31 @@ impl std::fmt::Display for StopReason {
     }
 }
 
+/// One SLO of the topology, judged over the measured run.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SloResult {
+    pub workload: String,
+    /// The objective in words: `p99 ≤ 300ms, success ≥ 99.9%`.
+    pub objective: String,
+    /// Every check held over the measured run.
+    pub pass: bool,
+    pub checks: Vec<SloCheck>,
+    /// Judged windows in which it was missed (see the `slo_violation` finding).
+    pub windows_missed: usize,
+}
+
+/// One bound of an SLO.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SloCheck {
+    /// `p99`, `mean`, … or `success`.
+    pub stat: String,
+    /// The bound: milliseconds for latencies, a ratio for `success`.
+    pub limit: f64,
+    /// What the run measured (`null`: no request succeeded, or none ended).
+    pub value: Option<f64>,
+    pub pass: bool,
+}
+
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct EngineResult {
     pub events: u64,
@@ -349,6 +374,9 @@ pub struct RunResult {
     pub findings: Vec<Finding>,
     /// The chaos schedule as it ran.
     pub faults: Vec<FaultResult>,
+    /// The topology's SLOs (`slo:`), judged over the measured run; absent without.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub slo: Vec<SloResult>,
     /// Present when the topology has `cost: { per_replica_hour }`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cost: Option<CostResult>,

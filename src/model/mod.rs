@@ -11,6 +11,7 @@ mod autoscale;
 mod dist;
 mod fault;
 mod policy;
+mod slo;
 
 pub use autoscale::*;
 pub use dist::Dist;
@@ -19,6 +20,7 @@ pub use policy::{
     AdaptiveCfg, AwsQuota, Backoff, BreakerCfg, BreakerWindow, Budget, FailureKind, Hedge, Jitter, LimitAlgorithm,
     RetryOn, RetryPolicy, Shared, Throttle,
 };
+pub use slo::{Slo, Stat};
 
 use crate::engine::{SimDuration, SimTime};
 
@@ -90,6 +92,8 @@ pub struct Model {
     pub faults: Vec<Fault>,
     /// `cost.per_replica_hour`: price of one replica for an hour.
     pub cost_per_replica_hour: Option<f64>,
+    /// Objectives checked after a run (`slo:`).
+    pub slo: Vec<Slo>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,15 +10,7 @@ fn opt_ms(v: Option<f64>) -> String {
 }
 
 fn ms(v: f64) -> String {
-    if v == 0.0 {
-        "0".into()
-    } else if v < 1.0 {
-        format!("{v:.3}")
-    } else if v < 100.0 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.0}")
-    }
+    crate::metrics::format_ms(v)
 }
 
 fn lat_cells(l: &LatencySummary) -> impl Iterator<Item = String> {

@@ -25,8 +25,8 @@
 //! the [`BASELINE_INTERVALS`] intervals before the fault.
 
 use crate::engine::{SimDuration, SimTime};
-use crate::metrics::{Finding, FindingKind, Window};
-use crate::model::{FaultKind, Model};
+use crate::metrics::{Finding, FindingKind, Hist, Window};
+use crate::model::{FaultKind, Model, Slo, Stat};
 use std::collections::VecDeque;
 
 /// Saturation and pool exhaustion are judged over windows at least this long.
@@ -140,6 +140,29 @@ impl Track {
     }
 }
 
+/// What one workload with an SLO did over the judged window being filled.
+pub(crate) struct SloWindow {
+    pub latency: Hist,
+    pub ok: u64,
+    pub failed: u64,
+}
+
+impl SloWindow {
+    pub fn new() -> Self {
+        SloWindow { latency: Hist::new(2), ok: 0, failed: 0 }
+    }
+}
+
+/// The windows where one SLO was missed, and the worst of them.
+#[derive(Default)]
+struct SloTrack {
+    track: Track,
+    /// Per latency bound, the worst value seen in a missed window (ms);
+    /// the lowest success ratio.
+    worst_ms: Vec<f64>,
+    worst_success: Option<f64>,
+}
+
 /// Goodput around one fault.
 struct Recovery {
     /// Interval indices: the fault starts in `at_i`, ends before `end_i`.
@@ -170,6 +193,10 @@ pub(crate) struct Detectors {
     /// Storm details: entering requests over the storm intervals.
     storm_entering: Vec<u64>,
     recoveries: Vec<Option<Recovery>>,
+    /// Per SLO of the model.
+    slo: Vec<SloTrack>,
+    /// The span of the last judged window (SLOs are judged with it).
+    judged: Option<(SimTime, SimTime)>,
     /// (offered, ok) of the last intervals, newest last.
     history: VecDeque<(u64, u64)>,
 }
@@ -206,6 +233,12 @@ impl Detectors {
             storm: (0..n).map(|_| Track::default()).collect(),
             storm_entering: vec![0; n],
             recoveries,
+            slo: m
+                .slo
+                .iter()
+                .map(|o| SloTrack { worst_ms: vec![0.0; o.latency.len()], ..SloTrack::default() })
+                .collect(),
+            judged: None,
             history: VecDeque::with_capacity(BASELINE_INTERVALS + 1),
         }
     }
@@ -244,8 +277,88 @@ impl Detectors {
         }
     }
 
+    /// The window judged at the last interval or at the end, if one was:
+    /// the caller then judges the SLOs over it ([`Detectors::judge_slo`]).
+    pub fn take_judged(&mut self) -> Option<(SimTime, SimTime)> {
+        self.judged.take()
+    }
+
+    /// Judges each SLO over the window `[from, to)` just closed, from what
+    /// its workload did then (`windows[workload]`), and empties those.
+    pub fn judge_slo(&mut self, slos: &[Slo], (from, to): (SimTime, SimTime), windows: &mut [Option<SloWindow>]) {
+        for (o, t) in slos.iter().zip(&mut self.slo) {
+            let Some(w) = windows[o.workload.ix()].as_mut() else { continue };
+            let mut missed = false;
+            for (k, (stat, bound)) in o.latency.iter().enumerate() {
+                if let Some(v) = window_stat(&w.latency, *stat)
+                    && v > bound.0 as f64
+                {
+                    missed = true;
+                    t.worst_ms[k] = t.worst_ms[k].max(v / 1e6);
+                }
+            }
+            let done = w.ok + w.failed;
+            if let (Some(least), true) = (o.success, done > 0) {
+                let ratio = w.ok as f64 / done as f64;
+                if ratio < least {
+                    missed = true;
+                    t.worst_success = Some(t.worst_success.map_or(ratio, |x: f64| x.min(ratio)));
+                }
+            }
+            if missed {
+                t.track.held(from, to);
+            }
+            *w = SloWindow::new();
+        }
+    }
+
+    /// The findings of the SLOs: one per SLO missed over the run or in
+    /// some window. `over_run[i]` is SLO i's verdict over the whole
+    /// measured run and what was measured, in words.
+    pub fn slo_findings(&self, slos: &[Slo], over_run: &[(bool, String)], out: &mut Vec<Finding>) {
+        for ((o, t), (passed, measured)) in slos.iter().zip(&self.slo).zip(over_run) {
+            let windows = !t.track.windows.is_empty();
+            if *passed && !windows {
+                continue;
+            }
+            let verdict = if *passed { "met over the run" } else { "missed over the run" };
+            let mut message = format!("{} {verdict} its SLO ({}): {measured}", o.name, o.describe());
+            if windows {
+                let mut worst: Vec<String> = o
+                    .latency
+                    .iter()
+                    .zip(&t.worst_ms)
+                    .filter(|(_, w)| **w > 0.0)
+                    .map(|((s, _), w)| format!("{} {}", s.word(), crate::metrics::format_ms(*w)))
+                    .collect();
+                if let Some(r) = t.worst_success {
+                    worst.push(format!("success {:.2}%", 100.0 * r));
+                }
+                message.push_str(&format!(
+                    "; missed in windows {} (each at least {:.0} s; worst {})",
+                    t.track.when(),
+                    JUDGED_SPAN.max(self.width).as_secs_f64(),
+                    worst.join(", ")
+                ));
+            }
+            let (from_s, to_s) = match (t.track.windows.first(), t.track.windows.last()) {
+                (Some(a), Some(b)) => (a.from_s, b.to_s),
+                _ => (0.0, 0.0),
+            };
+            out.push(Finding {
+                kind: FindingKind::SloViolation,
+                subject: o.name.clone(),
+                from_s,
+                to_s,
+                windows: t.track.windows.clone(),
+                message,
+            });
+        }
+    }
+
     fn judge_span(&mut self, to: SimTime) {
         let from = std::mem::replace(&mut self.span_from, to);
+        self.judged = Some((from, to));
         for (s, x) in self.span.iter_mut().enumerate() {
             let x = std::mem::take(x);
             if x.cores_ns > 0 {
@@ -403,6 +516,18 @@ impl Detectors {
         }
         out.extend(found);
     }
+}
+
+/// A statistic of the latencies in `h`, in ns (`None` when it is empty).
+fn window_stat(h: &Hist, stat: Stat) -> Option<f64> {
+    if h.count() == 0 {
+        return None;
+    }
+    Some(match stat.quantile() {
+        Some(q) => h.quantile_ns(q).min(h.max_ns()) as f64,
+        None if stat == Stat::Mean => h.mean_ns(),
+        None => h.max_ns() as f64,
+    })
 }
 
 /// What a fault hits, as findings name it: `db`, `api->db`, a cache.

@@ -8,9 +8,10 @@ use super::world::World;
 use crate::engine::SimTime;
 use crate::metrics::{
     CacheResult, ChainHop, Chains, CostResult, EdgeResult, EngineResult, FailureCause, FailureCounts, FaultResult,
-    Finding, FindingKind, ReplicaSummary, RunResult, ScaleEventResult, Series, ServiceResult, StopReason, Window,
-    WorkloadResult,
+    Finding, FindingKind, LatencySummary, ReplicaSummary, RunResult, ScaleEventResult, Series, ServiceResult, SloCheck,
+    SloResult, StopReason, Window, WorkloadResult,
 };
+use crate::model::{Slo, Stat};
 use std::collections::BTreeMap;
 
 impl World<'_> {
@@ -106,7 +107,20 @@ impl World<'_> {
         }
 
         self.detect.finish(end);
+        if let Some(span) = self.detect.take_judged() {
+            self.detect.judge_slo(&m.slo, span, &mut self.stats.slo_windows);
+        }
         self.detect.findings(m, &mut findings);
+        let slo: Vec<SloResult> = m.slo.iter().map(|o| slo_result(o, &workloads[&o.name])).collect();
+        let over_run: Vec<(bool, String)> = slo.iter().map(|r| (r.pass, measured(r))).collect();
+        self.detect.slo_findings(&m.slo, &over_run, &mut findings);
+        let mut slo = slo;
+        for (r, f) in slo.iter_mut().zip(&m.slo) {
+            r.windows_missed = findings
+                .iter()
+                .find(|x| x.kind == FindingKind::SloViolation && x.subject == f.name)
+                .map_or(0, |x| x.windows.len());
+        }
         if !complete {
             findings.push(Finding {
                 kind: FindingKind::StoppedEarly,
@@ -142,6 +156,7 @@ impl World<'_> {
             caches,
             chains,
             findings,
+            slo,
             faults: self.fault_results(),
             cost: m.cost_per_replica_hour.map(|p| CostResult {
                 per_replica_hour: p,
@@ -209,6 +224,60 @@ impl World<'_> {
             })
             .collect()
     }
+}
+
+/// A latency statistic of a summary, in ms.
+pub(crate) fn stat_ms(l: &LatencySummary, s: Stat) -> Option<f64> {
+    match s {
+        Stat::Mean => l.mean,
+        Stat::P50 => l.p50,
+        Stat::P90 => l.p90,
+        Stat::P95 => l.p95,
+        Stat::P99 => l.p99,
+        Stat::P999 => l.p999,
+        Stat::Max => l.max,
+    }
+}
+
+/// One SLO judged on a workload's result over the measured run. A latency
+/// bound with no successful request to measure fails (nothing met it);
+/// success is ok over the requests that ended.
+pub(crate) fn slo_result(o: &Slo, w: &WorkloadResult) -> SloResult {
+    let mut checks: Vec<SloCheck> = o
+        .latency
+        .iter()
+        .map(|(s, bound)| {
+            let value = stat_ms(&w.latency_ms, *s);
+            let limit = bound.as_millis_f64();
+            SloCheck { stat: s.word().into(), limit, value, pass: value.is_some_and(|v| v <= limit) }
+        })
+        .collect();
+    if let Some(least) = o.success {
+        let ended = w.ok + w.failed;
+        let value = (ended > 0).then(|| w.ok as f64 / ended as f64);
+        checks.push(SloCheck { stat: "success".into(), limit: least, value, pass: value.is_some_and(|v| v >= least) });
+    }
+    SloResult {
+        workload: o.name.clone(),
+        objective: o.describe(),
+        pass: checks.iter().all(|c| c.pass),
+        checks,
+        windows_missed: 0,
+    }
+}
+
+/// What an SLO's checks measured: "p99 412 ms, success 99.95%".
+fn measured(r: &SloResult) -> String {
+    let parts: Vec<String> = r
+        .checks
+        .iter()
+        .map(|c| match (c.stat.as_str(), c.value) {
+            ("success", Some(v)) => format!("success {:.2}%", 100.0 * v),
+            (s, Some(v)) => format!("{s} {} ms", crate::metrics::format_ms(v)),
+            (s, None) => format!("{s} unmeasured (nothing succeeded)"),
+        })
+        .collect();
+    parts.join(", ")
 }
 
 fn ratio(sum: u128, n: u64) -> f64 {

@@ -98,6 +98,9 @@ fn interval_ends(w: &mut World) {
         iv.serving_area_start = serving_area;
     }
     w.detect.interval(from, now, offered, ok, &w.obs.samples);
+    if let Some(span) = w.detect.take_judged() {
+        w.detect.judge_slo(&w.m.slo, span, &mut w.stats.slo_windows);
+    }
     for i in 0..w.m.workloads.len() {
         let iv = std::mem::take(&mut w.stats.wl_interval[i]);
         if !w.stats.keep_series {

@@ -7,7 +7,7 @@
 //! workload counts, which follow the request's arrival time (a request
 //! counts if it arrived after the warm-up).
 
-use super::detect::ServiceSample;
+use super::detect::{ServiceSample, SloWindow};
 use super::ids::{EdgeId, ServiceId, WorkloadId};
 use super::options::RunOptions;
 use super::state::{Cause, Origin, Outcome};
@@ -98,6 +98,8 @@ pub(crate) struct Stats {
     pub p99_estimate: Vec<u64>,
     /// Requests in flight per workload, counted or not (series).
     pub wl_live: Vec<u64>,
+    /// Per workload with an SLO: what it did in the judged window being filled.
+    pub slo_windows: Vec<Option<SloWindow>>,
 }
 
 impl Stats {
@@ -144,6 +146,9 @@ impl Stats {
             keep_series: keep,
             p99_estimate: vec![0; m.workloads.len()],
             wl_live: vec![0; m.workloads.len()],
+            slo_windows: (0..m.workloads.len())
+                .map(|i| m.slo.iter().any(|o| o.workload.ix() == i).then(SloWindow::new))
+                .collect(),
         }
     }
 
@@ -188,6 +193,15 @@ impl Stats {
         }
         if !counted {
             return false;
+        }
+        if let Some(w) = &mut self.slo_windows[i] {
+            match cause {
+                None => {
+                    w.ok += 1;
+                    w.latency.record(latency.0);
+                }
+                Some(_) => w.failed += 1,
+            }
         }
         let s = &mut self.workloads[i];
         s.in_flight -= 1;

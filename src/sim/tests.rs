@@ -49,6 +49,7 @@ fn single(work: Dist, rate: f64, arrivals: Arrivals, secs: u64) -> Model {
         throttles: vec![],
         faults: vec![],
         cost_per_replica_hour: None,
+        slo: vec![],
     }
 }
 
@@ -511,4 +512,42 @@ workload: [ { name: w, target: s.e, rate: 1/h, arrivals: deterministic } ]
     assert!(l.beyond_range > 0 && l.beyond_range == r.workloads["w"].ok, "{l:?}");
     assert_eq!(l.max, Some(30.0 * 3600.0 * 1000.0));
     assert!(crate::report::summary(&r).contains("beyond one simulated day"));
+}
+
+/// SLOs are judged over the run and window by window: a spike that breaks
+/// the p99 bound for a minute of a 10-minute run names its windows; the
+/// run's verdict is over the whole measured run.
+#[test]
+fn an_slo_names_the_windows_where_it_was_missed() {
+    let mut m = yaml(
+        "duration: 10m
+services: { s: { endpoints: { e: { work: exp(10ms) } } } }
+workload:
+  - name: w
+    target: s.e
+    rate: 50/s
+    shape: [ { spike: { at: 5m, for: 1m, factor: 1.9 } } ]
+",
+    );
+    let slo = |p99_ms: u64| Slo {
+        workload: WorkloadId(0),
+        name: "w".into(),
+        latency: vec![(Stat::P99, SimDuration::from_millis(p99_ms))],
+        success: Some(0.99),
+    };
+    m.slo = vec![slo(150)];
+    let r = run_checked(&m);
+    assert_eq!(r.slo.len(), 1);
+    let found: Vec<_> = r.findings.iter().filter(|f| f.kind == crate::metrics::FindingKind::SloViolation).collect();
+    assert_eq!(found.len(), 1, "{:?}", r.findings);
+    let f = found[0];
+    // rho 0.5 outside the spike (p99 = ln(100)·20 ms ≈ 92 ms), 0.95 in it
+    // (p99 ≈ 921 ms): the missed windows are around 300–360 s.
+    assert!(f.from_s >= 240.0 && f.to_s <= 420.0, "{f:?}");
+    assert!(f.message.contains("p99"), "{}", f.message);
+    // A bound no window breaks: no finding, and a pass over the run.
+    m.slo = vec![slo(60_000)];
+    let r = run_checked(&m);
+    assert!(r.slo[0].pass, "{:?}", r.slo);
+    assert!(!r.findings.iter().any(|f| f.kind == crate::metrics::FindingKind::SloViolation));
 }
