@@ -124,6 +124,7 @@ fn load(file_name: &str, root: &Node, opts: &LoadOptions, early: Vec<Diagnostic>
             throttles: Vec::new(),
             faults: Vec::new(),
             cost_per_replica_hour: None,
+            slo: Vec::new(),
         },
         edge_sites: Vec::new(),
         cache_sites: Vec::new(),
