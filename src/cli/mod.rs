@@ -33,52 +33,25 @@ impl FileSource for FsFiles {
 
 /// Reads and checks a topology file from disk.
 pub fn load_file(path: &Path) -> Result<Model, Diagnostics> {
-    let text = read_source(path)?;
-    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    spec::load_str(&path.display().to_string(), &text, &LoadOptions { base_dir, files: &FsFiles })
+    load_file_noted(path, &[]).map(|l| l.model)
 }
 
 /// Reads a topology file, applies `--set PATH=VALUE` overrides, checks it.
 pub fn load_file_with(path: &Path, sets: &[String]) -> Result<Model, Diagnostics> {
-    if sets.is_empty() {
-        return load_file(path);
-    }
-    let text = read_source(path)?;
-    let file = path.display().to_string();
-    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let parsed = spec::yaml::parse(&text);
-    let Some(mut root) = parsed.root.filter(|_| parsed.errors.is_empty()) else {
-        // Report the file's own syntax errors as usual.
-        return spec::load_str(&file, &text, &LoadOptions { base_dir, files: &FsFiles });
-    };
-    let mut problems = Vec::new();
-    for set in sets {
-        let result = set
-            .split_once('=')
-            .ok_or_else(|| format!("'{set}' is not PATH=VALUE"))
-            .and_then(|(p, v)| spec::patch::set_path(&mut root, p.trim(), spec::patch::parse_value(v.trim())?));
-        if let Err(message) = result {
-            problems.push(spec::Diagnostic {
-                file: "--set".into(),
-                line: 0,
-                column: 0,
-                path: set.clone(),
-                message,
-                hint: Some(
-                    "write --set services.db.replicas=3 or --set 'services.api.endpoints.get.steps[0].timeout=200ms'"
-                        .into(),
-                ),
-            });
-        }
-    }
-    if !problems.is_empty() {
-        return Err(Diagnostics(problems));
-    }
-    spec::load_tree(&file, &root, &LoadOptions { base_dir, files: &FsFiles })
+    load_file_noted(path, sets).map(|l| l.model)
 }
 
-fn read_source(path: &Path) -> Result<String, Diagnostics> {
-    std::fs::read_to_string(path).map_err(|e| {
+/// As [`load_file_with`], keeping the notes loading made.
+pub fn load_file_noted(path: &Path, sets: &[String]) -> Result<spec::Loaded, Diagnostics> {
+    let file = path.display().to_string();
+    let bytes = read_source(path)?;
+    let text = spec::text_of(&file, &bytes)?;
+    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    spec::load(&file, &text, sets, &LoadOptions { base_dir, files: &FsFiles })
+}
+
+fn read_source(path: &Path) -> Result<Vec<u8>, Diagnostics> {
+    let cannot = |e: String| {
         Diagnostics(vec![spec::Diagnostic {
             file: path.display().to_string(),
             line: 0,
@@ -87,7 +60,10 @@ fn read_source(path: &Path) -> Result<String, Diagnostics> {
             message: format!("cannot read the file: {e}"),
             hint: None,
         }])
-    })
+    };
+    let meta = std::fs::metadata(path).map_err(|e| cannot(e.to_string()))?;
+    spec::check_size(&path.display().to_string(), meta.len())?;
+    std::fs::read(path).map_err(|e| cannot(e.to_string()))
 }
 
 #[derive(Parser, Debug)]
@@ -187,10 +163,19 @@ fn load_or_report(file: &Path) -> Result<Model, i32> {
 }
 
 fn load_or_report_with(file: &Path, sets: &[String]) -> Result<Model, i32> {
-    load_file_with(file, sets).map_err(|d| {
-        eprint!("{}", d.render_with(&|f| std::fs::read_to_string(f).ok()));
-        EXIT_BAD_INPUT
-    })
+    let source_of = |f: &str| std::fs::read_to_string(f).ok();
+    match load_file_noted(file, sets) {
+        Ok(loaded) => {
+            if !loaded.notes.is_empty() {
+                eprint!("{}", loaded.notes.render_notes(&source_of));
+            }
+            Ok(loaded.model)
+        }
+        Err(d) => {
+            eprint!("{}", d.render_with(&source_of));
+            Err(EXIT_BAD_INPUT)
+        }
+    }
 }
 
 fn usage_error(msg: &str) -> i32 {

@@ -99,6 +99,9 @@ pub struct Ctx<'a> {
     pub files: &'a dyn FileSource,
     pub base_dir: &'a Path,
     pub diags: Vec<Diagnostic>,
+    /// What the user should know though the file is fine (e.g. a value
+    /// that was adjusted), shown on stderr.
+    pub notes: Vec<Diagnostic>,
     pub dists: Vec<Dist>,
 }
 

@@ -117,6 +117,20 @@ impl Diagnostics {
     }
 }
 
+impl Diagnostics {
+    /// Notes (things the user should know about a file that loaded): each
+    /// as `note: ` and the header, with the hint; no count.
+    pub fn render_notes(&self, source_of: &dyn Fn(&str) -> Option<String>) -> String {
+        let mut out = String::new();
+        for d in &self.0 {
+            let source = source_of(&d.file).unwrap_or_default();
+            out.push_str("note: ");
+            out.push_str(&d.render(&source));
+        }
+        out
+    }
+}
+
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, d) in self.0.iter().enumerate() {

@@ -15,6 +15,7 @@
 
 use super::compile::{self, Site};
 use super::decode::{Ctx, Fields, Loc, Schema, did_you_mean};
+use super::source::Loaded;
 use super::yaml::{self, Node};
 use super::{Diagnostic, Diagnostics, FileSource};
 use crate::engine::SimDuration;
@@ -65,7 +66,16 @@ const QUEUE: Schema = Schema {
 
 /// Parses and checks a topology. `file_name` is used in diagnostics.
 pub fn load_str(file_name: &str, text: &str, opts: &LoadOptions) -> Result<Model, Diagnostics> {
-    let parsed = yaml::parse(text);
+    load_parsed(file_name, yaml::parse(text), opts).map(|l| l.model)
+}
+
+/// Checks a topology already parsed into a tree (experiments patch trees).
+pub fn load_tree(file_name: &str, root: &Node, opts: &LoadOptions) -> Result<Model, Diagnostics> {
+    load_root(file_name, root, opts, Vec::new()).map(|l| l.model)
+}
+
+/// Checks what [`yaml::parse`] made of a file, its syntax problems first.
+pub(super) fn load_parsed(file_name: &str, parsed: yaml::Parsed, opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
     let early: Vec<Diagnostic> = parsed
         .errors
         .into_iter()
@@ -79,14 +89,9 @@ pub fn load_str(file_name: &str, text: &str, opts: &LoadOptions) -> Result<Model
         })
         .collect();
     match parsed.root {
-        Some(root) => load(file_name, &root, opts, early),
+        Some(root) => load_root(file_name, &root, opts, early),
         None => Err(Diagnostics(early)),
     }
-}
-
-/// Checks a topology already parsed into a tree (experiments patch trees).
-pub fn load_tree(file_name: &str, root: &Node, opts: &LoadOptions) -> Result<Model, Diagnostics> {
-    load(file_name, root, opts, Vec::new())
 }
 
 /// The model under construction plus what errors need to point at.
@@ -101,10 +106,22 @@ pub(super) struct Build<'a> {
     pub resil: super::policy::State,
 }
 
-fn load(file_name: &str, root: &Node, opts: &LoadOptions, early: Vec<Diagnostic>) -> Result<Model, Diagnostics> {
+pub(super) fn load_root(
+    file_name: &str,
+    root: &Node,
+    opts: &LoadOptions,
+    early: Vec<Diagnostic>,
+) -> Result<Loaded, Diagnostics> {
     let stem = Path::new(file_name).file_stem().map_or("topology".into(), |s| s.to_string_lossy().into_owned());
     let mut b = Build {
-        cx: Ctx { file: file_name, files: opts.files, base_dir: &opts.base_dir, diags: early, dists: Vec::new() },
+        cx: Ctx {
+            file: file_name,
+            files: opts.files,
+            base_dir: &opts.base_dir,
+            diags: early,
+            notes: Vec::new(),
+            dists: Vec::new(),
+        },
         model: Model {
             name: stem,
             duration: DEFAULT_DURATION,
@@ -137,7 +154,7 @@ fn load(file_name: &str, root: &Node, opts: &LoadOptions, early: Vec<Diagnostic>
         return Err(diags);
     }
     b.model.dists = std::mem::take(&mut b.cx.dists);
-    Ok(b.model)
+    Ok(Loaded { model: b.model, notes: Diagnostics(b.cx.notes) })
 }
 
 fn top_level(b: &mut Build, root: &Node) {

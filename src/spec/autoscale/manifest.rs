@@ -110,7 +110,14 @@ pub(super) fn read(cx: &mut Ctx, n: &Node, path: &str, skip_metrics: bool, skip_
     };
     let name = file.display().to_string();
     let parsed = yaml::parse(&text);
-    let mut m = Ctx { file: &name, files: cx.files, base_dir: cx.base_dir, diags: Vec::new(), dists: Vec::new() };
+    let mut m = Ctx {
+        file: &name,
+        files: cx.files,
+        base_dir: cx.base_dir,
+        diags: Vec::new(),
+        notes: Vec::new(),
+        dists: Vec::new(),
+    };
     for e in parsed.errors {
         m.diags.push(Diagnostic {
             file: name.clone(),
@@ -125,6 +132,7 @@ pub(super) fn read(cx: &mut Ctx, n: &Node, path: &str, skip_metrics: bool, skip_
         manifest(&mut m, root, skip_metrics, skip_behavior, s);
     }
     cx.diags.append(&mut m.diags);
+    cx.notes.append(&mut m.notes);
 }
 
 fn manifest(cx: &mut Ctx, root: &Node, skip_metrics: bool, skip_behavior: bool, s: &mut Settings) {
