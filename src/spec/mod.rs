@@ -26,6 +26,7 @@ pub mod diag;
 pub mod dist;
 mod fault;
 pub mod fuzzing;
+pub mod keys;
 pub mod patch;
 mod policy;
 mod source;

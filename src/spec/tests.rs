@@ -379,10 +379,10 @@ fn unknown_keys_suggest_the_closest() {
         errs.iter().any(|d| d.message == "unknown key 'workloads' at the top level — did you mean 'workload'?"),
         "{errs:#?}"
     );
-    assert!(errs.iter().any(|d| d.message.starts_with("missing 'workload'")), "{errs:#?}");
+    assert!(!errs.iter().any(|d| d.message.starts_with("missing 'workload'")), "one error, not two: {errs:#?}");
     let d = one_error(&with_steps("          - call: db.query\n            timout: 5ms\n"), "did you mean 'timeout'?");
     assert_eq!((d.line, d.column), (FIRST_STEP_LINE + 1, 13));
-    assert!(d.hint.unwrap().contains("keys allowed in a call step: call, timeout"));
+    assert!(d.hint.unwrap().contains("keys allowed in a call step: call, probability, policy, timeout,"));
     let d = one_error(&with_steps("          - work: 1ms\n            timeout: 5ms\n"), "unknown key 'timeout'");
     assert_eq!(d.path, "services.api.endpoints.get.steps[0].timeout");
     let d = one_error(&with_steps("          - wrk: 1ms\n"), "unknown step kind 'wrk' — did you mean 'work'?");
@@ -743,4 +743,16 @@ fn garbage_never_panics() {
             let _ = d.render(text);
         }
     }
+}
+
+#[test]
+fn a_misspelt_or_malformed_services_gives_one_error() {
+    let workload = "workload: [ { name: w, target: api.get, rate: 1/s } ]\n";
+    let text = format!("service:\n  api: {{ endpoints: {{ get: {{ work: 1ms }} }} }}\n{workload}");
+    let errs = errors(&text);
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(errs[0].message.contains("did you mean 'services'?"), "{errs:#?}");
+    let errs = errors(&format!("services: [ api ]\n{workload}"));
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(errs[0].message.contains("expected a map of services"), "{errs:#?}");
 }

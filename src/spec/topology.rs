@@ -14,7 +14,8 @@
 //! `round_robin`; per workload `arrivals: poisson`.
 
 use super::compile::{self, Site};
-use super::decode::{Ctx, Fields, Loc, Schema, did_you_mean};
+use super::decode::{Ctx, Fields, Loc, did_you_mean};
+use super::keys;
 use super::source::Loaded;
 use super::yaml::{self, Node};
 use super::{Diagnostic, Diagnostics, FileSource};
@@ -35,34 +36,8 @@ pub const DEFAULT_DURATION: SimDuration = SimDuration::from_secs(60);
 pub const MAX_REPLICAS: u32 = 100_000;
 pub const MAX_CPUS: u32 = 10_000;
 pub const MAX_USERS: u32 = 10_000_000;
-
-const KEYED_CACHES: &str = "keyed caches with an emergent hit ratio";
-pub(super) const QUEUES: &str = "asynchronous queues";
-
-const TOP: Schema = Schema {
-    what: "a topology",
-    keys: &["name", "duration", "warmup", "seed", "network", "services", "workload", "policies", "faults", "cost"],
-    later: &[("caches", KEYED_CACHES), ("queues", QUEUES)],
-    hint: "a topology file is a map with 'services' and 'workload'",
-};
-/// `cost: { per_replica_hour: 0.05 }`: a price per replica-hour (any
-/// currency); the result then has `cost`.
-const COST: Schema =
-    Schema { what: "cost", keys: &["per_replica_hour"], later: &[], hint: "write cost: { per_replica_hour: 0.05 }" };
-const NETWORK: Schema =
-    Schema { what: "network", keys: &["latency"], later: &[], hint: "write network: { latency: 0.4ms }" };
-const SERVICE: Schema = Schema {
-    what: "a service",
-    keys: &["replicas", "cpus", "max_in_flight", "queue", "balancer", "endpoints", "autoscale"],
-    later: &[],
-    hint: "a service is a map with 'endpoints' and settings such as 'replicas'",
-};
-const QUEUE: Schema = Schema {
-    what: "a queue",
-    keys: &["capacity", "discipline", "max_wait"],
-    later: &[],
-    hint: "write queue: { capacity: 100, discipline: fifo, max_wait: 500ms }",
-};
+/// Most iterations of one `repeat`: nested repeats multiply.
+pub const MAX_REPEAT: u32 = 1_000_000;
 
 /// Parses and checks a topology. `file_name` is used in diagnostics.
 pub fn load_str(file_name: &str, text: &str, opts: &LoadOptions) -> Result<Model, Diagnostics> {
@@ -158,7 +133,7 @@ pub(super) fn load_root(
 }
 
 fn top_level(b: &mut Build, root: &Node) {
-    let Some(f) = b.cx.fields(root, "", root.loc(), &TOP) else {
+    let Some(f) = b.cx.fields(root, "", root.loc(), &keys::TOPOLOGY) else {
         return;
     };
     if let Some(n) = f.get("name")
@@ -173,7 +148,7 @@ fn top_level(b: &mut Build, root: &Node) {
         b.model.seed = seed;
     }
     if let Some(n) = f.get("network")
-        && let Some(nf) = b.cx.fields(n, "network", f.key("network").map_or(n.loc(), |k| k.loc()), &NETWORK)
+        && let Some(nf) = b.cx.fields(n, "network", f.key("network").map_or(n.loc(), |k| k.loc()), &keys::NETWORK)
         && let Some(lat) = nf.get("latency")
     {
         b.model.network_latency = b.cx.dist(lat, "network.latency");
@@ -193,7 +168,7 @@ fn top_level(b: &mut Build, root: &Node) {
         super::fault::faults(b, n);
     }
     if let Some(n) = f.get("cost")
-        && let Some(cf) = b.cx.fields(n, "cost", f.key("cost").map_or(n.loc(), |k| k.loc()), &COST)
+        && let Some(cf) = b.cx.fields(n, "cost", f.key("cost").map_or(n.loc(), |k| k.loc()), &keys::COST)
         && let Some(p) = b.cx.req(&cf, "per_replica_hour", Ctx::factor)
     {
         b.model.cost_per_replica_hour = Some(p);
@@ -286,7 +261,7 @@ fn check_name(b: &mut Build, k: &yaml::Key, path: &str, what: &str) {
 }
 
 fn service(b: &mut Build, sid: ServiceId, at: Loc, v: &Node, path: &str) {
-    let Some(f) = b.cx.fields(v, path, at, &SERVICE) else {
+    let Some(f) = b.cx.fields(v, path, at, &keys::SERVICE) else {
         return;
     };
     let mut s = b.model.services[sid.ix()].clone();
@@ -327,7 +302,7 @@ fn service(b: &mut Build, sid: ServiceId, at: Loc, v: &Node, path: &str) {
 
 fn queue(b: &mut Build, n: &Node, path: &str, at: Loc) -> QueueCfg {
     let mut q = QueueCfg { capacity: None, discipline: Discipline::Fifo, max_wait: None };
-    let Some(f) = b.cx.fields(n, path, at, &QUEUE) else {
+    let Some(f) = b.cx.fields(n, path, at, &keys::QUEUE) else {
         return q;
     };
     if let Some(c) = f.get("capacity") {
@@ -376,6 +351,9 @@ impl Build<'_> {
             return None;
         };
         let Some(sid) = self.service_named(svc) else {
+            if self.model.services.is_empty() {
+                return None; // `services` itself has a problem, reported there
+            }
             let names: Vec<&str> = self.model.services.iter().map(|s| s.name.as_str()).collect();
             let msg = format!("no service '{svc}'{}", did_you_mean(svc, names.iter().copied()));
             let hint = Some(format!("services: {}", names.join(", ")));

@@ -31,63 +31,14 @@ mod manifest;
 mod tests;
 
 use super::Diagnostic;
-use super::decode::{Ctx, Fields, Loc, Schema, found};
-use super::topology::{MAX_REPLICAS, QUEUES};
+use super::decode::{Ctx, Fields, Loc, found};
+use super::keys::{AUTOSCALE, BEHAVIOR, METRIC, RULES, SCALING_POLICY as POLICY, TOLERANCE};
+use super::topology::MAX_REPLICAS;
 use super::units::parse_rate;
 use super::yaml::Node;
 use crate::engine::SimDuration;
 use crate::model::*;
 
-const AUTOSCALE: Schema = Schema {
-    what: "autoscale",
-    keys: &[
-        "min",
-        "max",
-        "metrics",
-        "sync_period",
-        "tolerance",
-        "metrics_delay",
-        "startup",
-        "behavior",
-        "hpa",
-        "cpu_initialization_period",
-        "initial_readiness_delay",
-        "downscale_stabilization",
-    ],
-    later: &[],
-    hint: "write autoscale: { min: 2, max: 20, metrics: [ { cpu: 60% } ] }",
-};
-const METRIC_KINDS: [&str; 4] = ["cpu", "cpu_cores", "in_flight", "rps"];
-const METRIC: Schema = Schema {
-    what: "a metric",
-    keys: &["cpu", "cpu_cores", "in_flight", "rps", "source"],
-    later: &[("lag", QUEUES)],
-    hint: "a metric is one of { cpu: 60% }, { cpu_cores: 500m }, { in_flight: 50 }, { rps: 100 }",
-};
-const TOLERANCE: Schema = Schema {
-    what: "tolerance",
-    keys: &["up", "down"],
-    later: &[],
-    hint: "write tolerance: 10% or { up: 5%, down: 10% }",
-};
-const BEHAVIOR: Schema = Schema {
-    what: "behavior",
-    keys: &["scale_up", "scale_down"],
-    later: &[],
-    hint: "write behavior: { scale_up: { … }, scale_down: { … } }, or behavior: {} for Kubernetes' defaults",
-};
-const RULES: Schema = Schema {
-    what: "scaling rules",
-    keys: &["stabilization", "select", "policies"],
-    later: &[],
-    hint: "write { stabilization: 5m, select: max, policies: [ { percent: 100, period: 15s } ] }",
-};
-const POLICY: Schema = Schema {
-    what: "a scaling policy",
-    keys: &["pods", "percent", "period"],
-    later: &[],
-    hint: "a policy is { pods: 4, period: 15s } or { percent: 100, period: 15s }",
-};
 const SELECT: [(&str, SelectPolicy); 3] =
     [("max", SelectPolicy::Max), ("min", SelectPolicy::Min), ("disabled", SelectPolicy::Disabled)];
 const SOURCE: [(&str, MetricSource); 2] = [("external", MetricSource::External), ("pods", MetricSource::Pods)];
@@ -337,13 +288,13 @@ fn metrics(cx: &mut Ctx, n: &Node, path: &str) -> Option<Vec<Metric>> {
 
 fn metric(cx: &mut Ctx, n: &Node, path: &str) -> Option<Metric> {
     let f = cx.fields(n, path, n.loc(), &METRIC)?;
-    let kinds: Vec<&str> = METRIC_KINDS.into_iter().filter(|k| f.get(k).is_some()).collect();
+    let kinds: Vec<&str> = METRIC.one_of.iter().copied().filter(|k| f.get(k).is_some()).collect();
     let [kind] = kinds[..] else {
         if kinds.is_empty() && f.get("lag").is_some() {
             return None; // already reported as not supported yet
         }
         let msg = if kinds.is_empty() {
-            format!("a metric needs one of {}", METRIC_KINDS.join(", "))
+            format!("a metric needs one of {}", METRIC.one_of.join(", "))
         } else {
             format!("a metric has one kind, found {}", kinds.join(" and "))
         };

@@ -1,0 +1,1 @@
+//! Generating docs/format.md tables (filled in below).
