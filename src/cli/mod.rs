@@ -110,6 +110,12 @@ enum Command {
     },
     /// Validate a topology and print its call graph and static findings.
     Check { file: PathBuf },
+    /// Print the JSON Schema (draft 2020-12) of the topology format, for
+    /// editors; `--markdown`: the key tables of docs/format.md instead.
+    Schema {
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Print the topology as a diagram.
     Graph {
         file: PathBuf,
@@ -141,6 +147,7 @@ pub fn main() -> i32 {
         }
         Command::Check { file } => cmd_check(&file),
         Command::Graph { file, format } => cmd_graph(&file, format),
+        Command::Schema { markdown } => cmd_schema(markdown),
     }
 }
 
@@ -276,6 +283,22 @@ fn cmd_check(file: &Path) -> i32 {
     };
     let a = report::analyze(&model);
     print!("{}", report::check_report(&model, &a));
+    EXIT_OK
+}
+
+fn cmd_schema(markdown: bool) -> i32 {
+    let text = if markdown {
+        spec::keys::markdown::all()
+    } else {
+        let schema = spec::keys::json::topology_schema();
+        serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
+    };
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return usage_error(&format!("cannot write the schema: {e}"));
+    }
     EXIT_OK
 }
 

@@ -9,7 +9,10 @@
 //! - [`invariants`]: random small topologies (swarm testing) with invariants;
 //! - [`examples`]: every file in `topologies/` loads and runs;
 //! - [`storms`]: retries, hedges, breakers and faults against arithmetic;
-//! - [`autoscale`]: the HPA in the simulation under step loads.
+//! - [`autoscale`]: the HPA in the simulation under step loads;
+//! - [`schema`]: the JSON Schema and the docs' key tables generated from
+//!   the key tables;
+//! - [`corpus`]: every committed fuzz input replayed (the short fuzz run).
 
 mod autoscale;
 mod common;
@@ -17,5 +20,6 @@ mod determinism;
 mod examples;
 mod formulas;
 mod invariants;
+mod schema;
 mod storms;
 mod theory;
