@@ -66,6 +66,16 @@ pub fn child(path: &str, key: &str) -> String {
     if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
 }
 
+/// Longest message, hint or path a diagnostic keeps, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 400;
+
+fn cut(s: String) -> String {
+    match s.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s,
+    }
+}
+
 /// User text as shown inside a message: at most 60 characters.
 pub fn shown(text: &str) -> String {
     let mut s: String = text.chars().take(60).collect();
@@ -107,15 +117,26 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
+    /// Records a problem. Messages and hints quote the user's text, so
+    /// each is cut at [`MAX_MESSAGE_CHARS`]: a hostile file cannot make a
+    /// megabyte-long diagnostic.
     pub fn error(&mut self, at: Loc, path: &str, message: impl Into<String>, hint: Option<String>) {
         self.diags.push(Diagnostic {
             file: self.file.to_string(),
             line: at.line,
             column: at.col,
-            path: path.to_string(),
-            message: message.into(),
-            hint,
+            path: cut(path.to_string()),
+            message: cut(message.into()),
+            hint: hint.map(cut),
         });
+    }
+
+    /// Records a note: the file is fine, but the user should know this.
+    pub fn note(&mut self, at: Loc, path: &str, message: impl Into<String>, hint: Option<String>) {
+        self.error(at, path, message, hint);
+        if let Some(d) = self.diags.pop() {
+            self.notes.push(d);
+        }
     }
 
     fn expected(&mut self, n: &Node, path: &str, what: &str, hint: Option<String>) {
@@ -275,7 +296,8 @@ impl<'a> Ctx<'a> {
             Err(_) => {
                 let msg = match clean.parse::<f64>() {
                     Ok(f) if f < 0.0 => format!("must be at least {lo}, found {t}"),
-                    Ok(f) if f.fract() == 0.0 && f > hi as f64 => {
+                    // (u64::MAX as f64 rounds up to 2^64, above every u64.)
+                    Ok(f) if f.is_infinite() || (f.fract() == 0.0 && (f > hi as f64 || f >= u64::MAX as f64)) => {
                         format!("must be at most {hi}, found {t}")
                     }
                     Ok(_) => format!("expected a whole number, found {t}"),

@@ -591,7 +591,7 @@ fn duplicate_names() {
     );
     one_error(
         &SHOP.replace("  pricing:", "  pri.cing:").replace("pricing.quote", "cart.get"),
-        "service name 'pri.cing' must be non-empty, without '.'",
+        "service name 'pri.cing' is not a name: it has '.'",
     );
 }
 
@@ -755,4 +755,64 @@ fn a_misspelt_or_malformed_services_gives_one_error() {
     let errs = errors(&format!("services: [ api ]\n{workload}"));
     assert_eq!(errs.len(), 1, "{errs:#?}");
     assert!(errs[0].message.contains("expected a map of services"), "{errs:#?}");
+}
+
+#[test]
+fn unicode_names_are_accepted_and_positions_count_characters() {
+    let text = "services:\n  café:\n    endpoints: { 取得: { steps: [ { call: 注文.作成 } ] } }\n  注文:\n    \
+                endpoints: { 作成: { work: 1ms } }\nworkload: [ { name: w, target: café.取得, rate: 1/s } ]\n";
+    let m = load(text).unwrap_or_else(|d| panic!("{}", d.render(text)));
+    assert_eq!(m.edges[0].name, "café->注文.作成");
+    // A mistake after multi-byte text is reported at its character column.
+    let bad = text.replace("注文.作成 }", "注文.作 }");
+    let d = one_error(&bad, "service '注文' has no endpoint '作'");
+    assert_eq!((d.line, d.column), (3, 44), "the column of '作', counted in characters");
+    let rendered = Diagnostics(vec![d]).render(&bad);
+    let caret_line = rendered.lines().nth(3).unwrap();
+    let src_line = rendered.lines().nth(2).unwrap();
+    // '取得', '注文' are wide: the caret is under '作' on a terminal.
+    let width = |s: &str| s.chars().map(|c| if (c as u32) >= 0x3000 { 2 } else { 1 }).sum::<usize>();
+    let at = src_line.find("作 }").unwrap();
+    assert_eq!(width(&src_line[..at]), caret_line.find('^').unwrap(), "{rendered}");
+    for name in ["my service", "a🚀", "x,y", ""] {
+        let t = text.replace("  注文:\n", &format!("  \"{name}\":\n")).replace("注文.作成", "café.取得");
+        let errs = errors(&t);
+        assert!(errs.iter().any(|e| e.message.contains("is not a name")), "{name}: {errs:#?}");
+    }
+}
+
+#[test]
+fn huge_numbers_get_clear_errors() {
+    let svc = |v: &str| SHOP.replace("replicas: 3", &format!("replicas: {v}"));
+    for v in ["1e400", "99999999999999999999", "100001", "inf"] {
+        let d = one_error(&svc(v), "must be at most 100000");
+        assert_eq!(d.path, "services.frontend.replicas");
+    }
+    one_error(&SHOP.replace("rate: 500/s", "rate: 1e300/s"), "above one per nanosecond");
+    one_error(&SHOP.replace("rate: 500/s", "rate: 1e400/s"), "is too high");
+    one_error(&SHOP.replace("duration: 30m", "duration: 1e400s"), "duration '1e400s' is too long");
+    one_error(&SHOP.replace("duration: 30m", "duration: 300000d"), "duration '300000d' is too long");
+    let d = one_error(
+        &with_steps("          - repeat: { count: 4000000000, steps: [ { work: 1ms } ] }\n"),
+        "must be at most 1000000",
+    );
+    assert_eq!(d.path, "services.api.endpoints.get.steps[0].repeat.count");
+    one_error(&SHOP.replace("seed: 7", "seed: 18446744073709551616"), "must be at most 18446744073709551615");
+    one_error(&with_steps("          - work: exp(1e300s)\n"), "too long");
+}
+
+#[test]
+fn very_long_lines_and_values_give_short_diagnostics() {
+    // A megabyte-long key and value on one line: one error, quickly, and
+    // the rendering shows a window of the line, not all of it.
+    let long = "k".repeat(1 << 20);
+    let text = SHOP.replace("    cpus: 2\n", &format!("    {long}: {long}\n"));
+    let errs = errors(&text);
+    assert_eq!(errs.len(), 1, "{}", errs.len());
+    assert!(errs[0].message.len() < 1000 && errs[0].hint.as_ref().is_none_or(|h| h.len() < 1000));
+    let rendered = Diagnostics(errs).render(&text);
+    assert!(rendered.len() < 2000, "{}", rendered.len());
+    let text = SHOP.replace("rate: 500/s", &format!("rate: {}/s", "9".repeat(100_000)));
+    let errs = errors(&text);
+    assert!(errs.len() == 1 && errs[0].message.len() < 1000, "{errs:?}");
 }

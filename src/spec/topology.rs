@@ -250,12 +250,21 @@ fn services(b: &mut Build, n: &Node, at: Loc) {
     }
 }
 
-/// Names are used in `service.endpoint` references and result keys.
+/// Names are used in `service.endpoint` references, result keys, CSV
+/// columns and diagrams: letters and digits of any script (`café`,
+/// `注文`), `_` and `-`; nothing that would need quoting or escaping.
 fn check_name(b: &mut Build, k: &yaml::Key, path: &str, what: &str) {
     let t = &k.text;
-    if t.is_empty() || t.contains('.') || t.chars().any(char::is_whitespace) || t.contains("->") {
-        let msg = format!("{what} name '{t}' must be non-empty, without '.', '->' or spaces");
-        let hint = "'.' separates service and endpoint in calls (cart.get); use '-' or '_' inside names";
+    let bad = t.chars().find(|&c| !(c.is_alphanumeric() || c == '_' || c == '-'));
+    if t.is_empty() || bad.is_some() {
+        let found = match bad {
+            None => "it is empty".to_string(),
+            Some(c) if c.is_whitespace() || c.is_control() => format!("it has the character U+{:04X}", c as u32),
+            Some(c) => format!("it has '{c}'"),
+        };
+        let msg = format!("{what} name '{}' is not a name: {found}", super::decode::shown(t));
+        let hint = "names are letters and digits (any script), '_' and '-'; '.' separates service and endpoint \
+                    in calls (cart.get)";
         b.cx.error(k.loc(), path, msg, Some(hint.into()));
     }
 }

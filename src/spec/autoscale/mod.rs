@@ -20,9 +20,10 @@
 //! the other keys only exist here. Manifest metrics stormcast cannot model
 //! are errors unless `metrics:` is written next to `hpa:`.
 //!
-//! Choices: `replicas` written on an autoscaled service must lie within
-//! `[min, max]` (an error otherwise); unwritten, the service starts at
-//! `min` (at least 1). `min: 0` needs every metric to be in_flight or rps
+//! Choices: `replicas` written on an autoscaled service outside
+//! `[min, max]` is clamped into it, as the HPA does on its first sync, with
+//! a note (so `--set …autoscale.min=6` works without raising `replicas`);
+//! unwritten, the service starts at `min` (at least 1). `min: 0` needs every metric to be in_flight or rps
 //! of the External kind, as Kubernetes needs an Object or External metric
 //! to scale to zero.
 
@@ -132,11 +133,17 @@ pub(super) fn service_autoscale(cx: &mut Ctx, svc: &Fields, replicas: &mut u32) 
     match svc.get("replicas") {
         None => *replicas = cfg.min.max(1),
         Some(r) if !cx.diags.iter().any(|d| d.path == svc.at("replicas")) => {
-            if *replicas < cfg.min || *replicas > cfg.max {
-                let msg = format!("replicas ({replicas}) is outside the autoscaler's range [{}, {}]", cfg.min, cfg.max);
-                let hint = "an autoscaled service starts at 'min' when 'replicas' is not written".to_string();
-                cx.error(r.loc(), &svc.at("replicas"), msg, Some(hint));
-                return None;
+            let clamped = (*replicas).clamp(cfg.min.max(1), cfg.max);
+            if clamped != *replicas {
+                let (side, bound) = if *replicas < cfg.min { ("below", "min") } else { ("above", "max") };
+                let msg = format!(
+                    "replicas ({replicas}) is {side} autoscale.{bound} ({}): the service starts at {clamped}, \
+                     as Kubernetes' HPA scales it on its first sync",
+                    if bound == "min" { cfg.min } else { cfg.max }
+                );
+                let hint = "write replicas within [min, max], or leave it out to start at 'min'".to_string();
+                cx.note(r.loc(), &svc.at("replicas"), msg, Some(hint));
+                *replicas = clamped;
             }
         }
         Some(_) => {}
