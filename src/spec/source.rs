@@ -61,22 +61,25 @@ pub fn check_size(file: &str, len: u64) -> Result<(), Diagnostics> {
 pub fn text_of(file: &str, bytes: &[u8]) -> Result<String, Diagnostics> {
     const BINARY: &str = "a topology is YAML text in UTF-8; check that this is the file you meant";
     check_size(file, bytes.len() as u64)?;
-    let text = match std::str::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            let at = e.valid_up_to();
-            let valid = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
-            let (line, col) = line_col(valid, at);
-            let msg = format!("this is not a text file: byte {at} (0x{:02x}) is not UTF-8", bytes[at]);
-            return Err(whole_file(file, line, col, msg, BINARY));
-        }
+    // Whichever comes first: a NUL byte or a byte that is not UTF-8.
+    let nul = bytes.iter().position(|&b| b == 0);
+    let bad_utf8 = std::str::from_utf8(bytes).err().map(|e| e.valid_up_to());
+    let (at, what) = match (nul, bad_utf8) {
+        (Some(n), Some(u)) if u < n => (u, None),
+        (Some(n), _) => (n, Some("a NUL byte")),
+        (None, Some(u)) => (u, None),
+        (None, None) => return Ok(String::from_utf8_lossy(bytes).into_owned()),
     };
-    if let Some(at) = text.find('\0') {
-        let (line, col) = line_col(text, at);
-        let msg = format!("this is not a text file: it has a NUL byte at byte {at}");
-        return Err(whole_file(file, line, col, msg, BINARY));
-    }
-    Ok(text.to_string())
+    // Everything before `at` is valid UTF-8 in both cases.
+    let valid = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
+    let (line, col) = line_col(valid, at);
+    let msg = match what {
+        Some(w) => format!("this is not a text file: it has {w} at byte {at}"),
+        None => format!("this is not a text file: byte {at} (0x{:02x}) is not UTF-8", bytes[at]),
+    };
+    let utf16 = bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]);
+    let hint = if utf16 { "the file looks like UTF-16: save it as UTF-8" } else { BINARY };
+    Err(whole_file(file, line, col, msg, hint))
 }
 
 /// Parses `text`, applies the `PATH=VALUE` overrides in order, and checks
@@ -128,6 +131,8 @@ mod tests {
         assert!(e.0[0].message.contains("NUL"), "{}", e.0[0].message);
         assert_eq!((e.0[0].line, e.0[0].column), (2, 4));
         assert_eq!(text_of("x.yaml", "a: é\n".as_bytes()).unwrap(), "a: é\n");
+        let e = text_of("x.yaml", b"\xff\xfen\x00a\x00").unwrap_err();
+        assert!(e.0[0].hint.as_deref().unwrap().contains("UTF-16"));
     }
 
     #[test]

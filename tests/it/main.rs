@@ -12,10 +12,13 @@
 //! - [`autoscale`]: the HPA in the simulation under step loads;
 //! - [`schema`]: the JSON Schema and the docs' key tables generated from
 //!   the key tables;
-//! - [`corpus`]: every committed fuzz input replayed (the short fuzz run).
+//! - [`corpus`]: every committed fuzz input replayed (the short fuzz run);
+//! - [`cli`]: `stormcast schema`, notes on stderr, binary files.
 
 mod autoscale;
+mod cli;
 mod common;
+mod corpus;
 mod determinism;
 mod examples;
 mod formulas;
