@@ -101,7 +101,7 @@ fn block(b: &Block, tag: Option<(&str, &[&str])>) -> Value {
             _ => ty(&k.ty),
         };
         let default = match k.absent {
-            Absent::Is(v) => format!(" Default: {v}."),
+            Absent::Is(v) => format!(" Default: {}.", plain(v)),
             Absent::Required => " Required.".into(),
             Absent::Nothing => String::new(),
         };

@@ -37,14 +37,29 @@ pub fn ty(t: &Ty) -> String {
 }
 
 /// A default as the docs write it: values in backticks, prose as is.
-fn absent(a: Absent) -> String {
-    match a {
+fn absent(k: &Key) -> String {
+    match k.absent {
         Absent::Required => "required".into(),
         Absent::Nothing => "—".into(),
         Absent::Is(v) => {
-            let prose = v.contains('`') || (v.contains(' ') && !v.starts_with('[') && !v.contains("=") && !is_call(v));
-            if prose { v.to_string() } else { format!("`{v}`") }
+            let value = !v.contains('`')
+                && (v.contains(|c: char| c.is_ascii_digit())
+                    || v.starts_with('[')
+                    || is_call(v)
+                    || matches!(v, "true" | "false")
+                    || is_word_of(&k.ty, v)
+                    || k.name == "kind");
+            if value { format!("`{v}`") } else { v.to_string() }
         }
+    }
+}
+
+/// Whether `v` is one of the words a value of `t` may be.
+fn is_word_of(t: &Ty, v: &str) -> bool {
+    match t {
+        Ty::Words(w) => w.contains(&v),
+        Ty::Either(ts) => ts.iter().any(|t| is_word_of(t, v)),
+        _ => false,
     }
 }
 
@@ -58,7 +73,7 @@ fn row(out: &mut String, k: &Key, name: String, type_text: Option<String>) {
         return;
     }
     let t = type_text.unwrap_or_else(|| ty(&k.ty));
-    out.push_str(&format!("| {name} | {t} | {} | {} |\n", absent(k.absent), k.doc));
+    out.push_str(&format!("| {name} | {t} | {} | {} |\n", absent(k), k.doc));
 }
 
 const HEAD: &str = "| key | type | default | meaning |\n|---|---|---|---|\n";

@@ -138,8 +138,8 @@ pub static ADAPTIVE: Block = block(
             "the algorithm: Netflix's Gradient2 (recommended) or Vegas, per replica",
         ),
         key("initial", Int(1, 1_000_000), "20", "the limit at start"),
-        key("min", Int(1, 1_000_000), "20 (gradient), 1 (vegas)", "the lowest limit"),
-        key("max", Int(1, 1_000_000), "200 (gradient), 1000 (vegas)", "the highest limit"),
+        key("min", Int(1, 1_000_000), "`20` (gradient), `1` (vegas)", "the lowest limit"),
+        key("max", Int(1, 1_000_000), "`200` (gradient), `1000` (vegas)", "the highest limit"),
     ],
 );
 
@@ -632,8 +632,8 @@ pub static AWS_THROTTLE: Block = block(
     &[
         required("kind", Any, "`aws`: the AWS SDKs' retry quota; `aws_2026`: its 2026 costs"),
         key("capacity", Int(1, 1_000_000), "500", "the quota's size"),
-        key("cost", Int(0, 1_000_000), "5 (aws), 14 (aws_2026)", "tokens a retry after an error takes"),
-        key("timeout_cost", Int(0, 1_000_000), "10 (aws), 14 (aws_2026)", "tokens a retry after a timeout takes"),
+        key("cost", Int(0, 1_000_000), "`5` (aws), `14` (aws_2026)", "tokens a retry after an error takes"),
+        key("timeout_cost", Int(0, 1_000_000), "`10` (aws), `14` (aws_2026)", "tokens a retry after a timeout takes"),
         key("rejected_cost", Int(0, 1_000_000), "5", "tokens a retry after a rejection takes"),
     ],
 );
