@@ -48,6 +48,8 @@ pub(super) fn endpoint(b: &mut Build, id: EndpointId, v: &Node, path: &str, at: 
                 }
             }
             (None, Some(s)) => e.steps(s, &f.at("steps"), 0),
+            // With unknown keys, their errors already list 'work' and 'steps'.
+            (None, None) if v.as_map().is_some_and(|m| m.iter().any(|(k, _)| ENDPOINT.key(&k.text).is_none())) => {}
             (None, None) => {
                 let hint = Some("e.g. work: exp(5ms), or steps: [ { work: 2ms }, { call: db.query } ]".into());
                 e.b.cx.error(at, path, "an endpoint needs 'work' or 'steps'", hint);
@@ -80,7 +82,7 @@ impl Emitter<'_, '_> {
 
     fn step(&mut self, n: &Node, path: &str, depth: usize) {
         let Some(k) = self.b.cx.variant_by_key(n, path, &STEP) else { return };
-        let Some(f) = self.b.cx.fields(n, path, n.loc(), STEP.variants[k]) else {
+        let Some(f) = self.b.cx.fields_planned(n, path, n.loc(), STEP.variants[k], STEP.later) else {
             return;
         };
         let kind = STEP.tag_of(k);

@@ -146,13 +146,27 @@ impl<'a> Ctx<'a> {
     /// Checks that `n` is a map whose keys are all in `block`; planned
     /// keys are "not supported yet".
     pub fn fields<'n>(&mut self, n: &'n Node, path: &str, at: Loc, block: &'static Block) -> Option<Fields<'n>> {
+        self.fields_planned(n, path, at, block, &[])
+    }
+
+    /// As [`fields`](Self::fields), with `planned` keys (a union's planned
+    /// kinds, such as `publish` beside a step's kind) also "not supported
+    /// yet".
+    pub fn fields_planned<'n>(
+        &mut self,
+        n: &'n Node,
+        path: &str,
+        at: Loc,
+        block: &'static Block,
+        planned: &[Key_],
+    ) -> Option<Fields<'n>> {
         let Some(entries) = n.as_map() else {
             let what = format!("{} (a map)", block.what);
             self.expected(n, path, &what, Some(block.hint.to_string()));
             return None;
         };
         for (k, _) in entries {
-            match block.key(&k.text) {
+            match block.key(&k.text).or_else(|| planned.iter().find(|p| p.name == k.text)) {
                 Some(Key_ { later: None, .. }) => {}
                 Some(Key_ { later: Some(planned), .. }) => self.planned(k, path, planned),
                 None => self.unknown_key(k, path, block),

@@ -608,6 +608,10 @@ fn warmup_must_end_before_the_run() {
 fn later_features_are_errors_not_ignored() {
     let cases = [
         ("          - publish: orders\n", "'publish' is not supported yet (planned: asynchronous queues)"),
+        (
+            "          - { call: db.query, publish: orders }\n",
+            "'publish' is not supported yet (planned: asynchronous queues)",
+        ),
         ("          - cache: { name: c, hit: [] }\n", "without 'hit_ratio' (a keyed cache) is not supported yet"),
     ];
     for (steps, needle) in cases {
@@ -755,6 +759,25 @@ fn a_misspelt_or_malformed_services_gives_one_error() {
     let errs = errors(&format!("services: [ api ]\n{workload}"));
     assert_eq!(errs.len(), 1, "{errs:#?}");
     assert!(errs[0].message.contains("expected a map of services"), "{errs:#?}");
+    // A service's key directly under `services` (the service name forgotten).
+    let errs = errors(&format!("services:\n  endpoints:\n    get: {{ work: 1ms }}\n{workload}"));
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert_eq!(errs[0].message, "'endpoints' is a key of a service, not a service name");
+    assert_eq!((errs[0].line, errs[0].column), (2, 3));
+    let text = format!("services:\n  api: {{ endpoints: {{ get: {{ work: 1ms }} }} }}\n  replicas: 3\n{workload}");
+    let errs = errors(&text);
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(errs[0].message.contains("'replicas' is a key of a service"), "{errs:#?}");
+    // A service may still be called like a key, if it is a service.
+    let text = format!(
+        "services:\n  api: {{ endpoints: {{ get: {{ steps: [ {{ call: queue.put }} ] }} }} }}\n  queue: {{ endpoints: {{ put: {{ work: 1ms }} }} }}\n{workload}"
+    );
+    load(&text).unwrap_or_else(|d| panic!("{d}"));
+    // A step written where the endpoint is: one error, not also "needs work or steps".
+    let text = format!("services:\n  api: {{ endpoints: {{ get: {{ call: api.x }} }} }}\n{workload}");
+    let errs = errors(&text);
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(errs[0].message.contains("unknown key 'call'"), "{errs:#?}");
 }
 
 #[test]

@@ -242,12 +242,35 @@ fn services(b: &mut Build, n: &Node, at: Loc) {
     if entries.is_empty() {
         b.cx.error(at, "services", "no services: a topology needs at least one", Some(hint.into()));
     }
-    declare(b, entries);
-    for (i, (k, v)) in entries.iter().enumerate() {
+    let services: Vec<(yaml::Key, Node)> =
+        entries.iter().filter(|(k, v)| !misplaced_service_key(b, k, v)).cloned().collect();
+    declare(b, &services);
+    for (i, (k, v)) in services.iter().enumerate() {
         let path = format!("services.{}", k.text);
         check_name(b, k, &path, "service");
         service(b, ServiceId(i as u32), k.loc(), v, &path);
     }
+}
+
+/// A key of a service written directly under `services` (a forgotten
+/// service name, or one indentation level missing): one error that says
+/// so, rather than treating it as a service called `endpoints`. A service
+/// may still be called `queue`: its value then has service keys.
+fn misplaced_service_key(b: &mut Build, k: &yaml::Key, v: &Node) -> bool {
+    if keys::SERVICE.key(&k.text).is_none() {
+        return false;
+    }
+    let looks_like_a_service = v.as_map().is_some_and(|m| m.iter().any(|(x, _)| keys::SERVICE.key(&x.text).is_some()));
+    if looks_like_a_service {
+        return false;
+    }
+    let msg = format!("'{}' is a key of a service, not a service name", k.text);
+    let hint = format!(
+        "services maps each service's name to its settings: services: {{ api: {{ {}: … }} }}; check the indentation",
+        k.text
+    );
+    b.cx.error(k.loc(), &format!("services.{}", k.text), msg, Some(hint));
+    true
 }
 
 /// Names are used in `service.endpoint` references, result keys, CSV
