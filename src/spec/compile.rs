@@ -299,7 +299,7 @@ impl Emitter<'_, '_> {
     /// hit ratio everywhere.
     fn cache_id(&mut self, name: &str, ratio: f64, at: Loc, path: &str) -> Option<CacheId> {
         let caches = &self.b.model.caches;
-        if let Some(i) = caches.iter().position(|c| c.name == name) {
+        if let Some(&i) = self.b.caches_by_name.get(name) {
             if caches[i].hit_ratio == ratio {
                 return Some(CacheId(i as u32));
             }
@@ -313,6 +313,7 @@ impl Emitter<'_, '_> {
             return None;
         }
         let id = CacheId(caches.len() as u32);
+        self.b.caches_by_name.insert(name.to_string(), caches.len());
         self.b.model.caches.push(Cache { name: name.to_string(), hit_ratio: ratio });
         self.b.cache_sites.push(at);
         Some(id)

@@ -85,6 +85,16 @@ pub fn shown(text: &str) -> String {
     s
 }
 
+/// Names for a hint: the first 20, then how many more.
+pub fn listing<'a>(names: impl ExactSizeIterator<Item = &'a str>) -> String {
+    let total = names.len();
+    let mut s = names.take(20).collect::<Vec<_>>().join(", ");
+    if total > 20 {
+        s.push_str(&format!(" and {} more", total - 20));
+    }
+    s
+}
+
 /// How a value is described in "found …".
 pub fn found(n: &Node) -> String {
     match &n.kind {

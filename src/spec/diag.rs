@@ -244,21 +244,29 @@ impl fmt::Display for Diagnostics {
 
 impl std::error::Error for Diagnostics {}
 
+/// Candidates a suggestion looks at, at most.
+pub const MAX_CANDIDATES: usize = 1_000;
+
 /// The candidate closest to `word` (case-insensitive optimal string
 /// alignment distance, i.e. Damerau–Levenshtein with adjacent
 /// transpositions), if it is close enough: at most one edit for words up to
 /// 5 characters, then one more per 3 characters. Ties go to the earlier
-/// candidate; `word` itself is never suggested.
+/// candidate; `word` itself is never suggested. Only the first
+/// [`MAX_CANDIDATES`] are considered.
 pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let w: Vec<char> = word.to_lowercase().chars().collect();
     let limit = w.len().max(3) / 3;
     let mut best: Option<(usize, &'a str)> = None;
-    for c in candidates {
-        if c == word {
+    // Bounded work however many names a file declares: the first
+    // MAX_CANDIDATES, and no distance computed for a length too different.
+    let (mut cand, mut rows) = (Vec::new(), Rows::default());
+    for c in candidates.into_iter().take(MAX_CANDIDATES) {
+        if c == word || c.chars().count().abs_diff(w.len()) > limit + 1 {
             continue;
         }
-        let cand: Vec<char> = c.to_lowercase().chars().collect();
-        let d = distance(&w, &cand);
+        cand.clear();
+        cand.extend(c.chars().flat_map(char::to_lowercase));
+        let d = rows.distance(&w, &cand);
         if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));
         }
@@ -266,27 +274,36 @@ pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     best.map(|(_, c)| c)
 }
 
-/// Optimal string alignment distance.
-fn distance(a: &[char], b: &[char]) -> usize {
-    let (n, m) = (a.len(), b.len());
-    // Rows i-2, i-1 and i of the dynamic programming table.
-    let mut prev2 = vec![0usize; m + 1];
-    let mut prev: Vec<usize> = (0..=m).collect();
-    let mut cur = vec![0usize; m + 1];
-    for i in 1..=n {
-        cur[0] = i;
-        for j in 1..=m {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(prev2[j - 2] + 1);
-            }
-            cur[j] = v;
+/// Optimal string alignment distance: rows i-2, i-1 and i of the dynamic
+/// programming table, kept between
+/// candidates so that a suggestion allocates nothing per candidate.
+#[derive(Default)]
+struct Rows([Vec<usize>; 3]);
+
+impl Rows {
+    fn distance(&mut self, a: &[char], b: &[char]) -> usize {
+        let (n, m) = (a.len(), b.len());
+        let [prev2, prev, cur] = &mut self.0;
+        for r in [&mut *prev2, &mut *prev, &mut *cur] {
+            r.clear();
+            r.resize(m + 1, 0);
         }
-        std::mem::swap(&mut prev2, &mut prev);
-        std::mem::swap(&mut prev, &mut cur);
+        prev.iter_mut().enumerate().for_each(|(j, x)| *x = j);
+        for i in 1..=n {
+            cur[0] = i;
+            for j in 1..=m {
+                let cost = usize::from(a[i - 1] != b[j - 1]);
+                let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    v = v.min(prev2[j - 2] + 1);
+                }
+                cur[j] = v;
+            }
+            std::mem::swap(prev2, prev);
+            std::mem::swap(prev, cur);
+        }
+        prev[m]
     }
-    prev[m]
 }
 
 #[cfg(test)]
@@ -296,7 +313,7 @@ mod tests {
     fn d(a: &str, b: &str) -> usize {
         let a: Vec<char> = a.chars().collect();
         let b: Vec<char> = b.chars().collect();
-        distance(&a, &b)
+        Rows::default().distance(&a, &b)
     }
 
     #[test]

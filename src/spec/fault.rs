@@ -10,7 +10,7 @@
 //!
 //! Read after the services. What a fault does is the simulation's.
 
-use super::decode::{Ctx, Fields, did_you_mean};
+use super::decode::{Ctx, Fields, did_you_mean, listing, shown};
 use super::keys::FAULT;
 use super::topology::{Build, MAX_REPLICAS};
 use super::yaml::Node;
@@ -144,15 +144,15 @@ fn mode(b: &mut Build, f: &Fields) -> Option<OutageMode> {
 
 fn service(b: &mut Build, n: &Node, path: &str) -> Option<ServiceId> {
     let name = b.cx.text(n, path, "a service name")?;
-    if let Some(i) = b.model.services.iter().position(|s| s.name == name) {
-        return Some(ServiceId(i as u32));
+    if let Some(id) = b.service_named(name) {
+        return Some(id);
     }
-    let names: Vec<&str> = b.model.services.iter().map(|s| s.name.as_str()).collect();
-    let mut hint = format!("services: {}", names.join(", "));
+    let names = || b.model.services.iter().map(|s| s.name.as_str());
+    let mut hint = format!("services: {}", listing(names()));
     if name.contains('.') {
         hint = format!("a fault hits a whole service: write the service name only; {hint}");
     }
-    let msg = format!("no service '{name}'{}", did_you_mean(name, names.iter().copied()));
+    let msg = format!("no service '{}'{}", shown(name), did_you_mean(name, names()));
     b.cx.error(n.loc(), path, msg, Some(hint));
     None
 }

@@ -18,7 +18,7 @@
 //!
 //! Not here: the step compiler (`compile`) and what the settings do (`sim`).
 
-use super::decode::{Ctx, Fields, Loc, did_you_mean, found};
+use super::decode::{Ctx, Fields, Loc, did_you_mean, found, listing, shown};
 use super::keys::{ADAPTIVE, BACKOFF, BREAKER, BUDGET, HEDGE, POLICY, RETRY, SLOW_CALL, THROTTLE};
 use super::topology::Build;
 use super::yaml::{Node, NodeKind};
@@ -27,6 +27,7 @@ use crate::model::{
     AdaptiveCfg, AwsQuota, Backoff, BreakerCfg, BreakerId, BreakerWindow, Budget, BudgetId, DistId, Edge, FailureKind,
     Hedge, Jitter, LimitAlgorithm, Model, RetryOn, RetryPolicy, Shared, Throttle, ThrottleId,
 };
+use std::collections::BTreeMap;
 
 /// Attempts (and hedges) at most per call.
 pub const MAX_ATTEMPTS: u32 = 100;
@@ -63,10 +64,14 @@ struct Site {
 /// What the reader remembers between policies, calls and shared state.
 #[derive(Default)]
 pub(super) struct State {
+    /// In file order, and their index by name.
     policies: Vec<(String, CallPolicy)>,
+    policy_index: BTreeMap<String, usize>,
     breaker_sites: Vec<Site>,
     budget_sites: Vec<Site>,
     throttle_sites: Vec<Site>,
+    /// Shared state's index by kind and name (lookups are never scans).
+    shared: BTreeMap<(u8, String), u32>,
 }
 
 /// Reads top-level `policies:`.
@@ -81,6 +86,7 @@ pub(super) fn policies(b: &mut Build, n: &Node) {
         // A policy with problems is still registered, so that calls naming
         // it get no second complaint.
         let p = b.cx.fields(v, &path, k.loc(), &POLICY).map(|f| read_keys(&mut b.cx, &f)).unwrap_or_default();
+        b.resil.policy_index.entry(k.text.clone()).or_insert(b.resil.policies.len());
         b.resil.policies.push((k.text.clone(), p));
     }
 }
@@ -90,13 +96,13 @@ pub(super) fn call_policy(b: &mut Build, f: &Fields) -> CallPolicy {
     let own = read_keys(&mut b.cx, f);
     let Some(n) = f.get("policy") else { return own };
     let Some(name) = b.cx.text(n, &f.at("policy"), "a policy name") else { return own };
-    let Some((_, base)) = b.resil.policies.iter().find(|(p, _)| p == name) else {
-        let names: Vec<&str> = b.resil.policies.iter().map(|(p, _)| p.as_str()).collect();
-        let msg = format!("no policy '{name}'{}", did_you_mean(name, names.iter().copied()));
-        let hint = if names.is_empty() {
+    let Some((_, base)) = b.resil.policy_index.get(name).map(|&i| &b.resil.policies[i]) else {
+        let names = || b.resil.policies.iter().map(|(p, _)| p.as_str());
+        let msg = format!("no policy '{}'{}", shown(name), did_you_mean(name, names()));
+        let hint = if b.resil.policies.is_empty() {
             "define it at the top level: policies: { NAME: { timeout: 300ms, retry: { attempts: 3 } } }".into()
         } else {
-            format!("policies: {}", names.join(", "))
+            format!("policies: {}", listing(names()))
         };
         b.cx.error(n.loc(), &f.at("policy"), msg, Some(hint));
         return own;
@@ -178,8 +184,10 @@ impl Sharable for BreakerCfg {
 /// The index of `name`'s state, added if new; an error if it exists with
 /// another configuration.
 fn share<C: Sharable>(b: &mut Build, kind: Kind, name: &str, cfg: C, site: Site, why: &str) -> Option<u32> {
+    let key = (kind as u8, name.to_string());
     let list = C::list(&mut b.model);
-    if let Some(i) = list.iter().position(|s| s.name == name) {
+    if let Some(&i) = b.resil.shared.get(&key) {
+        let i = i as usize;
         if list[i].cfg == cfg {
             return Some(i as u32);
         }
@@ -198,6 +206,7 @@ fn share<C: Sharable>(b: &mut Build, kind: Kind, name: &str, cfg: C, site: Site,
     }
     list.push(Shared { name: name.to_string(), cfg });
     let i = list.len() - 1;
+    b.resil.shared.insert(key, i as u32);
     match kind {
         Kind::Budget => b.resil.budget_sites.push(site),
         Kind::Throttle => b.resil.throttle_sites.push(site),

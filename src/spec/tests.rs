@@ -839,3 +839,32 @@ fn very_long_lines_and_values_give_short_diagnostics() {
     let errs = errors(&text);
     assert!(errs.len() == 1 && errs[0].message.len() < 1000, "{errs:?}");
 }
+
+#[test]
+fn large_files_load_without_quadratic_work() {
+    // Each of these took minutes when a lookup or a duplicate check was a
+    // scan: 100k keys in one map, 20k services in a call chain, 20k
+    // workloads, policies and faults. Now each takes about a second.
+    let flat: String = (0..100_000).map(|i| format!("k{i}: 1\n")).collect();
+    let errs = errors(&flat);
+    assert_eq!(errs.len(), 100_002, "every unknown key, then services and workload missing");
+    let n = 20_000;
+    let mut t = String::from("policies:\n");
+    t.extend((0..n).map(|i| format!("  p{i}: {{ timeout: 1s, circuit_breaker: {{ window: 10 }} }}\n")));
+    t.push_str("services:\n");
+    t.extend((0..n).map(|i| {
+        format!("  s{i}: {{ endpoints: {{ e: {{ steps: [ {{ call: s{}.e, policy: p{i} }} ] }} }} }}\n", i + 1)
+    }));
+    t.push_str(&format!("  s{n}: {{ endpoints: {{ e: {{ work: 1ms }} }} }}\nworkload:\n"));
+    t.extend((0..n).map(|i| format!("  - {{ name: w{i}, target: s{i}.e, rate: 1/s }}\n")));
+    t.push_str("faults:\n");
+    t.extend((0..n).map(|i| format!("  - {{ at: 1s, for: 1s, kind: slowdown, service: s{i}, factor: 2 }}\n")));
+    let m = load(&t).unwrap_or_else(|d| panic!("{}", d.0[0]));
+    assert_eq!((m.services.len(), m.edges.len(), m.breakers.len()), (n + 1, n, n));
+    // The same calls to services that do not exist: one error each, with
+    // a short hint.
+    let bad = t.replace("call: s", "call: x");
+    let errs = errors(&bad);
+    assert_eq!(errs.len(), n);
+    assert!(errs[0].hint.as_ref().unwrap().len() < 400, "{:?}", errs[0].hint);
+}

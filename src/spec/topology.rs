@@ -14,13 +14,14 @@
 //! `round_robin`; per workload `arrivals: poisson`.
 
 use super::compile::{self, Site};
-use super::decode::{Ctx, Fields, Loc, did_you_mean};
+use super::decode::{Ctx, Fields, Loc, did_you_mean, listing, shown};
 use super::keys;
 use super::source::Loaded;
 use super::yaml::{self, Node};
 use super::{Diagnostic, Diagnostics, FileSource};
 use crate::engine::SimDuration;
 use crate::model::{Balancer, Discipline, Endpoint, EndpointId, Model, QueueCfg, Service, ServiceId};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// What loading needs besides the text.
@@ -79,6 +80,11 @@ pub(super) struct Build<'a> {
     pub cache_sites: Vec<Loc>,
     /// Policies and where shared resilience state was configured.
     pub resil: super::policy::State,
+    /// Services, endpoints (by full name) and caches by name: a lookup is
+    /// never a scan, whatever the size of the file.
+    pub services_by_name: BTreeMap<String, ServiceId>,
+    pub endpoints_by_name: BTreeMap<String, EndpointId>,
+    pub caches_by_name: BTreeMap<String, usize>,
 }
 
 pub(super) fn load_root(
@@ -120,6 +126,9 @@ pub(super) fn load_root(
         edge_sites: Vec::new(),
         cache_sites: Vec::new(),
         resil: Default::default(),
+        services_by_name: BTreeMap::new(),
+        endpoints_by_name: BTreeMap::new(),
+        caches_by_name: BTreeMap::new(),
     };
     top_level(&mut b, root);
     super::cycles::report_cycles(&mut b);
@@ -205,15 +214,14 @@ fn declare(b: &mut Build, entries: &[(yaml::Key, Node)]) {
         let mut eps = Vec::new();
         if let Some(emap) = sv.get("endpoints").and_then(Node::as_map) {
             for (ek, _) in emap {
-                eps.push(EndpointId(b.model.endpoints.len() as u32));
-                b.model.endpoints.push(Endpoint {
-                    service: sid,
-                    name: ek.text.clone(),
-                    full_name: format!("{}.{}", sk.text, ek.text),
-                    code: Vec::new(),
-                });
+                let id = EndpointId(b.model.endpoints.len() as u32);
+                eps.push(id);
+                let full_name = format!("{}.{}", sk.text, ek.text);
+                b.endpoints_by_name.entry(full_name.clone()).or_insert(id);
+                b.model.endpoints.push(Endpoint { service: sid, name: ek.text.clone(), full_name, code: Vec::new() });
             }
         }
+        b.services_by_name.entry(sk.text.clone()).or_insert(sid);
         b.model.services.push(Service {
             name: sk.text.clone(),
             replicas: 1,
@@ -297,8 +305,11 @@ fn service(b: &mut Build, sid: ServiceId, at: Loc, v: &Node, path: &str) {
         return;
     };
     let mut s = b.model.services[sid.ix()].clone();
+    let mut replicas_read = true;
     if let Some(n) = f.get("replicas") {
-        s.replicas = b.cx.u32(n, &f.at("replicas"), 1, MAX_REPLICAS).unwrap_or(1);
+        let r = b.cx.u32(n, &f.at("replicas"), 1, MAX_REPLICAS);
+        replicas_read = r.is_some();
+        s.replicas = r.unwrap_or(1);
     }
     if let Some(n) = f.get("cpus") {
         s.cpus = b.cx.u32(n, &f.at("cpus"), 1, MAX_CPUS).unwrap_or(1);
@@ -324,7 +335,7 @@ fn service(b: &mut Build, sid: ServiceId, at: Loc, v: &Node, path: &str) {
         ];
         s.balancer = b.cx.choice(n, &f.at("balancer"), "balancer", &options).unwrap_or(Balancer::RoundRobin);
     }
-    s.autoscale = super::autoscale::service_autoscale(&mut b.cx, &f, &mut s.replicas);
+    s.autoscale = super::autoscale::service_autoscale(&mut b.cx, &f, &mut s.replicas, replicas_read);
     b.model.services[sid.ix()] = s;
     let hint = Some("add endpoints: { get: { work: exp(5ms) } }");
     if let Some(n) = b.cx.require(&f, "endpoints", hint) {
@@ -386,31 +397,29 @@ impl Build<'_> {
             if self.model.services.is_empty() {
                 return None; // `services` itself has a problem, reported there
             }
-            let names: Vec<&str> = self.model.services.iter().map(|s| s.name.as_str()).collect();
-            let msg = format!("no service '{svc}'{}", did_you_mean(svc, names.iter().copied()));
-            let hint = Some(format!("services: {}", names.join(", ")));
+            let names = || self.model.services.iter().map(|s| s.name.as_str());
+            let msg = format!("no service '{}'{}", shown(svc), did_you_mean(svc, names()));
+            let hint = Some(format!("services: {}", listing(names())));
             self.cx.error(n.loc(), path, msg, hint);
             return None;
         };
-        let ids = &self.model.services[sid.ix()].endpoints;
-        if let Some(&id) = ids.iter().find(|e| self.model.endpoints[e.ix()].name == ep) {
+        if let Some(&id) = self.endpoints_by_name.get(text) {
             return Some(id);
         }
-        let names: Vec<&str> = ids.iter().map(|e| self.model.endpoints[e.ix()].name.as_str()).collect();
-        let hint = super::diag::suggest(ep, names.iter().copied()).map(|s| format!("did you mean '{svc}.{s}'?"));
-        let msg = format!("service '{svc}' has no endpoint '{ep}'; it has: {}", names.join(", "));
+        let ids = &self.model.services[sid.ix()].endpoints;
+        let names = || ids.iter().map(|e| self.model.endpoints[e.ix()].name.as_str());
+        let hint = super::diag::suggest(ep, names()).map(|s| format!("did you mean '{svc}.{s}'?"));
+        let msg = format!("service '{svc}' has no endpoint '{}'; it has: {}", shown(ep), listing(names()));
         let at = Loc { line: n.line, col: n.col + quoted + svc.chars().count() + 1 };
         self.cx.error(at, path, msg, hint);
         None
     }
 
-    fn service_named(&self, name: &str) -> Option<ServiceId> {
-        self.model.services.iter().position(|s| s.name == name).map(|i| ServiceId(i as u32))
+    pub(super) fn service_named(&self, name: &str) -> Option<ServiceId> {
+        self.services_by_name.get(name).copied()
     }
 
     fn endpoint_list(&self, s: ServiceId) -> String {
-        let names: Vec<&str> =
-            self.model.services[s.ix()].endpoints.iter().map(|e| self.model.endpoints[e.ix()].name.as_str()).collect();
-        names.join(", ")
+        listing(self.model.services[s.ix()].endpoints.iter().map(|e| self.model.endpoints[e.ix()].name.as_str()))
     }
 }

@@ -9,6 +9,7 @@ use super::topology::Build;
 use super::yaml::{Node, NodeKind};
 use crate::engine::SimTime;
 use crate::model::{Arrivals, Shape, Workload, WorkloadKind};
+use std::collections::BTreeMap;
 
 const ARRIVALS: [(&str, Arrivals); 3] =
     [("poisson", Arrivals::Poisson), ("uniform", Arrivals::Uniform), ("deterministic", Arrivals::Deterministic)];
@@ -27,7 +28,7 @@ pub(super) fn workloads(b: &mut Build, n: &Node) {
     if items.is_empty() {
         b.cx.error(n.loc(), "workload", "no workload: at least one is needed", Some(WORKLOAD.hint.into()));
     }
-    let mut names: Vec<(&str, Loc)> = Vec::new();
+    let mut names: BTreeMap<&str, Loc> = BTreeMap::new();
     for (w, path) in items {
         if let Some(wl) = workload(b, w, &path) {
             b.model.workloads.push(wl);
@@ -36,11 +37,11 @@ pub(super) fn workloads(b: &mut Build, n: &Node) {
             continue;
         };
         let Some(name) = name.as_str() else { continue };
-        if let Some((_, first)) = names.iter().find(|(nm, _)| *nm == name) {
+        if let Some(first) = names.get(name) {
             let msg = format!("duplicate workload name '{name}' (first at line {}, column {})", first.line, first.col);
             b.cx.error(k.loc(), &format!("{path}.name"), msg, Some("workload names must be unique".into()));
         }
-        names.push((name, k.loc()));
+        names.entry(name).or_insert(k.loc());
     }
 }
 

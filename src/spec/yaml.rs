@@ -320,6 +320,9 @@ impl<'i> Builder<'i> {
 
     fn map(&mut self, path: &str, depth: usize) -> Result<Vec<(Key, Node)>, YamlError> {
         let mut entries: Vec<(Key, Node)> = Vec::new();
+        // Key text → index in `entries`: finding a duplicate is not a scan
+        // (a map may have hundreds of thousands of keys).
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         loop {
             let (ev, span) = self.next(path)?;
             if matches!(ev, Event::MappingEnd) {
@@ -336,16 +339,18 @@ impl<'i> Builder<'i> {
             let (ev, span) = self.next(&value_path)?;
             let value = self.node(ev, span, &value_path, depth + 1)?;
             let key = Key { text: text.clone().unwrap_or_default(), line, col };
-            if let Some(e) = self.check_key(&entries, &key, text.is_some(), path) {
+            let first = seen.get(&key.text).map(|&i| &entries[i].0);
+            if let Some(e) = self.check_key(first, &key, text.is_some(), path) {
                 self.errors.push(e);
             } else {
+                seen.insert(key.text.clone(), entries.len());
                 entries.push((key, value));
             }
         }
     }
 
     /// A problem that makes `key` unusable, if any.
-    fn check_key(&self, entries: &[(Key, Node)], key: &Key, scalar: bool, path: &str) -> Option<YamlError> {
+    fn check_key(&self, first: Option<&Key>, key: &Key, scalar: bool, path: &str) -> Option<YamlError> {
         let at = |message: String, hint: &str| YamlError {
             line: key.line,
             col: key.col,
@@ -362,9 +367,9 @@ impl<'i> Builder<'i> {
                 "write the keys out, or use an alias (*name) for the whole value",
             ));
         }
-        let first = entries.iter().find(|(k, _)| k.text == key.text)?;
+        let first = first?;
         Some(at(
-            format!("duplicate key '{}' (first at line {}, column {})", key.text, first.0.line, first.0.col),
+            format!("duplicate key '{}' (first at line {}, column {})", key.text, first.line, first.col),
             "a key may appear once per map; the first one is used",
         ))
     }

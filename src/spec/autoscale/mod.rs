@@ -111,7 +111,14 @@ pub(super) struct Settings {
 
 /// Reads a service's `autoscale:` if it has one, and sets the starting
 /// `replicas` when they are not written.
-pub(super) fn service_autoscale(cx: &mut Ctx, svc: &Fields, replicas: &mut u32) -> Option<AutoscaleCfg> {
+/// `replicas_read`: the service's `replicas`, if written, was read without
+/// a problem.
+pub(super) fn service_autoscale(
+    cx: &mut Ctx,
+    svc: &Fields,
+    replicas: &mut u32,
+    replicas_read: bool,
+) -> Option<AutoscaleCfg> {
     let n = svc.get("autoscale")?;
     let path = svc.at("autoscale");
     let at = svc.key("autoscale").map_or(n.loc(), |k| k.loc());
@@ -132,7 +139,7 @@ pub(super) fn service_autoscale(cx: &mut Ctx, svc: &Fields, replicas: &mut u32) 
     }
     match svc.get("replicas") {
         None => *replicas = cfg.min.max(1),
-        Some(r) if !cx.diags.iter().any(|d| d.path == svc.at("replicas")) => {
+        Some(r) if replicas_read => {
             let clamped = (*replicas).clamp(cfg.min.max(1), cfg.max);
             if clamped != *replicas {
                 let (side, bound) = if *replicas < cfg.min { ("below", "min") } else { ("above", "max") };
