@@ -12,10 +12,14 @@
 //! The tables are `static`s so that blocks can refer to each other, steps
 //! to steps included.
 
+mod autoscale;
 pub mod json;
 pub mod markdown;
+mod resilience;
 mod tables;
 
+pub use autoscale::*;
+pub use resilience::*;
 pub use tables::*;
 
 /// What a value is.
