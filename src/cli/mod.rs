@@ -43,52 +43,25 @@ impl FileSource for FsFiles {
 
 /// Reads and checks a topology file from disk.
 pub fn load_file(path: &Path) -> Result<Model, Diagnostics> {
-    let text = read_source(path)?;
-    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    spec::load_str(&path.display().to_string(), &text, &LoadOptions { base_dir, files: &FsFiles })
+    load_file_noted(path, &[]).map(|l| l.model)
 }
 
 /// Reads a topology file, applies `--set PATH=VALUE` overrides, checks it.
 pub fn load_file_with(path: &Path, sets: &[String]) -> Result<Model, Diagnostics> {
-    if sets.is_empty() {
-        return load_file(path);
-    }
-    let text = read_source(path)?;
-    let file = path.display().to_string();
-    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let parsed = spec::yaml::parse(&text);
-    let Some(mut root) = parsed.root.filter(|_| parsed.errors.is_empty()) else {
-        // Report the file's own syntax errors as usual.
-        return spec::load_str(&file, &text, &LoadOptions { base_dir, files: &FsFiles });
-    };
-    let mut problems = Vec::new();
-    for set in sets {
-        let result = set
-            .split_once('=')
-            .ok_or_else(|| format!("'{set}' is not PATH=VALUE"))
-            .and_then(|(p, v)| spec::patch::set_path(&mut root, p.trim(), spec::patch::parse_value(v.trim())?));
-        if let Err(message) = result {
-            problems.push(spec::Diagnostic {
-                file: "--set".into(),
-                line: 0,
-                column: 0,
-                path: set.clone(),
-                message,
-                hint: Some(
-                    "write --set services.db.replicas=3 or --set 'services.api.endpoints.get.steps[0].timeout=200ms'"
-                        .into(),
-                ),
-            });
-        }
-    }
-    if !problems.is_empty() {
-        return Err(Diagnostics(problems));
-    }
-    spec::load_tree(&file, &root, &LoadOptions { base_dir, files: &FsFiles })
+    load_file_noted(path, sets).map(|l| l.model)
 }
 
-fn read_source(path: &Path) -> Result<String, Diagnostics> {
-    std::fs::read_to_string(path).map_err(|e| {
+/// As [`load_file_with`], keeping the notes loading made.
+pub fn load_file_noted(path: &Path, sets: &[String]) -> Result<spec::Loaded, Diagnostics> {
+    let file = path.display().to_string();
+    let bytes = read_source(path)?;
+    let text = spec::text_of(&file, &bytes)?;
+    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    spec::load(&file, &text, sets, &LoadOptions { base_dir, files: &FsFiles })
+}
+
+fn read_source(path: &Path) -> Result<Vec<u8>, Diagnostics> {
+    let cannot = |e: String| {
         Diagnostics(vec![spec::Diagnostic {
             file: path.display().to_string(),
             line: 0,
@@ -97,7 +70,10 @@ fn read_source(path: &Path) -> Result<String, Diagnostics> {
             message: format!("cannot read the file: {e}"),
             hint: None,
         }])
-    })
+    };
+    let meta = std::fs::metadata(path).map_err(|e| cannot(e.to_string()))?;
+    spec::check_size(&path.display().to_string(), meta.len())?;
+    std::fs::read(path).map_err(|e| cannot(e.to_string()))
 }
 
 #[derive(Parser, Debug)]
@@ -144,6 +120,12 @@ enum Command {
     },
     /// Validate a topology and print its call graph and static findings.
     Check { file: PathBuf },
+    /// Print the JSON Schema (draft 2020-12) of the topology format, for
+    /// editors; `--markdown`: the key tables of docs/format.md instead.
+    Schema {
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Print the topology as a diagram.
     Graph {
         file: PathBuf,
@@ -175,6 +157,7 @@ pub fn main() -> i32 {
         }
         Command::Check { file } => cmd_check(&file),
         Command::Graph { file, format } => cmd_graph(&file, format),
+        Command::Schema { markdown } => cmd_schema(markdown),
     }
 }
 
@@ -197,10 +180,19 @@ fn load_or_report(file: &Path) -> Result<Model, i32> {
 }
 
 fn load_or_report_with(file: &Path, sets: &[String]) -> Result<Model, i32> {
-    load_file_with(file, sets).map_err(|d| {
-        eprint!("{}", d.render_with(&|f| std::fs::read_to_string(f).ok()));
-        EXIT_BAD_INPUT
-    })
+    let source_of = |f: &str| std::fs::read_to_string(f).ok();
+    match load_file_noted(file, sets) {
+        Ok(loaded) => {
+            if !loaded.notes.is_empty() {
+                eprint!("{}", loaded.notes.render_notes(&source_of));
+            }
+            Ok(loaded.model)
+        }
+        Err(d) => {
+            eprint!("{}", d.render_with(&source_of));
+            Err(EXIT_BAD_INPUT)
+        }
+    }
 }
 
 fn usage_error(msg: &str) -> i32 {
@@ -339,6 +331,22 @@ fn cmd_check(file: &Path) -> i32 {
     };
     let a = report::analyze(&model);
     print!("{}", report::check_report(&model, &a));
+    EXIT_OK
+}
+
+fn cmd_schema(markdown: bool) -> i32 {
+    let text = if markdown {
+        spec::keys::markdown::all()
+    } else {
+        let schema = spec::keys::json::topology_schema();
+        serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
+    };
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return usage_error(&format!("cannot write the schema: {e}"));
+    }
     EXIT_OK
 }
 

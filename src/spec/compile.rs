@@ -15,8 +15,9 @@
 //! Problems are reported through [`Build`]; code compiled from a file with
 //! problems is never used.
 
-use super::decode::{Fields, Loc, Schema, did_you_mean, found};
-use super::topology::{Build, QUEUES};
+use super::decode::{Fields, Loc, did_you_mean};
+use super::keys::{ALTERNATIVE, CACHE, ENDPOINT, REPEAT, STEP};
+use super::topology::{Build, MAX_REPEAT};
 use super::yaml::Node;
 use crate::model::{
     BranchId, BranchTable, Cache, CacheId, Edge, EndpointId, Fork, ForkId, Instr, MAX_LOOP_DEPTH, Wait,
@@ -29,69 +30,6 @@ pub struct Site {
     pub path: String,
 }
 
-/// Step kinds: a step map has exactly one of these keys.
-const KINDS: [&str; 9] = ["work", "delay", "call", "parallel", "sequence", "branch", "repeat", "fail", "cache"];
-const STEP_HINT: &str = "a step is a map with one kind, e.g. - work: exp(5ms) or - call: cart.get";
-const STEP_LATER: &[(&str, &str)] = &[("publish", QUEUES)];
-const CALL_KEYS: &[&str] = &[
-    "call",
-    "timeout",
-    "probability",
-    "on_failure",
-    "latency",
-    "cancel",
-    "policy",
-    // The rest of super::policy::POLICY_KEYS:
-    "timeout_total",
-    "deadline",
-    "retry",
-    "throttle",
-    "hedge",
-    "circuit_breaker",
-];
-
-const fn step_schema(
-    what: &'static str,
-    keys: &'static [&'static str],
-    later: &'static [(&'static str, &'static str)],
-) -> Schema {
-    Schema { what, keys, later, hint: STEP_HINT }
-}
-
-const STEP_SCHEMAS: [(&str, Schema); 9] = [
-    ("work", step_schema("a work step", &["work"], STEP_LATER)),
-    ("delay", step_schema("a delay step", &["delay"], STEP_LATER)),
-    ("call", step_schema("a call step", CALL_KEYS, STEP_LATER)),
-    ("parallel", step_schema("a parallel step", &["parallel", "wait"], STEP_LATER)),
-    ("sequence", step_schema("a sequence step", &["sequence"], STEP_LATER)),
-    ("branch", step_schema("a branch step", &["branch"], STEP_LATER)),
-    ("repeat", step_schema("a repeat step", &["repeat"], STEP_LATER)),
-    ("fail", step_schema("a fail step", &["fail"], STEP_LATER)),
-    ("cache", step_schema("a cache step", &["cache"], STEP_LATER)),
-];
-
-const ENDPOINT: Schema = Schema {
-    what: "an endpoint",
-    keys: &["work", "steps"],
-    later: &[],
-    hint: "write get: { work: exp(5ms) } or get: { steps: [ … ] }",
-};
-const ALTERNATIVE: Schema = Schema {
-    what: "a branch alternative",
-    keys: &["weight", "steps"],
-    later: &[],
-    hint: "write - { weight: 0.7, steps: [ … ] }",
-};
-const REPEAT: Schema =
-    Schema {
-        what: "repeat", keys: &["count", "steps"], later: &[], hint: "write repeat: { count: 3, steps: [ … ] }"
-    };
-const CACHE: Schema = Schema {
-    what: "a cache",
-    keys: &["name", "hit_ratio", "hit", "miss"],
-    later: &[],
-    hint: "write cache: { name: cart-cache, hit_ratio: 90%, hit: [ … ], miss: [ … ] }",
-};
 const STEPS_HINT: &str = "write each step on its own line starting with '- '";
 
 /// Compiles one endpoint (`{ work: … }` or `{ steps: [...] }`).
@@ -110,6 +48,8 @@ pub(super) fn endpoint(b: &mut Build, id: EndpointId, v: &Node, path: &str, at: 
                 }
             }
             (None, Some(s)) => e.steps(s, &f.at("steps"), 0),
+            // With unknown keys, their errors already list 'work' and 'steps'.
+            (None, None) if v.as_map().is_some_and(|m| m.iter().any(|(k, _)| ENDPOINT.key(&k.text).is_none())) => {}
             (None, None) => {
                 let hint = Some("e.g. work: exp(5ms), or steps: [ { work: 2ms }, { call: db.query } ]".into());
                 e.b.cx.error(at, path, "an endpoint needs 'work' or 'steps'", hint);
@@ -140,54 +80,12 @@ impl Emitter<'_, '_> {
         }
     }
 
-    /// The kind key of a step map, or a report of why there is none.
-    fn kind(&mut self, n: &Node, path: &str) -> Option<usize> {
-        let Some(entries) = n.as_map() else {
-            let msg = format!("expected a step (a map), found {}", found(n));
-            self.b.cx.error(n.loc(), path, msg, Some(STEP_HINT.into()));
-            return None;
-        };
-        let kinds: Vec<usize> = entries.iter().filter_map(|(k, _)| KINDS.iter().position(|x| *x == k.text)).collect();
-        match kinds[..] {
-            [kind] => return Some(kind),
-            [a, b, ..] => {
-                let second = entries.iter().filter(|(k, _)| KINDS.contains(&k.text.as_str())).nth(1);
-                let at = second.map_or(n.loc(), |(k, _)| k.loc());
-                let msg = format!("a step has one kind, but this one has '{}' and '{}'", KINDS[a], KINDS[b]);
-                self.b.cx.error(at, path, msg, Some("split it into two steps, each starting with '- '".into()));
-            }
-            [] => self.no_kind(n, entries, path),
-        }
-        None
-    }
-
-    fn no_kind(&mut self, n: &Node, entries: &[(super::yaml::Key, Node)], path: &str) {
-        if let Some((k, _)) = entries.iter().find(|(k, _)| k.text == "publish") {
-            let msg = format!("'publish' is not supported yet (planned: {QUEUES})");
-            self.b.cx.error(k.loc(), &format!("{path}.publish"), msg, None);
-            return;
-        }
-        let guess = entries.iter().find_map(|(k, _)| super::diag::suggest(&k.text, KINDS).map(|s| (k, s)));
-        if let Some((k, _)) = guess {
-            let msg = format!("unknown step kind '{}'{}", k.text, did_you_mean(&k.text, KINDS));
-            self.b.cx.error(
-                k.loc(),
-                &format!("{path}.{}", k.text),
-                msg,
-                Some(format!("step kinds: {}", KINDS.join(", "))),
-            );
-        } else {
-            let msg = format!("this step has no kind: a step is one of {}", KINDS.join(", "));
-            self.b.cx.error(n.loc(), path, msg, Some(STEP_HINT.into()));
-        }
-    }
-
     fn step(&mut self, n: &Node, path: &str, depth: usize) {
-        let Some(k) = self.kind(n, path) else { return };
-        let Some(f) = self.b.cx.fields(n, path, n.loc(), &STEP_SCHEMAS[k].1) else {
+        let Some(k) = self.b.cx.variant_by_key(n, path, &STEP) else { return };
+        let Some(f) = self.b.cx.fields_planned(n, path, n.loc(), STEP.variants[k], STEP.later) else {
             return;
         };
-        let kind = KINDS[k];
+        let kind = STEP.tag_of(k);
         let (Some(v), Some(key)) = (f.get(kind), f.key(kind)) else {
             return;
         };
@@ -222,10 +120,6 @@ impl Emitter<'_, '_> {
         let policy = super::policy::call_policy(self.b, f);
         let cx = &mut self.b.cx;
         let probability = f.get("probability").and_then(|n| cx.probability(n, &f.at("probability")));
-        let on_failure = [("fail", false), ("continue", true)];
-        let cont = f.get("on_failure").and_then(|n| cx.choice(n, &f.at("on_failure"), "on_failure", &on_failure));
-        let latency = f.get("latency").and_then(|n| cx.dist(n, &f.at("latency")));
-        let cancel = f.get("cancel").and_then(|n| cx.boolean(n, &f.at("cancel")));
         let Some(callee) = callee else { return };
         let m = &self.b.model;
         let caller_service = &m.services[m.service_of(self.ep).ix()].name;
@@ -236,9 +130,9 @@ impl Emitter<'_, '_> {
             name,
             timeout: None,
             probability: probability.unwrap_or(1.0),
-            continue_on_failure: cont.unwrap_or(false),
-            latency,
-            cancel: cancel.unwrap_or(false),
+            continue_on_failure: false,
+            latency: None,
+            cancel: false,
             retry: None,
             hedge: None,
             breaker: None,
@@ -353,7 +247,7 @@ impl Emitter<'_, '_> {
             self.b.cx.error(at, vpath, msg, hint);
             return;
         }
-        let count = self.b.cx.require(&f, "count", None).and_then(|n| self.b.cx.u32(n, &f.at("count"), 0, u32::MAX));
+        let count = self.b.cx.require(&f, "count", None).and_then(|n| self.b.cx.u32(n, &f.at("count"), 0, MAX_REPEAT));
         let slot = depth as u8;
         let init = self.code.len();
         self.code.push(Instr::RepeatInit { slot, count: count.unwrap_or(0), exit: 0 });
@@ -405,7 +299,7 @@ impl Emitter<'_, '_> {
     /// hit ratio everywhere.
     fn cache_id(&mut self, name: &str, ratio: f64, at: Loc, path: &str) -> Option<CacheId> {
         let caches = &self.b.model.caches;
-        if let Some(i) = caches.iter().position(|c| c.name == name) {
+        if let Some(&i) = self.b.caches_by_name.get(name) {
             if caches[i].hit_ratio == ratio {
                 return Some(CacheId(i as u32));
             }
@@ -419,6 +313,7 @@ impl Emitter<'_, '_> {
             return None;
         }
         let id = CacheId(caches.len() as u32);
+        self.b.caches_by_name.insert(name.to_string(), caches.len());
         self.b.model.caches.push(Cache { name: name.to_string(), hit_ratio: ratio });
         self.b.cache_sites.push(at);
         Some(id)

@@ -7,6 +7,7 @@
 //! only knows how to read a value and how to complain about it.
 
 use super::dist::parse_dist;
+use super::keys::{Block, Key as Key_, Tag, Union};
 use super::units::{parse_duration, parse_rate, parse_ratio};
 use super::yaml::{Key, Node, NodeKind};
 use super::{Diagnostic, FileSource, diag::suggest};
@@ -33,20 +34,9 @@ impl Key {
     }
 }
 
-/// The keys a map may have.
-pub struct Schema {
-    /// What the map is, for messages: "a service".
-    pub what: &'static str,
-    pub keys: &'static [&'static str],
-    /// Keys of the format that later work will support, with what they
-    /// are planned as: reported as "not supported yet", never ignored.
-    pub later: &'static [(&'static str, &'static str)],
-    /// Advice when the value is not a map at all.
-    pub hint: &'static str,
-}
-
 /// A checked map: every key is known.
 pub struct Fields<'n> {
+    pub block: &'static Block,
     pub path: String,
     /// Where to point when a required key is missing.
     pub at: Loc,
@@ -54,6 +44,7 @@ pub struct Fields<'n> {
 }
 
 impl<'n> Fields<'n> {
+    /// The value of `key`, which must be a key of the block.
     pub fn get(&self, key: &str) -> Option<&'n Node> {
         self.entry(key).map(|(_, v)| v)
     }
@@ -61,6 +52,7 @@ impl<'n> Fields<'n> {
         self.entry(key).map(|(k, _)| k)
     }
     fn entry(&self, key: &str) -> Option<&'n (Key, Node)> {
+        assert!(self.block.key(key).is_some(), "a reader asks for '{key}', which {} does not declare", self.block.id);
         self.entries.iter().find(|(k, _)| k.text == key)
     }
     /// Path of a key of this map.
@@ -72,6 +64,35 @@ impl<'n> Fields<'n> {
 /// `path.key`, or `key` at the top.
 pub fn child(path: &str, key: &str) -> String {
     if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+}
+
+/// Longest message, hint or path a diagnostic keeps, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 400;
+
+fn cut(s: String) -> String {
+    match s.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s,
+    }
+}
+
+/// User text as shown inside a message: at most 60 characters.
+pub fn shown(text: &str) -> String {
+    let mut s: String = text.chars().take(60).collect();
+    if s.len() < text.len() {
+        s.push('…');
+    }
+    s
+}
+
+/// Names for a hint: the first 20, then how many more.
+pub fn listing<'a>(names: impl ExactSizeIterator<Item = &'a str>) -> String {
+    let total = names.len();
+    let mut s = names.take(20).collect::<Vec<_>>().join(", ");
+    if total > 20 {
+        s.push_str(&format!(" and {} more", total - 20));
+    }
+    s
 }
 
 /// How a value is described in "found …".
@@ -99,64 +120,167 @@ pub struct Ctx<'a> {
     pub files: &'a dyn FileSource,
     pub base_dir: &'a Path,
     pub diags: Vec<Diagnostic>,
+    /// What the user should know though the file is fine (e.g. a value
+    /// that was adjusted), shown on stderr.
+    pub notes: Vec<Diagnostic>,
     pub dists: Vec<Dist>,
 }
 
 impl<'a> Ctx<'a> {
+    /// Records a problem. Messages and hints quote the user's text, so
+    /// each is cut at [`MAX_MESSAGE_CHARS`]: a hostile file cannot make a
+    /// megabyte-long diagnostic.
     pub fn error(&mut self, at: Loc, path: &str, message: impl Into<String>, hint: Option<String>) {
         self.diags.push(Diagnostic {
             file: self.file.to_string(),
             line: at.line,
             column: at.col,
-            path: path.to_string(),
-            message: message.into(),
-            hint,
+            path: cut(path.to_string()),
+            message: cut(message.into()),
+            hint: hint.map(cut),
         });
+    }
+
+    /// Records a note: the file is fine, but the user should know this.
+    pub fn note(&mut self, at: Loc, path: &str, message: impl Into<String>, hint: Option<String>) {
+        self.error(at, path, message, hint);
+        if let Some(d) = self.diags.pop() {
+            self.notes.push(d);
+        }
     }
 
     fn expected(&mut self, n: &Node, path: &str, what: &str, hint: Option<String>) {
         self.error(n.loc(), path, format!("expected {what}, found {}", found(n)), hint);
     }
 
-    /// Checks that `n` is a map whose keys are all in `schema`.
-    pub fn fields<'n>(&mut self, n: &'n Node, path: &str, at: Loc, schema: &Schema) -> Option<Fields<'n>> {
+    /// Checks that `n` is a map whose keys are all in `block`; planned
+    /// keys are "not supported yet".
+    pub fn fields<'n>(&mut self, n: &'n Node, path: &str, at: Loc, block: &'static Block) -> Option<Fields<'n>> {
+        self.fields_planned(n, path, at, block, &[])
+    }
+
+    /// As [`fields`](Self::fields), with `planned` keys (a union's planned
+    /// kinds, such as `publish` beside a step's kind) also "not supported
+    /// yet".
+    pub fn fields_planned<'n>(
+        &mut self,
+        n: &'n Node,
+        path: &str,
+        at: Loc,
+        block: &'static Block,
+        planned: &[Key_],
+    ) -> Option<Fields<'n>> {
         let Some(entries) = n.as_map() else {
-            let what = format!("{} (a map)", schema.what);
-            self.expected(n, path, &what, Some(schema.hint.to_string()));
+            let what = format!("{} (a map)", block.what);
+            self.expected(n, path, &what, Some(block.hint.to_string()));
             return None;
         };
         for (k, _) in entries {
-            if schema.keys.contains(&k.text.as_str()) {
-                continue;
-            }
-            let kpath = child(path, &k.text);
-            if let Some((_, planned)) = schema.later.iter().find(|(l, _)| *l == k.text) {
-                let msg = format!("'{}' is not supported yet (planned: {planned})", k.text);
-                self.error(k.loc(), &kpath, msg, None);
-            } else {
-                self.unknown_key(k, path, schema);
+            match block.key(&k.text).or_else(|| planned.iter().find(|p| p.name == k.text)) {
+                Some(Key_ { later: None, .. }) => {}
+                Some(Key_ { later: Some(planned), .. }) => self.planned(k, path, planned),
+                None => self.unknown_key(k, path, block),
             }
         }
-        Some(Fields { path: path.to_string(), at, entries })
+        Some(Fields { block, path: path.to_string(), at, entries })
     }
 
-    fn unknown_key(&mut self, k: &Key, path: &str, schema: &Schema) {
+    /// The variant of a union told apart by which key a map has (a step's
+    /// `work:`, `call:` …), or a report of why there is none.
+    pub fn variant_by_key(&mut self, n: &Node, path: &str, union: &Union) -> Option<usize> {
+        let id = union.id;
+        let Some(entries) = n.as_map() else {
+            let msg = format!("expected {} (a map), found {}", union.what, found(n));
+            self.error(n.loc(), path, msg, Some(union.hint.to_string()));
+            return None;
+        };
+        let tags: Vec<(&Key, usize)> =
+            entries.iter().filter_map(|(k, _)| union.variant(&k.text).map(|i| (k, i))).collect();
+        match tags[..] {
+            [(_, i)] => return Some(i),
+            [(a, _), (b, _), ..] => {
+                let msg = format!("{} has one kind, but this one has '{}' and '{}'", union.what, a.text, b.text);
+                self.error(b.loc(), path, msg, Some("split it into two steps, each starting with '- '".into()));
+                return None;
+            }
+            [] => {}
+        }
+        let words = union.words();
+        if let Some((k, planned)) =
+            entries.iter().find_map(|(k, _)| union.later.iter().find(|l| l.name == k.text).map(|l| (k, l.later)))
+        {
+            self.planned(k, path, planned.unwrap_or("later"));
+            return None;
+        }
+        if let Some((k, _)) = entries.iter().find_map(|(k, _)| suggest(&k.text, words.iter().copied()).map(|s| (k, s)))
+        {
+            let msg = format!("unknown {id} kind '{}'{}", shown(&k.text), did_you_mean(&k.text, words.iter().copied()));
+            self.error(k.loc(), &child(path, &k.text), msg, Some(format!("{id} kinds: {}", words.join(", "))));
+        } else {
+            let msg = format!("this {id} has no kind: {} is one of {}", union.what, words.join(", "));
+            self.error(n.loc(), path, msg, Some(union.hint.to_string()));
+        }
+        None
+    }
+
+    /// The variant of a union told apart by a field (`kind: latency`), or
+    /// a report of why there is none. `n` must be a map.
+    pub fn variant_by_field(&mut self, n: &Node, path: &str, union: &Union) -> Option<usize> {
+        let Tag::Field { name, default } = union.tag else {
+            unreachable!("{} is told apart by a key, not a field", union.id)
+        };
+        let fpath = child(path, name);
+        let Some(kn) = n.get(name) else {
+            if default.is_none() {
+                let msg = format!("missing '{name}' in {path}");
+                self.error(n.loc(), path, msg, Some(format!("kinds: {}", union.words().join(", "))));
+            }
+            return default;
+        };
+        let word = self.text(kn, &fpath, &format!("a {name}"))?;
+        if let Some(planned) = union.later.iter().find(|k| k.name == word).and_then(|k| k.later) {
+            let msg = format!("'{word}' is not supported yet (planned: {planned})");
+            self.error(kn.loc(), &fpath, msg, None);
+            return None;
+        }
+        if let Some(i) = union.variant(word) {
+            return Some(i);
+        }
+        let words = union.words();
+        let what = format!("{} {name}", union.what.trim_start_matches("a ").trim_start_matches("an "));
+        let msg = format!("unknown {what} '{}'{}", shown(word), did_you_mean(word, words.iter().copied()));
+        self.error(kn.loc(), &fpath, msg, Some(format!("expected one of: {}", words.join(", "))));
+        None
+    }
+
+    /// "'key' is not supported yet (planned: …)".
+    pub fn planned(&mut self, k: &Key, path: &str, planned: &str) {
+        let msg = format!("'{}' is not supported yet (planned: {planned})", shown(&k.text));
+        self.error(k.loc(), &child(path, &k.text), msg, None);
+    }
+
+    fn unknown_key(&mut self, k: &Key, path: &str, block: &Block) {
         let place = if path.is_empty() { "at the top level".to_string() } else { format!("in {path}") };
-        let candidates = schema.keys.iter().chain(schema.later.iter().map(|(l, _)| l)).copied();
-        let msg = format!("unknown key '{}' {place}{}", k.text, did_you_mean(&k.text, candidates));
+        let candidates = block.all_keys().map(|k| k.name);
+        let msg = format!("unknown key '{}' {place}{}", shown(&k.text), did_you_mean(&k.text, candidates));
         let hint = if k.text.contains(')') {
             "inside { }, a comma ends a value: quote a distribution that has commas, e.g. \"uniform(1ms, 3ms)\""
                 .to_string()
         } else {
-            format!("keys allowed in {}: {}", schema.what, schema.keys.join(", "))
+            format!("keys allowed in {}: {}", block.what, block.supported().join(", "))
         };
         self.error(k.loc(), &child(path, &k.text), msg, Some(hint));
     }
 
     /// The value of a required key, or an error at the map.
+    /// Says nothing when an unknown key of the map is a misspelling of
+    /// `key`: that error already says "did you mean".
     pub fn require<'n>(&mut self, f: &Fields<'n>, key: &str, hint: Option<&str>) -> Option<&'n Node> {
         let v = f.get(key);
-        if v.is_none() {
+        let misspelt = f.entries.iter().any(|(k, _)| {
+            f.block.key(&k.text).is_none() && suggest(&k.text, f.block.all_keys().map(|k| k.name)) == Some(key)
+        });
+        if v.is_none() && !misspelt {
             let place = if f.path.is_empty() { "at the top level".into() } else { format!("in {}", f.path) };
             self.error(f.at, &f.path, format!("missing '{key}' {place}"), hint.map(str::to_string));
         }
@@ -196,7 +320,8 @@ impl<'a> Ctx<'a> {
             Err(_) => {
                 let msg = match clean.parse::<f64>() {
                     Ok(f) if f < 0.0 => format!("must be at least {lo}, found {t}"),
-                    Ok(f) if f.fract() == 0.0 && f > hi as f64 => {
+                    // (u64::MAX as f64 rounds up to 2^64, above every u64.)
+                    Ok(f) if f.is_infinite() || (f.fract() == 0.0 && (f > hi as f64 || f >= u64::MAX as f64)) => {
                         format!("must be at most {hi}, found {t}")
                     }
                     Ok(_) => format!("expected a whole number, found {t}"),

@@ -47,22 +47,93 @@ impl Diagnostic {
 
     /// The header, the source line with a caret, and the hint.
     pub fn render(&self, source: &str) -> String {
+        let line = (self.line > 0).then(|| source.lines().nth(self.line - 1)).flatten();
+        self.render_line(line)
+    }
+
+    /// As [`render`](Self::render), given the diagnostic's source line.
+    fn render_line(&self, line: Option<&str>) -> String {
         let mut out = self.header();
         out.push('\n');
         let gutter = self.line.to_string().len();
         let pad = " ".repeat(gutter);
-        let line = (self.line > 0).then(|| source.lines().nth(self.line - 1)).flatten();
         if let Some(text) = line {
-            // Columns count characters; a tab shown as one space keeps the
-            // caret aligned.
-            let shown: String = text.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
-            let caret = " ".repeat(self.column.saturating_sub(1).min(shown.chars().count()));
-            out.push_str(&format!("{pad} |\n{} | {shown}\n{pad} | {caret}^\n", self.line));
+            let (shown, caret) = excerpt(text, self.column);
+            out.push_str(&format!("{pad} |\n{} | {shown}\n{pad} | {}^\n", self.line, " ".repeat(caret)));
         }
         if let Some(h) = &self.hint {
             out.push_str(&format!("{pad} = hint: {h}\n"));
         }
         out
+    }
+}
+
+/// Characters of a line shown around the caret when the line is longer.
+const EXCERPT_CHARS: usize = 120;
+
+/// A source line as shown under a header, and how many terminal columns
+/// precede the caret for 1-based character `column`. Tabs show as one
+/// space and control characters as '�' (the terminal never interprets the
+/// file); wide characters (CJK, emoji) take two columns and combining
+/// marks none, so the caret sits under the right character; a long line is
+/// cut to a window around the caret.
+pub fn excerpt(text: &str, column: usize) -> (String, usize) {
+    let chars: Vec<char> = text.chars().collect();
+    let at = column.saturating_sub(1).min(chars.len());
+    let (from, to) = if chars.len() <= EXCERPT_CHARS {
+        (0, chars.len())
+    } else {
+        let from = at.saturating_sub(EXCERPT_CHARS / 2).min(chars.len() - EXCERPT_CHARS);
+        (from, from + EXCERPT_CHARS)
+    };
+    let mut shown = String::new();
+    let mut caret = 0;
+    if from > 0 {
+        shown.push('…');
+        caret += 1;
+    }
+    for (i, &c) in chars[from..to].iter().enumerate() {
+        let (c, w) = display(c);
+        shown.push(c);
+        if from + i < at {
+            caret += w;
+        }
+    }
+    if to < chars.len() {
+        shown.push('…');
+    }
+    (shown, caret)
+}
+
+/// How a character is shown and how many terminal columns it takes.
+fn display(c: char) -> (char, usize) {
+    let u = c as u32;
+    match u {
+        0x09 => (' ', 1),
+        _ if c.is_control() => ('\u{FFFD}', 1),
+        0x0300..=0x036F
+        | 0x1AB0..=0x1AFF
+        | 0x1DC0..=0x1DFF
+        | 0x200B..=0x200F
+        | 0x20D0..=0x20FF
+        | 0xFE00..=0xFE0F
+        | 0xFE20..=0xFE2F => (c, 0),
+        0x1100..=0x115F
+        | 0x2E80..=0x303E
+        | 0x3041..=0x33FF
+        | 0x3400..=0x4DBF
+        | 0x4E00..=0x9FFF
+        | 0xA000..=0xA4CF
+        | 0xAC00..=0xD7A3
+        | 0xF900..=0xFAFF
+        | 0xFE30..=0xFE4F
+        | 0xFF00..=0xFF60
+        | 0xFFE0..=0xFFE6
+        | 0x1F300..=0x1F64F
+        | 0x1F680..=0x1F6FF
+        | 0x1F900..=0x1FAFF
+        | 0x20000..=0x3FFFD => (c, 2),
+        _ => (c, 1),
     }
 }
 
@@ -102,17 +173,59 @@ impl Diagnostics {
     /// lie in files the topology names, such as an HPA manifest.
     pub fn render_with(&self, source_of: &dyn Fn(&str) -> Option<String>) -> String {
         let mut out = String::new();
-        let mut cache: Vec<(&str, String)> = Vec::new();
-        for d in &self.0 {
-            if !cache.iter().any(|(f, _)| *f == d.file) {
-                cache.push((&d.file, source_of(&d.file).unwrap_or_default()));
+        let mut files: Vec<(&str, String, Vec<usize>)> = Vec::new();
+        for d in self.0.iter().take(MAX_RENDERED) {
+            if !files.iter().any(|(f, _, _)| *f == d.file) {
+                let source = source_of(&d.file).unwrap_or_default();
+                let starts = line_starts(&source);
+                files.push((&d.file, source, starts));
             }
-            let source = cache.iter().find(|(f, _)| *f == d.file).map_or("", |(_, s)| s.as_str());
-            out.push_str(&d.render(source));
+            let (_, source, starts) = files.iter().find(|(f, _, _)| *f == d.file).expect("just added");
+            out.push_str(&d.render_line(line_of(source, starts, d.line)));
             out.push('\n');
         }
         let n = self.0.len();
+        if n > MAX_RENDERED {
+            out.push_str(&format!("… and {} more, not shown\n", n - MAX_RENDERED));
+        }
         out.push_str(&format!("{n} problem{} found\n", if n == 1 { "" } else { "s" }));
+        out
+    }
+}
+
+/// Most diagnostics shown in full; the rest are counted.
+pub const MAX_RENDERED: usize = 100;
+
+/// Byte offset of the start of every line (lines as `str::lines` splits
+/// them), so that finding a line is not a scan of the file.
+fn line_starts(source: &str) -> Vec<usize> {
+    let mut starts = vec![0];
+    starts.extend(source.match_indices('\n').map(|(i, _)| i + 1).filter(|&i| i < source.len()));
+    starts
+}
+
+/// 1-based line `line` of `source`, without its line break.
+fn line_of<'s>(source: &'s str, starts: &[usize], line: usize) -> Option<&'s str> {
+    let from = *starts.get(line.checked_sub(1)?)?;
+    if from >= source.len() {
+        return None;
+    }
+    let to = starts.get(line).map_or(source.len(), |&n| n - 1);
+    let text = &source[from..to];
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    Some(text.strip_suffix('\r').unwrap_or(text))
+}
+
+impl Diagnostics {
+    /// Notes (things the user should know about a file that loaded): each
+    /// as `note: ` and the header, with the hint; no count.
+    pub fn render_notes(&self, source_of: &dyn Fn(&str) -> Option<String>) -> String {
+        let mut out = String::new();
+        for d in &self.0 {
+            let source = source_of(&d.file).unwrap_or_default();
+            out.push_str("note: ");
+            out.push_str(&d.render(&source));
+        }
         out
     }
 }
@@ -131,21 +244,29 @@ impl fmt::Display for Diagnostics {
 
 impl std::error::Error for Diagnostics {}
 
+/// Candidates a suggestion looks at, at most.
+pub const MAX_CANDIDATES: usize = 1_000;
+
 /// The candidate closest to `word` (case-insensitive optimal string
 /// alignment distance, i.e. Damerau–Levenshtein with adjacent
 /// transpositions), if it is close enough: at most one edit for words up to
 /// 5 characters, then one more per 3 characters. Ties go to the earlier
-/// candidate; `word` itself is never suggested.
+/// candidate; `word` itself is never suggested. Only the first
+/// [`MAX_CANDIDATES`] are considered.
 pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let w: Vec<char> = word.to_lowercase().chars().collect();
     let limit = w.len().max(3) / 3;
     let mut best: Option<(usize, &'a str)> = None;
-    for c in candidates {
-        if c == word {
+    // Bounded work however many names a file declares: the first
+    // MAX_CANDIDATES, and no distance computed for a length too different.
+    let (mut cand, mut rows) = (Vec::new(), Rows::default());
+    for c in candidates.into_iter().take(MAX_CANDIDATES) {
+        if c == word || c.chars().count().abs_diff(w.len()) > limit + 1 {
             continue;
         }
-        let cand: Vec<char> = c.to_lowercase().chars().collect();
-        let d = distance(&w, &cand);
+        cand.clear();
+        cand.extend(c.chars().flat_map(char::to_lowercase));
+        let d = rows.distance(&w, &cand);
         if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));
         }
@@ -153,27 +274,36 @@ pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     best.map(|(_, c)| c)
 }
 
-/// Optimal string alignment distance.
-fn distance(a: &[char], b: &[char]) -> usize {
-    let (n, m) = (a.len(), b.len());
-    // Rows i-2, i-1 and i of the dynamic programming table.
-    let mut prev2 = vec![0usize; m + 1];
-    let mut prev: Vec<usize> = (0..=m).collect();
-    let mut cur = vec![0usize; m + 1];
-    for i in 1..=n {
-        cur[0] = i;
-        for j in 1..=m {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(prev2[j - 2] + 1);
-            }
-            cur[j] = v;
+/// Optimal string alignment distance: rows i-2, i-1 and i of the dynamic
+/// programming table, kept between
+/// candidates so that a suggestion allocates nothing per candidate.
+#[derive(Default)]
+struct Rows([Vec<usize>; 3]);
+
+impl Rows {
+    fn distance(&mut self, a: &[char], b: &[char]) -> usize {
+        let (n, m) = (a.len(), b.len());
+        let [prev2, prev, cur] = &mut self.0;
+        for r in [&mut *prev2, &mut *prev, &mut *cur] {
+            r.clear();
+            r.resize(m + 1, 0);
         }
-        std::mem::swap(&mut prev2, &mut prev);
-        std::mem::swap(&mut prev, &mut cur);
+        prev.iter_mut().enumerate().for_each(|(j, x)| *x = j);
+        for i in 1..=n {
+            cur[0] = i;
+            for j in 1..=m {
+                let cost = usize::from(a[i - 1] != b[j - 1]);
+                let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    v = v.min(prev2[j - 2] + 1);
+                }
+                cur[j] = v;
+            }
+            std::mem::swap(prev2, prev);
+            std::mem::swap(prev, cur);
+        }
+        prev[m]
     }
-    prev[m]
 }
 
 #[cfg(test)]
@@ -183,7 +313,7 @@ mod tests {
     fn d(a: &str, b: &str) -> usize {
         let a: Vec<char> = a.chars().collect();
         let b: Vec<char> = b.chars().collect();
-        distance(&a, &b)
+        Rows::default().distance(&a, &b)
     }
 
     #[test]
@@ -254,6 +384,43 @@ mod tests {
         });
         assert!(r.contains("2 | a2\n") && r.contains("1 | b1\n"), "{r}");
         assert!(r.contains("gone.yaml:1:1: m\n\n"), "no source line for an unreadable file: {r}");
+    }
+
+    #[test]
+    fn carets_sit_under_wide_and_combining_characters() {
+        // Columns count characters; a CJK character takes two terminal
+        // columns, a combining accent none, an emoji two.
+        assert_eq!(excerpt("  café: { replica: 2 }", 11), ("  café: { replica: 2 }".into(), 10));
+        assert_eq!(excerpt("  服务: { replica: 2 }", 9), ("  服务: { replica: 2 }".into(), 10));
+        assert_eq!(excerpt("  cafe\u{301}: x", 10), ("  cafe\u{301}: x".into(), 8));
+        assert_eq!(excerpt("a🚀b", 3), ("a🚀b".into(), 3));
+        assert_eq!(excerpt("a\u{1b}[31mb", 2), ("a\u{FFFD}[31mb".into(), 1), "no escape reaches the terminal");
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_caret() {
+        let line = format!("{}XY{}", "a".repeat(5000), "b".repeat(5000));
+        let (shown, caret) = excerpt(&line, 5001);
+        assert!(shown.chars().count() <= EXCERPT_CHARS + 2, "{}", shown.len());
+        assert!(shown.starts_with('…') && shown.ends_with('…'));
+        assert_eq!(shown.chars().nth(caret), Some('X'));
+        let many = Diagnostics(vec![
+            Diagnostic {
+                file: "f".into(),
+                line: 1,
+                column: 1,
+                path: String::new(),
+                message: "m".into(),
+                hint: None
+            };
+            100_000
+        ]);
+        let r = many.render(&line);
+        assert!(
+            r.len() < 100_000 && r.ends_with("… and 99900 more, not shown\n100000 problems found\n"),
+            "{}",
+            r.len()
+        );
     }
 
     #[test]

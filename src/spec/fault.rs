@@ -1,48 +1,27 @@
 //! Top-level `faults:`, the chaos schedule of `shared/spec/format.md`: a
 //! list of maps with `at`, `for`, `kind` and the kind's own keys.
 //!
-//! Checked here: every kind's keys (unknown ones with a suggestion), that
-//! services and caches exist (with a "did you mean"), that `for` is given
-//! for the kinds that are windows (latency, errors, outage, partition,
-//! slowdown), optional for `pauses` and refused for the instantaneous ones
-//! (crash, cache_flush), ratios in range, and that `at` is before the end of
-//! the run (a window may run past it: it is cut). Defaults: crash
-//! `replicas: 1`, no restart; outage and partition `mode: hang`.
+//! The keys of each kind are in `keys::FAULT`. Checked here: that
+//! services exist (with a "did you mean"), that `for` is given for the
+//! kinds that are windows (latency, errors, outage, partition, slowdown),
+//! optional for `pauses` and refused for a crash (an instant), ratios in
+//! range, and that `at` is before the end of the run (a window may run past
+//! it: it is cut). `cache_flush` is planned (keyed caches).
 //!
-//! Read after the services, whose `cache` steps name the caches. What a
-//! fault does is the simulation's.
+//! Read after the services. What a fault does is the simulation's.
 
-use super::decode::{Ctx, Fields, Schema, did_you_mean};
+use super::decode::{Ctx, Fields, did_you_mean, listing, shown};
+use super::keys::FAULT;
 use super::topology::{Build, MAX_REPLICAS};
 use super::yaml::Node;
 use crate::engine::SimTime;
 use crate::model::{Fault, FaultKind, OutageMode, ServiceId};
 
-const KINDS: [&str; 8] = ["latency", "errors", "crash", "outage", "partition", "pauses", "slowdown", "cache_flush"];
-const HINT: &str = "a fault is a map such as { at: 10m, for: 3m, kind: latency, service: db, add: 200ms }";
-
-const fn schema(what: &'static str, keys: &'static [&'static str]) -> Schema {
-    Schema { what, keys, later: &[], hint: HINT }
-}
-
-/// Per kind, in the order of [`KINDS`]. `for` is listed everywhere so that
-/// a misplaced one gets a specific message.
-const SCHEMAS: [Schema; 8] = [
-    schema("a latency fault", &["at", "for", "kind", "service", "add", "multiply"]),
-    schema("an errors fault", &["at", "for", "kind", "service", "rate"]),
-    schema("a crash fault", &["at", "for", "kind", "service", "replicas", "restart_after"]),
-    schema("an outage fault", &["at", "for", "kind", "service", "mode"]),
-    schema("a partition fault", &["at", "for", "kind", "from", "to", "mode"]),
-    schema("a pauses fault", &["at", "for", "kind", "service", "every", "pause"]),
-    schema("a slowdown fault", &["at", "for", "kind", "service", "factor"]),
-    schema("a cache_flush fault", &["at", "for", "kind", "cache"]),
-];
-
 const MODES: [(&str, OutageMode); 2] = [("hang", OutageMode::Hang), ("refuse", OutageMode::Refuse)];
 
 /// Reads `faults:` into `b.model.faults`.
 pub(super) fn faults(b: &mut Build, n: &Node) {
-    let Some(items) = b.cx.list(n, "faults", "a list of faults", HINT) else {
+    let Some(items) = b.cx.list(n, "faults", "a list of faults", FAULT.hint) else {
         return;
     };
     for (i, item) in items.iter().enumerate() {
@@ -54,31 +33,21 @@ pub(super) fn faults(b: &mut Build, n: &Node) {
 
 fn fault(b: &mut Build, n: &Node, path: &str) -> Option<Fault> {
     if n.as_map().is_none() {
-        b.cx.fields(n, path, n.loc(), &SCHEMAS[0]);
+        b.cx.fields(n, path, n.loc(), FAULT.variants[0]);
         return None;
     }
-    let Some(kn) = n.get("kind") else {
-        let msg = format!("missing 'kind' in {path}");
-        b.cx.error(n.loc(), path, msg, Some(format!("kinds: {}", KINDS.join(", "))));
-        return None;
-    };
-    let options = KINDS.map(|k| (k, k));
-    let kind = b.cx.choice(kn, &format!("{path}.kind"), "fault kind", &options)?;
-    let k = KINDS.iter().position(|x| *x == kind)?;
-    let f = b.cx.fields(n, path, n.loc(), &SCHEMAS[k])?;
+    let k = b.cx.variant_by_field(n, path, &FAULT)?;
+    let kind = FAULT.tag_of(k);
+    let f = b.cx.fields(n, path, n.loc(), FAULT.variants[k])?;
     let at = start(b, &f);
     let duration = match (kind, f.get("for")) {
-        ("crash" | "cache_flush", Some(d)) => {
+        ("crash", Some(d)) => {
             let msg = format!("a {kind} happens at one instant and has no 'for'");
-            let hint = if kind == "crash" {
-                "to bring the replicas back, write restart_after: 45s"
-            } else {
-                "the cache refills by itself as requests miss"
-            };
+            let hint = "to bring the replicas back, write restart_after: 45s";
             b.cx.error(f.key("for").map_or(d.loc(), |k| k.loc()), &f.at("for"), msg, Some(hint.into()));
             None
         }
-        ("crash" | "cache_flush", None) => Some(None),
+        ("crash", None) => Some(None),
         ("pauses", d) => d.map_or(Some(None), |d| b.cx.positive_duration(d, &f.at("for")).map(Some)),
         (_, _) => {
             let hint = Some("how long it lasts, e.g. for: 3m");
@@ -105,15 +74,6 @@ fn start(b: &mut Build, f: &Fields) -> Option<SimTime> {
 }
 
 fn kind_of(b: &mut Build, f: &Fields, kind: &str) -> Option<FaultKind> {
-    if kind == "cache_flush" {
-        // Only keyed caches (top-level `caches:`) have contents to flush; a
-        // cache step with a fixed hit_ratio has none, and a flush that did
-        // nothing would silently mislead.
-        let msg = "'cache_flush' is not supported yet (planned: keyed caches with an emergent hit ratio)";
-        let at = f.get("kind").map_or(f.at, Node::loc);
-        b.cx.error(at, &f.at("kind"), msg, Some("a cache step with a fixed hit_ratio has no contents to flush".into()));
-        return None;
-    }
     if kind == "partition" {
         let from = b.cx.require(f, "from", Some("the calling service")).and_then(|n| service(b, n, &f.at("from")));
         let to = b.cx.require(f, "to", Some("the called service")).and_then(|n| service(b, n, &f.at("to")));
@@ -184,15 +144,15 @@ fn mode(b: &mut Build, f: &Fields) -> Option<OutageMode> {
 
 fn service(b: &mut Build, n: &Node, path: &str) -> Option<ServiceId> {
     let name = b.cx.text(n, path, "a service name")?;
-    if let Some(i) = b.model.services.iter().position(|s| s.name == name) {
-        return Some(ServiceId(i as u32));
+    if let Some(id) = b.service_named(name) {
+        return Some(id);
     }
-    let names: Vec<&str> = b.model.services.iter().map(|s| s.name.as_str()).collect();
-    let mut hint = format!("services: {}", names.join(", "));
+    let names = || b.model.services.iter().map(|s| s.name.as_str());
+    let mut hint = format!("services: {}", listing(names()));
     if name.contains('.') {
         hint = format!("a fault hits a whole service: write the service name only; {hint}");
     }
-    let msg = format!("no service '{name}'{}", did_you_mean(name, names.iter().copied()));
+    let msg = format!("no service '{}'{}", shown(name), did_you_mean(name, names()));
     b.cx.error(n.loc(), path, msg, Some(hint));
     None
 }

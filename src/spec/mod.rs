@@ -25,8 +25,11 @@ mod decode;
 pub mod diag;
 pub mod dist;
 mod fault;
+pub mod fuzzing;
+pub mod keys;
 pub mod patch;
 mod policy;
+mod source;
 #[cfg(test)]
 pub(crate) mod testing;
 mod topology;
@@ -35,6 +38,7 @@ mod workload;
 pub mod yaml;
 
 pub use diag::{Diagnostic, Diagnostics, suggest};
+pub use source::{Loaded, MAX_FILE_BYTES, check_size, load, text_of};
 pub use topology::{DEFAULT_DURATION, LoadOptions, load_str, load_tree};
 
 use std::path::{Path, PathBuf};

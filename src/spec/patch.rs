@@ -15,6 +15,9 @@ enum Step {
 
 fn parse_path(path: &str) -> Result<Vec<Step>, String> {
     let mut steps = Vec::new();
+    if path.split('.').count() > yaml::MAX_DEPTH {
+        return Err(format!("the path has more than {} keys: nothing in a topology is that deep", yaml::MAX_DEPTH));
+    }
     for part in path.split('.') {
         let (name, mut rest) = match part.find('[') {
             Some(i) => (&part[..i], &part[i..]),
@@ -30,6 +33,12 @@ fn parse_path(path: &str) -> Result<Vec<Step>, String> {
             let end = r.find(']').ok_or_else(|| format!("unclosed '[' in '{path}'"))?;
             let i = r[..end].trim().parse().map_err(|_| format!("'{}' is not a list index in '{path}'", &r[..end]))?;
             steps.push(Step::Index(i));
+            if steps.len() > yaml::MAX_DEPTH {
+                return Err(format!(
+                    "the path has more than {} steps: nothing in a topology is that deep",
+                    yaml::MAX_DEPTH
+                ));
+            }
             rest = &r[end + 1..];
         }
         if !rest.is_empty() {
@@ -148,5 +157,9 @@ mod tests {
         assert!(set_path(&mut t, "b.c", parse_value("1").unwrap()).unwrap_err().contains("'b' is not a map"));
         assert!(set_path(&mut t, "a[x]", parse_value("1").unwrap()).unwrap_err().contains("not a list index"));
         assert!(parse_value("{ a: ").is_err());
+        let deep = vec!["a"; 10_000].join(".");
+        assert!(set_path(&mut t, &deep, parse_value("1").unwrap()).unwrap_err().contains("more than 128"));
+        let deep = format!("a{}", "[0]".repeat(10_000));
+        assert!(set_path(&mut t, &deep, parse_value("1").unwrap()).unwrap_err().contains("more than 128"));
     }
 }

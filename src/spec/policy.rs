@@ -18,75 +18,19 @@
 //!
 //! Not here: the step compiler (`compile`) and what the settings do (`sim`).
 
-use super::decode::{Ctx, Fields, Loc, Schema, did_you_mean, found};
+use super::decode::{Ctx, Fields, Loc, did_you_mean, found, listing, shown};
+use super::keys::{ADAPTIVE, BACKOFF, BREAKER, BUDGET, HEDGE, POLICY, RETRY, SLOW_CALL, THROTTLE};
 use super::topology::Build;
 use super::yaml::{Node, NodeKind};
 use crate::engine::SimDuration;
 use crate::model::{
-    AdaptiveCfg, AwsQuota, Backoff, BreakerCfg, BreakerId, BreakerWindow, Budget, BudgetId, Edge, FailureKind, Hedge,
-    Jitter, LimitAlgorithm, Model, RetryOn, RetryPolicy, Shared, Throttle, ThrottleId,
+    AdaptiveCfg, AwsQuota, Backoff, BreakerCfg, BreakerId, BreakerWindow, Budget, BudgetId, DistId, Edge, FailureKind,
+    Hedge, Jitter, LimitAlgorithm, Model, RetryOn, RetryPolicy, Shared, Throttle, ThrottleId,
 };
+use std::collections::BTreeMap;
 
 /// Attempts (and hedges) at most per call.
 pub const MAX_ATTEMPTS: u32 = 100;
-
-/// The keys a policy, and a call, may set.
-pub(super) const POLICY_KEYS: [&str; 7] =
-    ["timeout", "timeout_total", "deadline", "retry", "throttle", "hedge", "circuit_breaker"];
-
-const POLICY: Schema = Schema {
-    what: "a policy",
-    keys: &POLICY_KEYS,
-    later: &[],
-    hint: "write policies: { standard: { timeout: 300ms, retry: { attempts: 3 } } }",
-};
-const RETRY: Schema = Schema {
-    what: "retry",
-    keys: &["attempts", "on", "backoff", "budget"],
-    later: &[],
-    hint: "write retry: { attempts: 3, on: [timeout, error], backoff: { base: 25ms, jitter: full } }",
-};
-const BACKOFF: Schema = Schema {
-    what: "backoff",
-    keys: &["base", "multiplier", "cap", "jitter"],
-    later: &[],
-    hint: "write backoff: { base: 25ms, multiplier: 2, cap: 1s, jitter: full }, or a preset: grpc, envoy, none",
-};
-const FINAGLE_BUDGET: Schema = Schema {
-    what: "a budget of kind finagle",
-    keys: &["kind", "ratio", "min_per_s", "ttl"],
-    later: &[],
-    hint: "write budget: { ratio: 20%, min_per_s: 10, ttl: 10s } or budget: { kind: envoy, ratio: 20%, min_concurrent: 3 }",
-};
-const ENVOY_BUDGET: Schema =
-    Schema { what: "a budget of kind envoy", keys: &["kind", "ratio", "min_concurrent"], ..FINAGLE_BUDGET };
-const GRPC_THROTTLE: Schema = Schema {
-    what: "a throttle of kind grpc",
-    keys: &["kind", "max_tokens", "token_ratio"],
-    later: &[],
-    hint: "write throttle: { kind: grpc, max_tokens: 10, token_ratio: 0.1 } or throttle: { kind: aws }",
-};
-const AWS_THROTTLE: Schema = Schema {
-    what: "a throttle of kind aws",
-    keys: &["kind", "capacity", "cost", "timeout_cost", "rejected_cost"],
-    ..GRPC_THROTTLE
-};
-const HEDGE: Schema =
-    Schema { what: "hedge", keys: &["after", "max"], later: &[], hint: "write hedge: { after: 50ms, max: 2 }" };
-const BREAKER: Schema = Schema {
-    what: "a circuit breaker",
-    keys: &["window", "min_calls", "failure_rate", "slow_call", "open_for", "half_open_calls"],
-    later: &[],
-    hint: "write circuit_breaker: { window: 100, min_calls: 20, failure_rate: 50%, open_for: 30s, half_open_calls: 5 }",
-};
-const SLOW_CALL: Schema =
-    Schema { what: "slow_call", keys: &["over", "rate"], later: &[], hint: "write slow_call: { over: 1s, rate: 80% }" };
-const ADAPTIVE: Schema = Schema {
-    what: "an adaptive max_in_flight",
-    keys: &["adaptive", "initial", "min", "max"],
-    later: &[],
-    hint: "write max_in_flight: { adaptive: gradient, initial: 20, max: 200 } or a fixed number",
-};
 
 /// What a policy or a call says; `None`: not said.
 #[derive(Clone, Debug, Default)]
@@ -98,6 +42,9 @@ pub(super) struct CallPolicy {
     throttle: Option<(Throttle, Site)>,
     hedge: Option<Hedge>,
     breaker: Option<(BreakerCfg, Site)>,
+    cancel: Option<bool>,
+    latency: Option<DistId>,
+    continue_on_failure: Option<bool>,
 }
 
 /// A retry policy whose budget is not registered yet.
@@ -117,10 +64,14 @@ struct Site {
 /// What the reader remembers between policies, calls and shared state.
 #[derive(Default)]
 pub(super) struct State {
+    /// In file order, and their index by name.
     policies: Vec<(String, CallPolicy)>,
+    policy_index: BTreeMap<String, usize>,
     breaker_sites: Vec<Site>,
     budget_sites: Vec<Site>,
     throttle_sites: Vec<Site>,
+    /// Shared state's index by kind and name (lookups are never scans).
+    shared: BTreeMap<(u8, String), u32>,
 }
 
 /// Reads top-level `policies:`.
@@ -135,6 +86,7 @@ pub(super) fn policies(b: &mut Build, n: &Node) {
         // A policy with problems is still registered, so that calls naming
         // it get no second complaint.
         let p = b.cx.fields(v, &path, k.loc(), &POLICY).map(|f| read_keys(&mut b.cx, &f)).unwrap_or_default();
+        b.resil.policy_index.entry(k.text.clone()).or_insert(b.resil.policies.len());
         b.resil.policies.push((k.text.clone(), p));
     }
 }
@@ -144,13 +96,13 @@ pub(super) fn call_policy(b: &mut Build, f: &Fields) -> CallPolicy {
     let own = read_keys(&mut b.cx, f);
     let Some(n) = f.get("policy") else { return own };
     let Some(name) = b.cx.text(n, &f.at("policy"), "a policy name") else { return own };
-    let Some((_, base)) = b.resil.policies.iter().find(|(p, _)| p == name) else {
-        let names: Vec<&str> = b.resil.policies.iter().map(|(p, _)| p.as_str()).collect();
-        let msg = format!("no policy '{name}'{}", did_you_mean(name, names.iter().copied()));
-        let hint = if names.is_empty() {
+    let Some((_, base)) = b.resil.policy_index.get(name).map(|&i| &b.resil.policies[i]) else {
+        let names = || b.resil.policies.iter().map(|(p, _)| p.as_str());
+        let msg = format!("no policy '{}'{}", shown(name), did_you_mean(name, names()));
+        let hint = if b.resil.policies.is_empty() {
             "define it at the top level: policies: { NAME: { timeout: 300ms, retry: { attempts: 3 } } }".into()
         } else {
-            format!("policies: {}", names.join(", "))
+            format!("policies: {}", listing(names()))
         };
         b.cx.error(n.loc(), &f.at("policy"), msg, Some(hint));
         return own;
@@ -164,6 +116,9 @@ pub(super) fn call_policy(b: &mut Build, f: &Fields) -> CallPolicy {
         throttle: own.throttle.or(base.throttle),
         hedge: own.hedge.or(base.hedge),
         breaker: own.breaker.or(base.breaker),
+        cancel: own.cancel.or(base.cancel),
+        latency: own.latency.or(base.latency),
+        continue_on_failure: own.continue_on_failure.or(base.continue_on_failure),
     }
 }
 
@@ -173,6 +128,9 @@ pub(super) fn apply(b: &mut Build, edge: &mut Edge, p: CallPolicy) {
     edge.timeout_total = p.timeout_total;
     edge.deadline_propagate = p.deadline.unwrap_or(false);
     edge.hedge = p.hedge;
+    edge.cancel = p.cancel.unwrap_or(false);
+    edge.latency = p.latency;
+    edge.continue_on_failure = p.continue_on_failure.unwrap_or(false);
     let m = &b.model;
     let callee_service = &m.services[m.service_of(edge.callee).ix()].name;
     let caller_service = &m.services[m.service_of(edge.caller).ix()].name;
@@ -226,8 +184,10 @@ impl Sharable for BreakerCfg {
 /// The index of `name`'s state, added if new; an error if it exists with
 /// another configuration.
 fn share<C: Sharable>(b: &mut Build, kind: Kind, name: &str, cfg: C, site: Site, why: &str) -> Option<u32> {
+    let key = (kind as u8, name.to_string());
     let list = C::list(&mut b.model);
-    if let Some(i) = list.iter().position(|s| s.name == name) {
+    if let Some(&i) = b.resil.shared.get(&key) {
+        let i = i as usize;
         if list[i].cfg == cfg {
             return Some(i as u32);
         }
@@ -246,6 +206,7 @@ fn share<C: Sharable>(b: &mut Build, kind: Kind, name: &str, cfg: C, site: Site,
     }
     list.push(Shared { name: name.to_string(), cfg });
     let i = list.len() - 1;
+    b.resil.shared.insert(key, i as u32);
     match kind {
         Kind::Budget => b.resil.budget_sites.push(site),
         Kind::Throttle => b.resil.throttle_sites.push(site),
@@ -258,9 +219,19 @@ fn site(f: &Fields, key: &str, n: &Node) -> Site {
     Site { loc: f.key(key).map_or(n.loc(), |k| k.loc()), path: f.at(key) }
 }
 
-/// Reads the [`POLICY_KEYS`] present in `f`.
+/// Reads the keys of [`POLICY`] present in `f` (a policy or a call).
 fn read_keys(cx: &mut Ctx, f: &Fields) -> CallPolicy {
     let mut p = CallPolicy::default();
+    if let Some(n) = f.get("cancel") {
+        p.cancel = cx.boolean(n, &f.at("cancel"));
+    }
+    if let Some(n) = f.get("latency") {
+        p.latency = cx.dist(n, &f.at("latency"));
+    }
+    if let Some(n) = f.get("on_failure") {
+        let words = [("fail", false), ("continue", true)];
+        p.continue_on_failure = cx.choice(n, &f.at("on_failure"), "on_failure", &words);
+    }
     if let Some(n) = f.get("timeout") {
         p.timeout = cx.positive_duration(n, &f.at("timeout"));
     }
@@ -401,36 +372,20 @@ fn jitter_word(words: &[(&'static str, Jitter)], j: Jitter) -> &'static str {
     words.iter().find(|(_, x)| *x == j).map_or("?", |(w, _)| w)
 }
 
-/// The `kind` of a map with kinds, or `default`.
-fn kind<T: Copy>(
-    cx: &mut Ctx,
-    n: &Node,
-    path: &str,
-    what: &str,
-    options: &[(&'static str, T)],
-    default: T,
-) -> Option<T> {
-    match n.get("kind") {
-        Some(k) => cx.choice(k, &format!("{path}.kind"), what, options),
-        None => Some(default),
-    }
-}
-
 fn budget(cx: &mut Ctx, n: &Node, path: &str, at: Loc) -> Option<Budget> {
     if n.as_map().is_none() {
-        cx.fields(n, path, at, &FINAGLE_BUDGET);
+        cx.fields(n, path, at, BUDGET.variants[0]);
         return None;
     }
-    let envoy = kind(cx, n, path, "budget kind", &[("finagle", false), ("envoy", true)], false)?;
-    if envoy {
-        let f = cx.fields(n, path, at, &ENVOY_BUDGET)?;
+    let v = cx.variant_by_field(n, path, &BUDGET)?;
+    let f = cx.fields(n, path, at, BUDGET.variants[v])?;
+    if BUDGET.tag_of(v) == "envoy" {
         let Budget::Envoy { ratio, min_concurrent } = Budget::ENVOY else { return None };
         let ratio = f.get("ratio").map_or(Some(ratio), |r| cx.probability(r, &f.at("ratio")));
         let min =
             f.get("min_concurrent").map_or(Some(min_concurrent), |m| cx.u32(m, &f.at("min_concurrent"), 0, u32::MAX));
         return Some(Budget::Envoy { ratio: ratio?, min_concurrent: min? });
     }
-    let f = cx.fields(n, path, at, &FINAGLE_BUDGET)?;
     let Budget::Finagle { ratio, min_per_s, ttl } = Budget::FINAGLE else { return None };
     let ratio = match f.get("ratio") {
         Some(r) => cx.factor(r, &f.at("ratio")).and_then(|v| {
@@ -458,18 +413,21 @@ fn budget(cx: &mut Ctx, n: &Node, path: &str, at: Loc) -> Option<Budget> {
 
 fn throttle(cx: &mut Ctx, n: &Node, path: &str, at: Loc) -> Option<Throttle> {
     if n.as_map().is_none() {
-        cx.fields(n, path, at, &GRPC_THROTTLE);
+        cx.fields(n, path, at, THROTTLE.variants[0]);
         return None;
     }
-    let kinds = [("grpc", None), ("aws", Some(AwsQuota::STANDARD)), ("aws_2026", Some(AwsQuota::NEW_2026))];
-    let Some(aws) = kind(cx, n, path, "throttle kind", &kinds, None)? else {
-        let f = cx.fields(n, path, at, &GRPC_THROTTLE)?;
-        let hint = Some("A6 has no defaults: e.g. max_tokens: 10, token_ratio: 0.1");
-        let max = cx.require(&f, "max_tokens", hint).and_then(|m| cx.u32(m, &f.at("max_tokens"), 1, 1000));
-        let ratio = cx.require(&f, "token_ratio", hint).and_then(|r| token_ratio(cx, r, &f.at("token_ratio")));
-        return Some(Throttle::Grpc { max_tokens: max?, token_ratio_milli: ratio? });
+    let v = cx.variant_by_field(n, path, &THROTTLE)?;
+    let f = cx.fields(n, path, at, THROTTLE.variants[v])?;
+    let aws = match n.get("kind").and_then(Node::as_str) {
+        Some("aws") => AwsQuota::STANDARD,
+        Some("aws_2026") => AwsQuota::NEW_2026,
+        _ => {
+            let hint = Some("A6 has no defaults: e.g. max_tokens: 10, token_ratio: 0.1");
+            let max = cx.require(&f, "max_tokens", hint).and_then(|m| cx.u32(m, &f.at("max_tokens"), 1, 1000));
+            let ratio = cx.require(&f, "token_ratio", hint).and_then(|r| token_ratio(cx, r, &f.at("token_ratio")));
+            return Some(Throttle::Grpc { max_tokens: max?, token_ratio_milli: ratio? });
+        }
     };
-    let f = cx.fields(n, path, at, &AWS_THROTTLE)?;
     let mut read =
         |key: &str, default: u32, lo: u32| f.get(key).map_or(Some(default), |x| cx.u32(x, &f.at(key), lo, 1_000_000));
     let capacity = read("capacity", aws.capacity, 1);

@@ -209,6 +209,20 @@ fn policies_apply_and_call_keys_win() {
 }
 
 #[test]
+fn a_policy_takes_every_shared_client_key() {
+    let top = "policies:\n  p: { cancel: true, on_failure: continue, latency: 2ms, timeout: 1s }\n";
+    let m = ok(&topo(
+        top,
+        "          - { call: db.query, policy: p }\n          - { call: db.read, policy: p, cancel: false, latency: 5ms }\n",
+    ));
+    let (a, b) = (&m.edges[0], &m.edges[1]);
+    assert!(a.cancel && a.continue_on_failure && a.timeout == Some(MS(1000)));
+    assert_eq!(m.dist(a.latency.unwrap()).mean_ns(), 2e6);
+    assert!(!b.cancel && b.continue_on_failure, "keys written on the call win");
+    assert_eq!(m.dist(b.latency.unwrap()).mean_ns(), 5e6);
+}
+
+#[test]
 fn the_same_edge_shares_one_breaker() {
     let steps = "          - { call: db.query, circuit_breaker: { window: 10 } }\n          - { call: db.query, circuit_breaker: { window: 10 } }\n";
     let m = ok(&topo("", steps));
@@ -234,15 +248,13 @@ fn shared_state_must_agree() {
 
 #[test]
 fn errors_in_retry() {
-    // A misspelt required key: both what is missing and what is unknown.
+    // A misspelt required key: one error, the unknown key with its
+    // suggestion (not also "missing").
     let errs = load(&call("retry: { attempt: 3 }")).unwrap_err().0;
     let got: Vec<(usize, usize, &str)> = errs.iter().map(|d| (d.line, d.column, d.message.as_str())).collect();
     assert_eq!(
         got,
-        [
-            (7, 31, "missing 'attempts' in services.api.endpoints.get.steps[0].retry"),
-            (7, 40, "unknown key 'attempt' in services.api.endpoints.get.steps[0].retry — did you mean 'attempts'?"),
-        ]
+        [(7, 40, "unknown key 'attempt' in services.api.endpoints.get.steps[0].retry — did you mean 'attempts'?")]
     );
     one_error(&call("retry: {}"), "missing 'attempts' in services.api.endpoints.get.steps[0].retry");
     one_error(&call("retry: { attempts: 101 }"), "must be at most 100");

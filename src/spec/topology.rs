@@ -14,11 +14,14 @@
 //! `round_robin`; per workload `arrivals: poisson`.
 
 use super::compile::{self, Site};
-use super::decode::{Ctx, Fields, Loc, Schema, did_you_mean};
+use super::decode::{Ctx, Fields, Loc, did_you_mean, listing, shown};
+use super::keys;
+use super::source::Loaded;
 use super::yaml::{self, Node};
 use super::{Diagnostic, Diagnostics, FileSource};
 use crate::engine::SimDuration;
 use crate::model::{Balancer, Discipline, Endpoint, EndpointId, Model, QueueCfg, Service, ServiceId};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// What loading needs besides the text.
@@ -34,38 +37,21 @@ pub const DEFAULT_DURATION: SimDuration = SimDuration::from_secs(60);
 pub const MAX_REPLICAS: u32 = 100_000;
 pub const MAX_CPUS: u32 = 10_000;
 pub const MAX_USERS: u32 = 10_000_000;
-
-const KEYED_CACHES: &str = "keyed caches with an emergent hit ratio";
-pub(super) const QUEUES: &str = "asynchronous queues";
-
-const TOP: Schema = Schema {
-    what: "a topology",
-    keys: &["name", "duration", "warmup", "seed", "network", "services", "workload", "policies", "faults", "cost"],
-    later: &[("caches", KEYED_CACHES), ("queues", QUEUES)],
-    hint: "a topology file is a map with 'services' and 'workload'",
-};
-/// `cost: { per_replica_hour: 0.05 }`: a price per replica-hour (any
-/// currency); the result then has `cost`.
-const COST: Schema =
-    Schema { what: "cost", keys: &["per_replica_hour"], later: &[], hint: "write cost: { per_replica_hour: 0.05 }" };
-const NETWORK: Schema =
-    Schema { what: "network", keys: &["latency"], later: &[], hint: "write network: { latency: 0.4ms }" };
-const SERVICE: Schema = Schema {
-    what: "a service",
-    keys: &["replicas", "cpus", "max_in_flight", "queue", "balancer", "endpoints", "autoscale"],
-    later: &[],
-    hint: "a service is a map with 'endpoints' and settings such as 'replicas'",
-};
-const QUEUE: Schema = Schema {
-    what: "a queue",
-    keys: &["capacity", "discipline", "max_wait"],
-    later: &[],
-    hint: "write queue: { capacity: 100, discipline: fifo, max_wait: 500ms }",
-};
+/// Most iterations of one `repeat`: nested repeats multiply.
+pub const MAX_REPEAT: u32 = 1_000_000;
 
 /// Parses and checks a topology. `file_name` is used in diagnostics.
 pub fn load_str(file_name: &str, text: &str, opts: &LoadOptions) -> Result<Model, Diagnostics> {
-    let parsed = yaml::parse(text);
+    load_parsed(file_name, yaml::parse(text), opts).map(|l| l.model)
+}
+
+/// Checks a topology already parsed into a tree (experiments patch trees).
+pub fn load_tree(file_name: &str, root: &Node, opts: &LoadOptions) -> Result<Model, Diagnostics> {
+    load_root(file_name, root, opts, Vec::new()).map(|l| l.model)
+}
+
+/// Checks what [`yaml::parse`] made of a file, its syntax problems first.
+pub(super) fn load_parsed(file_name: &str, parsed: yaml::Parsed, opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
     let early: Vec<Diagnostic> = parsed
         .errors
         .into_iter()
@@ -79,14 +65,9 @@ pub fn load_str(file_name: &str, text: &str, opts: &LoadOptions) -> Result<Model
         })
         .collect();
     match parsed.root {
-        Some(root) => load(file_name, &root, opts, early),
+        Some(root) => load_root(file_name, &root, opts, early),
         None => Err(Diagnostics(early)),
     }
-}
-
-/// Checks a topology already parsed into a tree (experiments patch trees).
-pub fn load_tree(file_name: &str, root: &Node, opts: &LoadOptions) -> Result<Model, Diagnostics> {
-    load(file_name, root, opts, Vec::new())
 }
 
 /// The model under construction plus what errors need to point at.
@@ -99,12 +80,29 @@ pub(super) struct Build<'a> {
     pub cache_sites: Vec<Loc>,
     /// Policies and where shared resilience state was configured.
     pub resil: super::policy::State,
+    /// Services, endpoints (by full name) and caches by name: a lookup is
+    /// never a scan, whatever the size of the file.
+    pub services_by_name: BTreeMap<String, ServiceId>,
+    pub endpoints_by_name: BTreeMap<String, EndpointId>,
+    pub caches_by_name: BTreeMap<String, usize>,
 }
 
-fn load(file_name: &str, root: &Node, opts: &LoadOptions, early: Vec<Diagnostic>) -> Result<Model, Diagnostics> {
+pub(super) fn load_root(
+    file_name: &str,
+    root: &Node,
+    opts: &LoadOptions,
+    early: Vec<Diagnostic>,
+) -> Result<Loaded, Diagnostics> {
     let stem = Path::new(file_name).file_stem().map_or("topology".into(), |s| s.to_string_lossy().into_owned());
     let mut b = Build {
-        cx: Ctx { file: file_name, files: opts.files, base_dir: &opts.base_dir, diags: early, dists: Vec::new() },
+        cx: Ctx {
+            file: file_name,
+            files: opts.files,
+            base_dir: &opts.base_dir,
+            diags: early,
+            notes: Vec::new(),
+            dists: Vec::new(),
+        },
         model: Model {
             name: stem,
             duration: DEFAULT_DURATION,
@@ -129,6 +127,9 @@ fn load(file_name: &str, root: &Node, opts: &LoadOptions, early: Vec<Diagnostic>
         edge_sites: Vec::new(),
         cache_sites: Vec::new(),
         resil: Default::default(),
+        services_by_name: BTreeMap::new(),
+        endpoints_by_name: BTreeMap::new(),
+        caches_by_name: BTreeMap::new(),
     };
     top_level(&mut b, root);
     super::cycles::report_cycles(&mut b);
@@ -138,11 +139,11 @@ fn load(file_name: &str, root: &Node, opts: &LoadOptions, early: Vec<Diagnostic>
         return Err(diags);
     }
     b.model.dists = std::mem::take(&mut b.cx.dists);
-    Ok(b.model)
+    Ok(Loaded { model: b.model, notes: Diagnostics(b.cx.notes) })
 }
 
 fn top_level(b: &mut Build, root: &Node) {
-    let Some(f) = b.cx.fields(root, "", root.loc(), &TOP) else {
+    let Some(f) = b.cx.fields(root, "", root.loc(), &keys::TOPOLOGY) else {
         return;
     };
     if let Some(n) = f.get("name")
@@ -157,7 +158,7 @@ fn top_level(b: &mut Build, root: &Node) {
         b.model.seed = seed;
     }
     if let Some(n) = f.get("network")
-        && let Some(nf) = b.cx.fields(n, "network", f.key("network").map_or(n.loc(), |k| k.loc()), &NETWORK)
+        && let Some(nf) = b.cx.fields(n, "network", f.key("network").map_or(n.loc(), |k| k.loc()), &keys::NETWORK)
         && let Some(lat) = nf.get("latency")
     {
         b.model.network_latency = b.cx.dist(lat, "network.latency");
@@ -177,7 +178,7 @@ fn top_level(b: &mut Build, root: &Node) {
         super::fault::faults(b, n);
     }
     if let Some(n) = f.get("cost")
-        && let Some(cf) = b.cx.fields(n, "cost", f.key("cost").map_or(n.loc(), |k| k.loc()), &COST)
+        && let Some(cf) = b.cx.fields(n, "cost", f.key("cost").map_or(n.loc(), |k| k.loc()), &keys::COST)
         && let Some(p) = b.cx.req(&cf, "per_replica_hour", Ctx::factor)
     {
         b.model.cost_per_replica_hour = Some(p);
@@ -214,15 +215,14 @@ fn declare(b: &mut Build, entries: &[(yaml::Key, Node)]) {
         let mut eps = Vec::new();
         if let Some(emap) = sv.get("endpoints").and_then(Node::as_map) {
             for (ek, _) in emap {
-                eps.push(EndpointId(b.model.endpoints.len() as u32));
-                b.model.endpoints.push(Endpoint {
-                    service: sid,
-                    name: ek.text.clone(),
-                    full_name: format!("{}.{}", sk.text, ek.text),
-                    code: Vec::new(),
-                });
+                let id = EndpointId(b.model.endpoints.len() as u32);
+                eps.push(id);
+                let full_name = format!("{}.{}", sk.text, ek.text);
+                b.endpoints_by_name.entry(full_name.clone()).or_insert(id);
+                b.model.endpoints.push(Endpoint { service: sid, name: ek.text.clone(), full_name, code: Vec::new() });
             }
         }
+        b.services_by_name.entry(sk.text.clone()).or_insert(sid);
         b.model.services.push(Service {
             name: sk.text.clone(),
             replicas: 1,
@@ -251,31 +251,66 @@ fn services(b: &mut Build, n: &Node, at: Loc) {
     if entries.is_empty() {
         b.cx.error(at, "services", "no services: a topology needs at least one", Some(hint.into()));
     }
-    declare(b, entries);
-    for (i, (k, v)) in entries.iter().enumerate() {
+    let services: Vec<(yaml::Key, Node)> =
+        entries.iter().filter(|(k, v)| !misplaced_service_key(b, k, v)).cloned().collect();
+    declare(b, &services);
+    for (i, (k, v)) in services.iter().enumerate() {
         let path = format!("services.{}", k.text);
         check_name(b, k, &path, "service");
         service(b, ServiceId(i as u32), k.loc(), v, &path);
     }
 }
 
-/// Names are used in `service.endpoint` references and result keys.
+/// A key of a service written directly under `services` (a forgotten
+/// service name, or one indentation level missing): one error that says
+/// so, rather than treating it as a service called `endpoints`. A service
+/// may still be called `queue`: its value then has service keys.
+fn misplaced_service_key(b: &mut Build, k: &yaml::Key, v: &Node) -> bool {
+    if keys::SERVICE.key(&k.text).is_none() {
+        return false;
+    }
+    let looks_like_a_service = v.as_map().is_some_and(|m| m.iter().any(|(x, _)| keys::SERVICE.key(&x.text).is_some()));
+    if looks_like_a_service {
+        return false;
+    }
+    let msg = format!("'{}' is a key of a service, not a service name", k.text);
+    let hint = format!(
+        "services maps each service's name to its settings: services: {{ api: {{ {}: … }} }}; check the indentation",
+        k.text
+    );
+    b.cx.error(k.loc(), &format!("services.{}", k.text), msg, Some(hint));
+    true
+}
+
+/// Names are used in `service.endpoint` references, result keys, CSV
+/// columns and diagrams: letters and digits of any script (`café`,
+/// `注文`), `_` and `-`; nothing that would need quoting or escaping.
 fn check_name(b: &mut Build, k: &yaml::Key, path: &str, what: &str) {
     let t = &k.text;
-    if t.is_empty() || t.contains('.') || t.chars().any(char::is_whitespace) || t.contains("->") {
-        let msg = format!("{what} name '{t}' must be non-empty, without '.', '->' or spaces");
-        let hint = "'.' separates service and endpoint in calls (cart.get); use '-' or '_' inside names";
+    let bad = t.chars().find(|&c| !(c.is_alphanumeric() || c == '_' || c == '-'));
+    if t.is_empty() || bad.is_some() {
+        let found = match bad {
+            None => "it is empty".to_string(),
+            Some(c) if c.is_whitespace() || c.is_control() => format!("it has the character U+{:04X}", c as u32),
+            Some(c) => format!("it has '{c}'"),
+        };
+        let msg = format!("{what} name '{}' is not a name: {found}", super::decode::shown(t));
+        let hint = "names are letters and digits (any script), '_' and '-'; '.' separates service and endpoint \
+                    in calls (cart.get)";
         b.cx.error(k.loc(), path, msg, Some(hint.into()));
     }
 }
 
 fn service(b: &mut Build, sid: ServiceId, at: Loc, v: &Node, path: &str) {
-    let Some(f) = b.cx.fields(v, path, at, &SERVICE) else {
+    let Some(f) = b.cx.fields(v, path, at, &keys::SERVICE) else {
         return;
     };
     let mut s = b.model.services[sid.ix()].clone();
+    let mut replicas_read = true;
     if let Some(n) = f.get("replicas") {
-        s.replicas = b.cx.u32(n, &f.at("replicas"), 1, MAX_REPLICAS).unwrap_or(1);
+        let r = b.cx.u32(n, &f.at("replicas"), 1, MAX_REPLICAS);
+        replicas_read = r.is_some();
+        s.replicas = r.unwrap_or(1);
     }
     if let Some(n) = f.get("cpus") {
         s.cpus = b.cx.u32(n, &f.at("cpus"), 1, MAX_CPUS).unwrap_or(1);
@@ -301,7 +336,7 @@ fn service(b: &mut Build, sid: ServiceId, at: Loc, v: &Node, path: &str) {
         ];
         s.balancer = b.cx.choice(n, &f.at("balancer"), "balancer", &options).unwrap_or(Balancer::RoundRobin);
     }
-    s.autoscale = super::autoscale::service_autoscale(&mut b.cx, &f, &mut s.replicas);
+    s.autoscale = super::autoscale::service_autoscale(&mut b.cx, &f, &mut s.replicas, replicas_read);
     b.model.services[sid.ix()] = s;
     let hint = Some("add endpoints: { get: { work: exp(5ms) } }");
     if let Some(n) = b.cx.require(&f, "endpoints", hint) {
@@ -311,7 +346,7 @@ fn service(b: &mut Build, sid: ServiceId, at: Loc, v: &Node, path: &str) {
 
 fn queue(b: &mut Build, n: &Node, path: &str, at: Loc) -> QueueCfg {
     let mut q = QueueCfg { capacity: None, discipline: Discipline::Fifo, max_wait: None };
-    let Some(f) = b.cx.fields(n, path, at, &QUEUE) else {
+    let Some(f) = b.cx.fields(n, path, at, &keys::QUEUE) else {
         return q;
     };
     if let Some(c) = f.get("capacity") {
@@ -360,31 +395,32 @@ impl Build<'_> {
             return None;
         };
         let Some(sid) = self.service_named(svc) else {
-            let names: Vec<&str> = self.model.services.iter().map(|s| s.name.as_str()).collect();
-            let msg = format!("no service '{svc}'{}", did_you_mean(svc, names.iter().copied()));
-            let hint = Some(format!("services: {}", names.join(", ")));
+            if self.model.services.is_empty() {
+                return None; // `services` itself has a problem, reported there
+            }
+            let names = || self.model.services.iter().map(|s| s.name.as_str());
+            let msg = format!("no service '{}'{}", shown(svc), did_you_mean(svc, names()));
+            let hint = Some(format!("services: {}", listing(names())));
             self.cx.error(n.loc(), path, msg, hint);
             return None;
         };
-        let ids = &self.model.services[sid.ix()].endpoints;
-        if let Some(&id) = ids.iter().find(|e| self.model.endpoints[e.ix()].name == ep) {
+        if let Some(&id) = self.endpoints_by_name.get(text) {
             return Some(id);
         }
-        let names: Vec<&str> = ids.iter().map(|e| self.model.endpoints[e.ix()].name.as_str()).collect();
-        let hint = super::diag::suggest(ep, names.iter().copied()).map(|s| format!("did you mean '{svc}.{s}'?"));
-        let msg = format!("service '{svc}' has no endpoint '{ep}'; it has: {}", names.join(", "));
+        let ids = &self.model.services[sid.ix()].endpoints;
+        let names = || ids.iter().map(|e| self.model.endpoints[e.ix()].name.as_str());
+        let hint = super::diag::suggest(ep, names()).map(|s| format!("did you mean '{svc}.{s}'?"));
+        let msg = format!("service '{svc}' has no endpoint '{}'; it has: {}", shown(ep), listing(names()));
         let at = Loc { line: n.line, col: n.col + quoted + svc.chars().count() + 1 };
         self.cx.error(at, path, msg, hint);
         None
     }
 
-    fn service_named(&self, name: &str) -> Option<ServiceId> {
-        self.model.services.iter().position(|s| s.name == name).map(|i| ServiceId(i as u32))
+    pub(super) fn service_named(&self, name: &str) -> Option<ServiceId> {
+        self.services_by_name.get(name).copied()
     }
 
     fn endpoint_list(&self, s: ServiceId) -> String {
-        let names: Vec<&str> =
-            self.model.services[s.ix()].endpoints.iter().map(|e| self.model.endpoints[e.ix()].name.as_str()).collect();
-        names.join(", ")
+        listing(self.model.services[s.ix()].endpoints.iter().map(|e| self.model.endpoints[e.ix()].name.as_str()))
     }
 }

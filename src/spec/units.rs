@@ -34,14 +34,24 @@ fn split_number(s: &str) -> (&str, &str) {
     (&s[..end], s[end..].trim())
 }
 
-fn parse_number(n: &str, whole: &str) -> Result<f64, String> {
-    let cleaned: String = n.chars().filter(|&c| c != '_').collect();
-    cleaned
-        .parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite())
-        .ok_or_else(|| format!("'{whole}' does not start with a number"))
+/// Why a number could not be read.
+enum NumberError {
+    NotANumber,
+    TooLarge,
 }
+
+fn parse_number(n: &str) -> Result<f64, NumberError> {
+    let cleaned: String = n.chars().filter(|&c| c != '_').collect();
+    match cleaned.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(v) if v.is_infinite() => Err(NumberError::TooLarge),
+        _ => Err(NumberError::NotANumber),
+    }
+}
+
+/// Rates above one event per nanosecond are refused: arrivals are whole
+/// nanoseconds apart.
+pub const MAX_RATE_PER_S: f64 = 1e9;
 
 /// Parses a duration with a unit (`ns us ms s m h d`); a bare number is an
 /// error. Negative durations are errors.
@@ -51,7 +61,11 @@ pub fn parse_duration(s: &str) -> Result<SimDuration, String> {
         return Err("expected a duration such as 250ms, found nothing".into());
     }
     let (num, unit) = split_number(s);
-    let v = parse_number(num, s)?;
+    let v = match parse_number(num) {
+        Ok(v) => v,
+        Err(NumberError::TooLarge) => return Err(format!("duration '{s}' is too long")),
+        Err(NumberError::NotANumber) => return Err(format!("'{s}' does not start with a number")),
+    };
     if unit.is_empty() {
         return Err(format!("'{s}' has no unit: write {s}ms, {s}s or another unit (ns, us, ms, s, m, h, d)"));
     }
@@ -73,11 +87,18 @@ pub fn parse_duration(s: &str) -> Result<SimDuration, String> {
 pub fn parse_rate(s: &str) -> Result<f64, String> {
     let s = s.trim();
     let Some((count, per)) = s.split_once('/') else {
-        return Err(format!("'{s}' is not a rate: write it as a count per unit of time, such as {s}/s"));
+        return Err(not_a_rate(s));
     };
-    let count = parse_number(count.trim(), s)?;
+    let count = match parse_number(count.trim()) {
+        Ok(c) => c,
+        Err(NumberError::TooLarge) => return Err(format!("rate '{s}' is too high")),
+        Err(NumberError::NotANumber) => {
+            let c = count.trim();
+            return Err(format!("'{c}' is not a number: a rate is a count, '/', then a unit of time, such as 200/s"));
+        }
+    };
     let per = per.trim();
-    let per_s = if per.starts_with(|c: char| c.is_ascii_digit()) {
+    let per_s = if per.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
         parse_duration(per)?.as_secs_f64()
     } else {
         parse_duration(&format!("1{per}"))
@@ -91,7 +112,25 @@ pub fn parse_rate(s: &str) -> Result<f64, String> {
     if rate <= 0.0 {
         return Err(format!("rate '{s}' must be positive"));
     }
+    if rate > MAX_RATE_PER_S {
+        return Err(format!("rate '{s}' is above one per nanosecond ({MAX_RATE_PER_S}/s), the finest the clock has"));
+    }
     Ok(rate)
+}
+
+/// What to write instead of `s`, which has no '/': `500rps` → `500/s`,
+/// `5ms` (a duration) → `1/5ms`.
+fn not_a_rate(s: &str) -> String {
+    let (num, rest) = split_number(s);
+    if num.is_empty() || parse_number(num).is_err() {
+        return format!("'{s}' is not a rate: write a count per unit of time, such as 200/s");
+    }
+    if !rest.is_empty() && parse_duration(s).is_ok() {
+        return format!(
+            "'{s}' is a duration, not a rate: write a count per unit of time, such as 200/s, or 1/{s} for one every {s}"
+        );
+    }
+    format!("'{s}' is not a rate: write a count per unit of time, such as {num}/s")
 }
 
 /// Parses a ratio written as `60%` or `0.6`; returns the fraction. Range
@@ -150,6 +189,36 @@ mod tests {
         assert!(parse_rate("-5/s").is_err());
         assert!(parse_rate("200").unwrap_err().contains("200/s"));
         assert!(parse_rate("5/fortnight").is_err());
+        assert!(parse_rate("1e9/s").is_ok());
+        assert!(parse_rate("1e300/s").unwrap_err().contains("above one per nanosecond"));
+        assert!(parse_rate("1e400/s").unwrap_err().contains("too high"));
+        assert!(parse_rate(".5/s").is_ok());
+    }
+
+    #[test]
+    fn unit_hints_suggest_something_that_parses() {
+        // Every suggestion in a message ("such as X", "write X") must itself parse.
+        for (bad, want) in [
+            ("500rps", "such as 500/s"),
+            ("500 rps", "such as 500/s"),
+            ("500qps", "such as 500/s"),
+            ("5ms", "1/5ms"),
+            ("fast", "such as 200/s"),
+            ("100 req/s", "'100 req' is not a number"),
+        ] {
+            let e = parse_rate(bad).unwrap_err();
+            assert!(e.contains(want), "{bad}: {e}");
+            let suggested = e.split("such as ").nth(1).or_else(|| e.split("or ").nth(1)).unwrap_or("");
+            let first = suggested.split([',', ' ']).next().unwrap_or("");
+            assert!(parse_rate(first).is_ok(), "{bad}: the hint's '{first}' is not a rate: {e}");
+            assert!(!e.contains("rps/s") && !e.contains("ms/s"), "{e}");
+        }
+        let e = parse_duration("5").unwrap_err();
+        for unit in ["5ms", "5s"] {
+            assert!(e.contains(unit) && parse_duration(unit).is_ok(), "{e}");
+        }
+        assert!(parse_duration("1e400s").unwrap_err().contains("too long"), "not 'does not start with a number'");
+        assert!(parse_duration("99999999999d").unwrap_err().contains("too long"));
     }
 
     #[test]

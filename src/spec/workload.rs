@@ -3,49 +3,14 @@
 //! `shared/spec/format.md`. Trace replay and the edge `client` are not built
 //! yet and are reported as such.
 
-use super::decode::{Ctx, Fields, Loc, Schema, found};
+use super::decode::{Ctx, Fields, Loc, found};
+use super::keys::{BURSTS, DIURNAL, RAMP, SHAPE, SPIKE, WORKLOAD};
 use super::topology::Build;
 use super::yaml::{Node, NodeKind};
 use crate::engine::SimTime;
 use crate::model::{Arrivals, Shape, Workload, WorkloadKind};
+use std::collections::BTreeMap;
 
-const WORKLOAD: Schema = Schema {
-    what: "a workload",
-    keys: &["name", "target", "rate", "arrivals", "shape", "users", "think"],
-    later: &[("trace", "trace replay"), ("client", "edge client timeouts and retries")],
-    hint: "a workload is a map such as { name: web, target: frontend.home, rate: 100/s }",
-};
-const SHAPE_KINDS: [&str; 5] = ["diurnal", "ramp", "spike", "steps", "bursts"];
-const SHAPE: Schema = Schema {
-    what: "a shape",
-    keys: &SHAPE_KINDS,
-    later: &[],
-    hint: "a shape is one of diurnal, ramp, spike, steps, bursts, e.g. - spike: { at: 10m, for: 2m, factor: 3 }",
-};
-const DIURNAL: Schema = Schema {
-    what: "diurnal",
-    keys: &["period", "min", "max", "peak_at"],
-    later: &[],
-    hint: "write diurnal: { period: 24h, min: 0.3, max: 1.0, peak_at: 14h }",
-};
-const RAMP: Schema = Schema {
-    what: "ramp",
-    keys: &["from", "to", "over"],
-    later: &[],
-    hint: "write ramp: { from: 0.1, to: 1.0, over: 5m }",
-};
-const SPIKE: Schema = Schema {
-    what: "spike",
-    keys: &["at", "for", "factor"],
-    later: &[],
-    hint: "write spike: { at: 10m, for: 2m, factor: 3 }",
-};
-const BURSTS: Schema = Schema {
-    what: "bursts",
-    keys: &["on", "off", "factor"],
-    later: &[],
-    hint: "write bursts: { on: exp(10s), off: exp(50s), factor: 4 }",
-};
 const ARRIVALS: [(&str, Arrivals); 3] =
     [("poisson", Arrivals::Poisson), ("uniform", Arrivals::Uniform), ("deterministic", Arrivals::Deterministic)];
 
@@ -63,7 +28,7 @@ pub(super) fn workloads(b: &mut Build, n: &Node) {
     if items.is_empty() {
         b.cx.error(n.loc(), "workload", "no workload: at least one is needed", Some(WORKLOAD.hint.into()));
     }
-    let mut names: Vec<(&str, Loc)> = Vec::new();
+    let mut names: BTreeMap<&str, Loc> = BTreeMap::new();
     for (w, path) in items {
         if let Some(wl) = workload(b, w, &path) {
             b.model.workloads.push(wl);
@@ -72,11 +37,11 @@ pub(super) fn workloads(b: &mut Build, n: &Node) {
             continue;
         };
         let Some(name) = name.as_str() else { continue };
-        if let Some((_, first)) = names.iter().find(|(nm, _)| *nm == name) {
+        if let Some(first) = names.get(name) {
             let msg = format!("duplicate workload name '{name}' (first at line {}, column {})", first.line, first.col);
             b.cx.error(k.loc(), &format!("{path}.name"), msg, Some("workload names must be unique".into()));
         }
-        names.push((name, k.loc()));
+        names.entry(name).or_insert(k.loc());
     }
 }
 
@@ -149,13 +114,13 @@ fn shapes(cx: &mut Ctx, n: &Node, path: &str) -> Option<Vec<Shape>> {
 
 fn shape(cx: &mut Ctx, n: &Node, path: &str) -> Option<Shape> {
     let f = cx.fields(n, path, n.loc(), &SHAPE)?;
-    let kinds: Vec<&str> = SHAPE_KINDS.iter().copied().filter(|k| f.get(k).is_some()).collect();
+    let kinds: Vec<&str> = SHAPE.one_of.iter().copied().filter(|k| f.get(k).is_some()).collect();
     let [kind] = kinds[..] else {
         if kinds.is_empty() && n.as_map().is_some_and(|m| !m.is_empty()) {
             return None; // its keys were reported as unknown
         }
         let msg = if kinds.is_empty() {
-            "a shape needs one of: diurnal, ramp, spike, steps, bursts".to_string()
+            format!("a shape needs one of: {}", SHAPE.one_of.join(", "))
         } else {
             format!("one shape per list item; this one has '{}' and '{}'", kinds[0], kinds[1])
         };

@@ -70,10 +70,18 @@ pub struct Parsed {
 pub const MAX_DEPTH: usize = 128;
 /// Most nodes a file may expand to (aliases included).
 pub const MAX_NODES: usize = 1_000_000;
+/// Most bytes of scalar text a file may expand to (aliases included).
+pub const MAX_TEXT_BYTES: usize = 64 << 20;
 
 /// Parses one YAML document. An empty file is a [`NodeKind::Null`] root.
 pub fn parse(text: &str) -> Parsed {
-    let mut b = Builder { events: Parser::new_from_str(text), anchors: BTreeMap::new(), nodes: 0, errors: Vec::new() };
+    let mut b = Builder {
+        events: Parser::new_from_str(text),
+        anchors: BTreeMap::new(),
+        nodes: 0,
+        text_bytes: 0,
+        errors: Vec::new(),
+    };
     let root = b.document();
     if let Err(e) = &root {
         b.errors.push(clamp(e.clone(), text));
@@ -107,11 +115,19 @@ impl Node {
     pub fn get(&self, key: &str) -> Option<&Node> {
         self.as_map()?.iter().find(|(k, _)| k.text == key).map(|(_, v)| v)
     }
-    fn count(&self) -> usize {
-        1 + match &self.kind {
-            NodeKind::Map(m) => m.iter().map(|(_, v)| 1 + v.count()).sum(),
-            NodeKind::Seq(s) => s.iter().map(Node::count).sum(),
-            _ => 0,
+    /// Nodes and bytes of text in this subtree (a map's keys included).
+    fn size(&self) -> (usize, usize) {
+        match &self.kind {
+            NodeKind::Map(m) => m.iter().fold((1, 0), |(n, b), (k, v)| {
+                let (vn, vb) = v.size();
+                (n + 1 + vn, b + k.text.len() + vb)
+            }),
+            NodeKind::Seq(s) => s.iter().fold((1, 0), |(n, b), v| {
+                let (vn, vb) = v.size();
+                (n + vn, b + vb)
+            }),
+            NodeKind::Scalar { text, .. } => (1, text.len()),
+            NodeKind::Null => (1, 0),
         }
     }
 }
@@ -120,6 +136,7 @@ struct Builder<'i> {
     events: Parser<'i, saphyr_parser::StrInput<'i>>,
     anchors: BTreeMap<usize, Node>,
     nodes: usize,
+    text_bytes: usize,
     errors: Vec<YamlError>,
 }
 
@@ -129,6 +146,15 @@ fn pos(span: &Span) -> (usize, usize) {
 
 fn scan_error(e: &ScanError, path: &str) -> YamlError {
     let info = e.info();
+    if info.contains("recursion limit") {
+        return YamlError {
+            line: e.marker().line().max(1),
+            col: e.marker().col() + 1,
+            path: path.to_string(),
+            message: format!("maps and lists are nested more than {MAX_DEPTH} deep"),
+            hint: Some("a topology needs a few levels of nesting; check the brackets".into()),
+        };
+    }
     let hint = if info.contains("mapping values are not allowed") {
         Some("a value containing ': ' must be quoted; a nested map starts on a new, more indented line".into())
     } else if info.contains("cannot start any token") || info.contains("tab") {
@@ -216,21 +242,27 @@ impl<'i> Builder<'i> {
         YamlError { line, col, path: path.to_string(), message: message.to_string(), hint: None }
     }
 
-    fn bump(&mut self, n: usize, span: &Span, path: &str) -> Result<(), YamlError> {
-        self.nodes += n;
-        if self.nodes > MAX_NODES {
-            return Err(self.error(
-                span,
-                path,
-                &format!("the file expands to more than {MAX_NODES} YAML nodes (aliases included)"),
-            ));
-        }
-        Ok(())
+    /// Counts `nodes` more nodes and `bytes` more bytes of text; an alias
+    /// counts its whole copy, so that no file expands without bound.
+    fn bump(&mut self, nodes: usize, bytes: usize, span: &Span, path: &str) -> Result<(), YamlError> {
+        self.nodes += nodes;
+        self.text_bytes += bytes;
+        let over = if self.nodes > MAX_NODES {
+            format!("the file expands to more than {MAX_NODES} YAML nodes (aliases included)")
+        } else if self.text_bytes > MAX_TEXT_BYTES {
+            format!("the file expands to more than {MAX_TEXT_BYTES} bytes of text (aliases included)")
+        } else {
+            return Ok(());
+        };
+        let mut e = self.error(span, path, &over);
+        e.hint = Some("an alias (*name) copies its anchor: write the values out, or use fewer aliases".into());
+        Err(e)
     }
 
     fn node(&mut self, ev: Event<'i>, span: Span, path: &str, depth: usize) -> Result<Node, YamlError> {
         let (line, col) = pos(&span);
-        self.bump(1, &span, path)?;
+        let bytes = if let Event::Scalar(text, ..) = &ev { text.len() } else { 0 };
+        self.bump(1, bytes, &span, path)?;
         let (kind, anchor) = match ev {
             Event::Scalar(text, style, anchor, _) => {
                 let kind = if style == ScalarStyle::Plain && is_null(&text) {
@@ -266,13 +298,12 @@ impl<'i> Builder<'i> {
     }
 
     fn alias(&mut self, id: usize, span: &Span, path: &str) -> Result<Node, YamlError> {
-        match self.anchors.get(&id).cloned() {
-            Some(node) => {
-                self.bump(node.count(), span, path)?;
-                Ok(node)
-            }
-            None => Err(self.error(span, path, "alias to an unknown anchor")),
-        }
+        let Some((nodes, bytes)) = self.anchors.get(&id).map(Node::size) else {
+            return Err(self.error(span, path, "alias to an unknown anchor"));
+        };
+        // Counted before the copy is made.
+        self.bump(nodes, bytes, span, path)?;
+        Ok(self.anchors[&id].clone())
     }
 
     fn seq(&mut self, path: &str, depth: usize) -> Result<Vec<Node>, YamlError> {
@@ -289,6 +320,9 @@ impl<'i> Builder<'i> {
 
     fn map(&mut self, path: &str, depth: usize) -> Result<Vec<(Key, Node)>, YamlError> {
         let mut entries: Vec<(Key, Node)> = Vec::new();
+        // Key text → index in `entries`: finding a duplicate is not a scan
+        // (a map may have hundreds of thousands of keys).
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         loop {
             let (ev, span) = self.next(path)?;
             if matches!(ev, Event::MappingEnd) {
@@ -305,16 +339,18 @@ impl<'i> Builder<'i> {
             let (ev, span) = self.next(&value_path)?;
             let value = self.node(ev, span, &value_path, depth + 1)?;
             let key = Key { text: text.clone().unwrap_or_default(), line, col };
-            if let Some(e) = self.check_key(&entries, &key, text.is_some(), path) {
+            let first = seen.get(&key.text).map(|&i| &entries[i].0);
+            if let Some(e) = self.check_key(first, &key, text.is_some(), path) {
                 self.errors.push(e);
             } else {
+                seen.insert(key.text.clone(), entries.len());
                 entries.push((key, value));
             }
         }
     }
 
     /// A problem that makes `key` unusable, if any.
-    fn check_key(&self, entries: &[(Key, Node)], key: &Key, scalar: bool, path: &str) -> Option<YamlError> {
+    fn check_key(&self, first: Option<&Key>, key: &Key, scalar: bool, path: &str) -> Option<YamlError> {
         let at = |message: String, hint: &str| YamlError {
             line: key.line,
             col: key.col,
@@ -331,9 +367,9 @@ impl<'i> Builder<'i> {
                 "write the keys out, or use an alias (*name) for the whole value",
             ));
         }
-        let first = entries.iter().find(|(k, _)| k.text == key.text)?;
+        let first = first?;
         Some(at(
-            format!("duplicate key '{}' (first at line {}, column {})", key.text, first.0.line, first.0.col),
+            format!("duplicate key '{}' (first at line {}, column {})", key.text, first.line, first.col),
             "a key may appear once per map; the first one is used",
         ))
     }
@@ -431,6 +467,39 @@ mod tests {
         let p = parse("a: [1, 2\n");
         assert!(p.root.is_none() && p.errors.len() == 1);
         assert_eq!((p.errors[0].line, p.errors[0].col), (1, 9), "clamped to the end of the text");
+    }
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        let root = ok("café: { réplica: 2, 服务: 3 }\n");
+        let m = root.get("café").unwrap().as_map().unwrap();
+        assert_eq!((m[0].0.line, m[0].0.col), (1, 9));
+        assert_eq!((m[1].0.text.as_str(), m[1].0.col), ("服务", 21));
+    }
+
+    #[test]
+    fn aliases_of_long_text_are_bounded_too() {
+        // Few nodes, but each alias copies 100 kB: a billion laughs in bytes.
+        let mut text = format!("a: &a \"{}\"\nb: [", "x".repeat(100_000));
+        text.push_str(&["*a"; 2000].join(", "));
+        text.push_str("]\n");
+        let p = parse(&text);
+        assert!(p.root.is_none());
+        assert!(p.errors[0].message.contains("bytes of text"), "{:?}", p.errors[0]);
+    }
+
+    #[test]
+    fn very_deep_nesting_is_an_error_not_a_stack_overflow() {
+        for open in ["[", "{a: ", "- "] {
+            let deep = if open == "- " {
+                (0..5000).map(|i| format!("{}- \n", "  ".repeat(i))).collect::<String>()
+            } else {
+                open.repeat(200_000)
+            };
+            let p = parse(&deep);
+            assert!(p.root.is_none(), "{open}");
+            assert!(p.errors.iter().any(|e| e.message.contains("nested more than")), "{open}: {:?}", p.errors);
+        }
     }
 
     #[test]

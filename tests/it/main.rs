@@ -12,18 +12,24 @@
 //! - [`autoscale`]: the HPA in the simulation under step loads;
 //! - [`trust`]: answers that once misled, pinned (findings per window,
 //!   null latencies, the digest, stable random streams);
-//! - [`cli`]: the command line as a user runs it (exit codes, stderr);
+//! - [`cli`]: the command line as a user runs it (exit codes, stderr,
+//!   `stormcast schema`, notes, binary files);
 //! - [`architecture`]: the module graph of `sim/` is a DAG, leaves call no
-//!   orchestrator.
+//!   orchestrator;
+//! - [`schema`]: the JSON Schema and the docs' key tables generated from
+//!   the key tables;
+//! - [`corpus`]: every committed fuzz input replayed (the short fuzz run).
 
 mod architecture;
 mod autoscale;
 mod cli;
 mod common;
+mod corpus;
 mod determinism;
 mod examples;
 mod formulas;
 mod invariants;
+mod schema;
 mod storms;
 mod theory;
 mod trust;

@@ -15,67 +15,64 @@
 use super::{BehaviorSpec, RulesSpec, Settings, Site};
 use crate::engine::SimDuration;
 use crate::model::{DEFAULT_CPU_UTILIZATION_PCT, Metric, MetricSource, PolicyKind, ScalingPolicy, SelectPolicy};
-use crate::spec::decode::{Ctx, Fields, Schema};
+use crate::spec::decode::{Ctx, Fields};
+use crate::spec::keys::{Block, Key, Ty, key};
 use crate::spec::topology::MAX_REPLICAS;
 use crate::spec::yaml::{self, Node};
 use crate::spec::{Diagnostic, resolve};
 
-const TOP: Schema = Schema {
-    what: "a HorizontalPodAutoscaler",
-    keys: &["apiVersion", "kind", "metadata", "spec", "status"],
-    later: &[],
-    hint: "the file should hold one HorizontalPodAutoscaler, as `kubectl get hpa NAME -o yaml` prints it",
-};
-const SPEC: Schema = Schema {
-    what: "spec",
-    keys: &["scaleTargetRef", "minReplicas", "maxReplicas", "metrics", "behavior"],
-    later: &[],
-    hint: "spec has minReplicas, maxReplicas, metrics and behavior",
-};
-const METRIC: Schema = Schema {
-    what: "a metric",
-    keys: &["type", "resource", "containerResource", "pods", "object", "external"],
-    later: &[],
-    hint: "a metric is { type: Resource, resource: { name: cpu, target: { … } } }",
-};
-const RESOURCE: Schema = Schema {
-    what: "a resource metric",
-    keys: &["name", "container", "target"],
-    later: &[],
-    hint: "write { name: cpu, target: { type: Utilization, averageUtilization: 60 } }",
-};
-const PODS: Schema = Schema {
-    what: "a pods metric",
-    keys: &["metric", "target"],
-    later: &[],
-    hint: "write { metric: { name: http_requests_per_second }, target: { type: AverageValue, averageValue: 100 } }",
-};
-const METRIC_ID: Schema =
-    Schema { what: "a metric identifier", keys: &["name", "selector"], later: &[], hint: "write { name: … }" };
-const TARGET: Schema = Schema {
-    what: "a metric target",
-    keys: &["type", "averageUtilization", "averageValue", "value"],
-    later: &[],
-    hint: "write { type: Utilization, averageUtilization: 60 } or { type: AverageValue, averageValue: 100 }",
-};
-const BEHAVIOR: Schema = Schema {
-    what: "behavior",
-    keys: &["scaleUp", "scaleDown"],
-    later: &[],
-    hint: "behavior has scaleUp and scaleDown",
-};
-const RULES: Schema = Schema {
-    what: "scaling rules",
-    keys: &["stabilizationWindowSeconds", "selectPolicy", "policies", "tolerance"],
-    later: &[],
-    hint: "write { stabilizationWindowSeconds: 300, policies: [ { type: Percent, value: 100, periodSeconds: 15 } ] }",
-};
-const POLICY: Schema = Schema {
-    what: "a scaling policy",
-    keys: &["type", "value", "periodSeconds"],
-    later: &[],
-    hint: "write { type: Pods, value: 4, periodSeconds: 15 }",
-};
+/// A block of a Kubernetes manifest: its keys are Kubernetes', so they
+/// are listed for the unknown-key check only, never documented here.
+const fn k8s(what: &'static str, hint: &'static str, keys: &'static [Key]) -> Block {
+    Block { id: "hpa-manifest", what, hint, keys, also: None, one_of: &[] }
+}
+
+const fn any(name: &'static str) -> Key {
+    key(name, Ty::Any, "", "")
+}
+
+static TOP: Block = k8s(
+    "a HorizontalPodAutoscaler",
+    "the file should hold one HorizontalPodAutoscaler, as `kubectl get hpa NAME -o yaml` prints it",
+    &[any("apiVersion"), any("kind"), any("metadata"), any("spec"), any("status")],
+);
+static SPEC: Block = k8s(
+    "spec",
+    "spec has minReplicas, maxReplicas, metrics and behavior",
+    &[any("scaleTargetRef"), any("minReplicas"), any("maxReplicas"), any("metrics"), any("behavior")],
+);
+static METRIC: Block = k8s(
+    "a metric",
+    "a metric is { type: Resource, resource: { name: cpu, target: { … } } }",
+    &[any("type"), any("resource"), any("containerResource"), any("pods"), any("object"), any("external")],
+);
+static RESOURCE: Block = k8s(
+    "a resource metric",
+    "write { name: cpu, target: { type: Utilization, averageUtilization: 60 } }",
+    &[any("name"), any("container"), any("target")],
+);
+static PODS: Block = k8s(
+    "a pods metric",
+    "write { metric: { name: http_requests_per_second }, target: { type: AverageValue, averageValue: 100 } }",
+    &[any("metric"), any("target")],
+);
+static METRIC_ID: Block = k8s("a metric identifier", "write { name: … }", &[any("name"), any("selector")]);
+static TARGET: Block = k8s(
+    "a metric target",
+    "write { type: Utilization, averageUtilization: 60 } or { type: AverageValue, averageValue: 100 }",
+    &[any("type"), any("averageUtilization"), any("averageValue"), any("value")],
+);
+static BEHAVIOR: Block = k8s("behavior", "behavior has scaleUp and scaleDown", &[any("scaleUp"), any("scaleDown")]);
+static RULES: Block = k8s(
+    "scaling rules",
+    "write { stabilizationWindowSeconds: 300, policies: [ { type: Percent, value: 100, periodSeconds: 15 } ] }",
+    &[any("stabilizationWindowSeconds"), any("selectPolicy"), any("policies"), any("tolerance")],
+);
+static POLICY: Block = k8s(
+    "a scaling policy",
+    "write { type: Pods, value: 4, periodSeconds: 15 }",
+    &[any("type"), any("value"), any("periodSeconds")],
+);
 const METRIC_TYPES: [(&str, &str); 5] = [
     ("Resource", "resource"),
     ("ContainerResource", "containerResource"),
@@ -110,7 +107,14 @@ pub(super) fn read(cx: &mut Ctx, n: &Node, path: &str, skip_metrics: bool, skip_
     };
     let name = file.display().to_string();
     let parsed = yaml::parse(&text);
-    let mut m = Ctx { file: &name, files: cx.files, base_dir: cx.base_dir, diags: Vec::new(), dists: Vec::new() };
+    let mut m = Ctx {
+        file: &name,
+        files: cx.files,
+        base_dir: cx.base_dir,
+        diags: Vec::new(),
+        notes: Vec::new(),
+        dists: Vec::new(),
+    };
     for e in parsed.errors {
         m.diags.push(Diagnostic {
             file: name.clone(),
@@ -125,6 +129,7 @@ pub(super) fn read(cx: &mut Ctx, n: &Node, path: &str, skip_metrics: bool, skip_
         manifest(&mut m, root, skip_metrics, skip_behavior, s);
     }
     cx.diags.append(&mut m.diags);
+    cx.notes.append(&mut m.notes);
 }
 
 fn manifest(cx: &mut Ctx, root: &Node, skip_metrics: bool, skip_behavior: bool, s: &mut Settings) {

@@ -20,9 +20,10 @@
 //! the other keys only exist here. Manifest metrics stormcast cannot model
 //! are errors unless `metrics:` is written next to `hpa:`.
 //!
-//! Choices: `replicas` written on an autoscaled service must lie within
-//! `[min, max]` (an error otherwise); unwritten, the service starts at
-//! `min` (at least 1). `min: 0` needs every metric to be in_flight or rps
+//! Choices: `replicas` written on an autoscaled service outside
+//! `[min, max]` is clamped into it, as the HPA does on its first sync, with
+//! a note (so `--set …autoscale.min=6` works without raising `replicas`);
+//! unwritten, the service starts at `min` (at least 1). `min: 0` needs every metric to be in_flight or rps
 //! of the External kind, as Kubernetes needs an Object or External metric
 //! to scale to zero.
 
@@ -31,63 +32,14 @@ mod manifest;
 mod tests;
 
 use super::Diagnostic;
-use super::decode::{Ctx, Fields, Loc, Schema, found};
-use super::topology::{MAX_REPLICAS, QUEUES};
+use super::decode::{Ctx, Fields, Loc, found};
+use super::keys::{AUTOSCALE, BEHAVIOR, METRIC, RULES, SCALING_POLICY as POLICY, TOLERANCE};
+use super::topology::MAX_REPLICAS;
 use super::units::parse_rate;
 use super::yaml::Node;
 use crate::engine::SimDuration;
 use crate::model::*;
 
-const AUTOSCALE: Schema = Schema {
-    what: "autoscale",
-    keys: &[
-        "min",
-        "max",
-        "metrics",
-        "sync_period",
-        "tolerance",
-        "metrics_delay",
-        "startup",
-        "behavior",
-        "hpa",
-        "cpu_initialization_period",
-        "initial_readiness_delay",
-        "downscale_stabilization",
-    ],
-    later: &[],
-    hint: "write autoscale: { min: 2, max: 20, metrics: [ { cpu: 60% } ] }",
-};
-const METRIC_KINDS: [&str; 4] = ["cpu", "cpu_cores", "in_flight", "rps"];
-const METRIC: Schema = Schema {
-    what: "a metric",
-    keys: &["cpu", "cpu_cores", "in_flight", "rps", "source"],
-    later: &[("lag", QUEUES)],
-    hint: "a metric is one of { cpu: 60% }, { cpu_cores: 500m }, { in_flight: 50 }, { rps: 100 }",
-};
-const TOLERANCE: Schema = Schema {
-    what: "tolerance",
-    keys: &["up", "down"],
-    later: &[],
-    hint: "write tolerance: 10% or { up: 5%, down: 10% }",
-};
-const BEHAVIOR: Schema = Schema {
-    what: "behavior",
-    keys: &["scale_up", "scale_down"],
-    later: &[],
-    hint: "write behavior: { scale_up: { … }, scale_down: { … } }, or behavior: {} for Kubernetes' defaults",
-};
-const RULES: Schema = Schema {
-    what: "scaling rules",
-    keys: &["stabilization", "select", "policies"],
-    later: &[],
-    hint: "write { stabilization: 5m, select: max, policies: [ { percent: 100, period: 15s } ] }",
-};
-const POLICY: Schema = Schema {
-    what: "a scaling policy",
-    keys: &["pods", "percent", "period"],
-    later: &[],
-    hint: "a policy is { pods: 4, period: 15s } or { percent: 100, period: 15s }",
-};
 const SELECT: [(&str, SelectPolicy); 3] =
     [("max", SelectPolicy::Max), ("min", SelectPolicy::Min), ("disabled", SelectPolicy::Disabled)];
 const SOURCE: [(&str, MetricSource); 2] = [("external", MetricSource::External), ("pods", MetricSource::Pods)];
@@ -159,7 +111,14 @@ pub(super) struct Settings {
 
 /// Reads a service's `autoscale:` if it has one, and sets the starting
 /// `replicas` when they are not written.
-pub(super) fn service_autoscale(cx: &mut Ctx, svc: &Fields, replicas: &mut u32) -> Option<AutoscaleCfg> {
+/// `replicas_read`: the service's `replicas`, if written, was read without
+/// a problem.
+pub(super) fn service_autoscale(
+    cx: &mut Ctx,
+    svc: &Fields,
+    replicas: &mut u32,
+    replicas_read: bool,
+) -> Option<AutoscaleCfg> {
     let n = svc.get("autoscale")?;
     let path = svc.at("autoscale");
     let at = svc.key("autoscale").map_or(n.loc(), |k| k.loc());
@@ -180,12 +139,18 @@ pub(super) fn service_autoscale(cx: &mut Ctx, svc: &Fields, replicas: &mut u32) 
     }
     match svc.get("replicas") {
         None => *replicas = cfg.min.max(1),
-        Some(r) if !cx.diags.iter().any(|d| d.path == svc.at("replicas")) => {
-            if *replicas < cfg.min || *replicas > cfg.max {
-                let msg = format!("replicas ({replicas}) is outside the autoscaler's range [{}, {}]", cfg.min, cfg.max);
-                let hint = "an autoscaled service starts at 'min' when 'replicas' is not written".to_string();
-                cx.error(r.loc(), &svc.at("replicas"), msg, Some(hint));
-                return None;
+        Some(r) if replicas_read => {
+            let clamped = (*replicas).clamp(cfg.min.max(1), cfg.max);
+            if clamped != *replicas {
+                let (side, bound) = if *replicas < cfg.min { ("below", "min") } else { ("above", "max") };
+                let msg = format!(
+                    "replicas ({replicas}) is {side} autoscale.{bound} ({}): the service starts at {clamped}, \
+                     as Kubernetes' HPA scales it on its first sync",
+                    if bound == "min" { cfg.min } else { cfg.max }
+                );
+                let hint = "write replicas within [min, max], or leave it out to start at 'min'".to_string();
+                cx.note(r.loc(), &svc.at("replicas"), msg, Some(hint));
+                *replicas = clamped;
             }
         }
         Some(_) => {}
@@ -337,13 +302,13 @@ fn metrics(cx: &mut Ctx, n: &Node, path: &str) -> Option<Vec<Metric>> {
 
 fn metric(cx: &mut Ctx, n: &Node, path: &str) -> Option<Metric> {
     let f = cx.fields(n, path, n.loc(), &METRIC)?;
-    let kinds: Vec<&str> = METRIC_KINDS.into_iter().filter(|k| f.get(k).is_some()).collect();
+    let kinds: Vec<&str> = METRIC.one_of.iter().copied().filter(|k| f.get(k).is_some()).collect();
     let [kind] = kinds[..] else {
         if kinds.is_empty() && f.get("lag").is_some() {
             return None; // already reported as not supported yet
         }
         let msg = if kinds.is_empty() {
-            format!("a metric needs one of {}", METRIC_KINDS.join(", "))
+            format!("a metric needs one of {}", METRIC.one_of.join(", "))
         } else {
             format!("a metric has one kind, found {}", kinds.join(" and "))
         };

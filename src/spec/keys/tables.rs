@@ -1,0 +1,500 @@
+//! The tables of the topology's blocks, top of the file first: topology,
+//! services, endpoints and steps, workloads, faults. The resilience keys of
+//! a call or a policy are in `resilience`, a service's autoscaler in
+//! `autoscale`. Defaults are written as a user would write the value; each
+//! must match what its reader does.
+
+use super::Ty::*;
+use super::{AUTOSCALE, Block, Key, POLICY, Tag, Ty, Union, key, planned, required};
+use crate::spec::topology::{MAX_CPUS, MAX_REPEAT, MAX_REPLICAS, MAX_USERS};
+
+pub(super) const KEYED_CACHES: &str = "keyed caches with an emergent hit ratio";
+pub(super) const QUEUES: &str = "asynchronous queues";
+pub(super) const U32: u64 = u32::MAX as u64;
+
+pub(super) const fn block(id: &'static str, what: &'static str, hint: &'static str, keys: &'static [Key]) -> Block {
+    Block { id, what, hint, keys, also: None, one_of: &[] }
+}
+
+// ------------------------------------------------------------ top level
+
+pub static TOPOLOGY: Block = block(
+    "topology",
+    "a topology",
+    "a topology file is a map with 'services' and 'workload'",
+    &[
+        key("name", Text, "the file name", "a label, copied into the result"),
+        key("duration", Duration, "60s", "simulated time, warm-up included (the CLI's `--duration` overrides it)"),
+        key(
+            "warmup",
+            Duration,
+            "0s",
+            "requests that *arrive* before this are left out of every statistic: it skips the empty-system start",
+        ),
+        key(
+            "seed",
+            Int(0, u64::MAX),
+            "1",
+            "the random seed (the CLI's `--seed` overrides it); the same file and seed give byte-identical results",
+        ),
+        key("network", Map(&NETWORK), "", "network settings of every call"),
+        required("services", MapOf(&SERVICE), "the services, by name"),
+        required(
+            "workload",
+            Either(&[List(&WORKLOAD_TY), Map(&WORKLOAD)]),
+            "the traffic: a list of workloads (or one)",
+        ),
+        key("policies", MapOf(&POLICY), "", "named sets of a call's client-side keys, used with `policy: NAME`"),
+        key("faults", List(&FAULT_TY), "", "the chaos schedule"),
+        key("cost", Map(&COST), "", "prices; the result then has `cost`"),
+        planned("caches", KEYED_CACHES),
+        planned("queues", QUEUES),
+    ],
+);
+
+pub static NETWORK: Block = block(
+    "network",
+    "network",
+    "write network: { latency: 0.4ms }",
+    &[key("latency", Dist, "0s", "one-way latency of every call, on the way to the callee and again on the way back")],
+);
+
+pub static COST: Block = block(
+    "cost",
+    "cost",
+    "write cost: { per_replica_hour: 0.05 }",
+    &[required("per_replica_hour", Number, "the price of one replica for an hour (any currency)")],
+);
+
+// ------------------------------------------------------------- services
+
+pub static SERVICE: Block = block(
+    "service",
+    "a service",
+    "a service is a map with 'endpoints' and settings such as 'replicas'",
+    &[
+        key(
+            "replicas",
+            Int(1, MAX_REPLICAS as u64),
+            "1",
+            "identical copies of the service, each with its own cores, slots and queue; \
+             with `autoscale`, the replicas at start (clamped into [min, max]; default `min`)",
+        ),
+        key(
+            "cpus",
+            Int(1, MAX_CPUS as u64),
+            "1",
+            "cores per replica; `work` steps are served on them first come, first served",
+        ),
+        key(
+            "max_in_flight",
+            Either(&[Int(1, U32), Map(&ADAPTIVE)]),
+            "unlimited",
+            "admission slots per replica: requests being worked on at once (a thread pool, a concurrency limit), \
+             held until the response is sent; or an adaptive limit",
+        ),
+        key("queue", Map(&QUEUE), "unbounded FIFO", "where requests wait for a slot"),
+        key(
+            "balancer",
+            Words(&["round_robin", "random", "least_request", "p2c"]),
+            "round_robin",
+            "how callers pick one of this service's ready replicas",
+        ),
+        required("endpoints", MapOf(&ENDPOINT), "what the service does, by endpoint name"),
+        key("autoscale", Map(&AUTOSCALE), "", "a Kubernetes HPA scales the replicas"),
+    ],
+);
+
+pub static QUEUE: Block = block(
+    "queue",
+    "a queue",
+    "write queue: { capacity: 100, discipline: fifo, max_wait: 500ms }",
+    &[
+        key(
+            "capacity",
+            Int(0, U32),
+            "unbounded",
+            "waiting requests allowed; when full, an arrival is rejected at once (like an HTTP 503); \
+             `0`: reject whenever every slot is busy",
+        ),
+        key(
+            "discipline",
+            Words(&["fifo", "lifo"]),
+            "fifo",
+            "which waiting request gets the next free slot; `lifo` serves the newest first",
+        ),
+        key("max_wait", Duration, "", "a request that waited this long is dropped and counted as rejected"),
+    ],
+);
+
+pub static ADAPTIVE: Block = block(
+    "adaptive",
+    "an adaptive max_in_flight",
+    "write max_in_flight: { adaptive: gradient, initial: 20, max: 200 } or a fixed number",
+    &[
+        required(
+            "adaptive",
+            Words(&["gradient", "vegas"]),
+            "the algorithm: Netflix's Gradient2 (recommended) or Vegas, per replica",
+        ),
+        key("initial", Int(1, 1_000_000), "20", "the limit at start"),
+        key("min", Int(1, 1_000_000), "`20` (gradient), `1` (vegas)", "the lowest limit"),
+        key("max", Int(1, 1_000_000), "`200` (gradient), `1000` (vegas)", "the highest limit"),
+    ],
+);
+
+// ------------------------------------------------------------ endpoints
+
+pub static ENDPOINT: Block = Block {
+    one_of: &["work", "steps"],
+    ..block(
+        "endpoint",
+        "an endpoint",
+        "write get: { work: exp(5ms) } or get: { steps: [ … ] }",
+        &[
+            key("work", Dist, "", "shorthand for `steps: [ { work: DIST } ]`"),
+            key("steps", List(&STEP_TY), "", "what a request does, in order; the endpoint responds after the last"),
+        ],
+    )
+};
+
+const STEP_HINT: &str = "a step is a map with one kind, e.g. - work: exp(5ms) or - call: cart.get";
+pub static STEP_TY: Ty = Kinds(&STEP);
+
+pub static STEP: Union = Union {
+    id: "step",
+    what: "a step",
+    hint: STEP_HINT,
+    tag: Tag::Key,
+    variants: &[
+        &WORK_STEP,
+        &DELAY_STEP,
+        &CALL_STEP,
+        &PARALLEL_STEP,
+        &SEQUENCE_STEP,
+        &BRANCH_STEP,
+        &REPEAT_STEP,
+        &FAIL_STEP,
+        &CACHE_STEP,
+    ],
+    tags: &[],
+    later: &[planned("publish", QUEUES)],
+};
+
+pub static WORK_STEP: Block = block(
+    "step-work",
+    "a work step",
+    STEP_HINT,
+    &[required("work", Dist, "CPU demand: waits for a core of the replica (FCFS), holds it for a draw")],
+);
+pub static DELAY_STEP: Block = block(
+    "step-delay",
+    "a delay step",
+    STEP_HINT,
+    &[required("delay", Dist, "waiting that uses no CPU (a disk, an API not modelled); the request keeps its slot")],
+);
+pub static CALL_STEP: Block = Block {
+    also: Some(&POLICY),
+    ..block(
+        "step-call",
+        "a call step",
+        STEP_HINT,
+        &[
+            required("call", Target, "the endpoint called; the caller waits for the answer, keeping its slot"),
+            key(
+                "probability",
+                Ratio,
+                "1",
+                "the call is made with this probability, else skipped (counted as `skipped`)",
+            ),
+            key(
+                "policy",
+                Name("policy"),
+                "",
+                "take the keys below from `policies.NAME`; a key written on the call replaces the policy's as a whole",
+            ),
+        ],
+    )
+};
+pub static PARALLEL_STEP: Block = block(
+    "step-parallel",
+    "a parallel step",
+    STEP_HINT,
+    &[
+        required("parallel", List(&STEP_TY), "branches started at once, each one step (`sequence` for several)"),
+        key(
+            "wait",
+            Either(&[Words(&["all", "any"]), Int(1, U32)]),
+            "all",
+            "continue when every branch finished, when one succeeded, or when k succeeded",
+        ),
+    ],
+);
+pub static SEQUENCE_STEP: Block = block(
+    "step-sequence",
+    "a sequence step",
+    STEP_HINT,
+    &[required("sequence", List(&STEP_TY), "steps in order (a branch of `parallel`)")],
+);
+pub static BRANCH_STEP: Block = block(
+    "step-branch",
+    "a branch step",
+    STEP_HINT,
+    &[required("branch", List(&ALTERNATIVE_TY), "one alternative picked at random in proportion to the weights")],
+);
+pub static REPEAT_STEP: Block = block(
+    "step-repeat",
+    "a repeat step",
+    STEP_HINT,
+    &[required("repeat", Map(&REPEAT), "run steps several times in a row (the N+1 query); nested up to 4 deep")],
+);
+pub static FAIL_STEP: Block = block(
+    "step-fail",
+    "a fail step",
+    STEP_HINT,
+    &[required("fail", Ratio, "with this probability the endpoint stops here and responds with an error")],
+);
+pub static CACHE_STEP: Block = block(
+    "step-cache",
+    "a cache step",
+    STEP_HINT,
+    &[required("cache", Map(&CACHE), "a cache decision: `hit` steps with probability `hit_ratio`, else `miss` steps")],
+);
+
+static ALTERNATIVE_TY: Ty = Map(&ALTERNATIVE);
+pub static ALTERNATIVE: Block = block(
+    "alternative",
+    "a branch alternative",
+    "write - { weight: 0.7, steps: [ … ] }",
+    &[
+        required("weight", Number, "relative weight (the weights need not sum to 1)"),
+        key("steps", List(&STEP_TY), "", "what this alternative does"),
+    ],
+);
+
+pub static REPEAT: Block = block(
+    "repeat",
+    "repeat",
+    "write repeat: { count: 3, steps: [ … ] }",
+    &[
+        required("count", Int(0, MAX_REPEAT as u64), "how many times"),
+        required("steps", List(&STEP_TY), "the steps repeated"),
+    ],
+);
+
+pub static CACHE: Block = block(
+    "cache",
+    "a cache",
+    "write cache: { name: cart-cache, hit_ratio: 90%, hit: [ … ], miss: [ … ] }",
+    &[
+        required("name", Text, "counted under this name in the result; one name, one hit ratio"),
+        required("hit_ratio", Ratio, "the probability of a hit"),
+        key("hit", List(&STEP_TY), "", "steps run on a hit"),
+        key("miss", List(&STEP_TY), "", "steps run on a miss"),
+    ],
+);
+
+// ------------------------------------------------------------ workloads
+
+static WORKLOAD_TY: Ty = Map(&WORKLOAD);
+pub static WORKLOAD: Block = Block {
+    one_of: &["rate", "users"],
+    ..block(
+        "workload",
+        "a workload",
+        "a workload is a map such as { name: web, target: frontend.home, rate: 100/s }",
+        &[
+            required("name", Text, "the workload's name in the results (unique)"),
+            required("target", Target, "where requests enter"),
+            key("rate", Rate, "", "open loop: the base arrival rate"),
+            key(
+                "arrivals",
+                Words(&["poisson", "uniform", "deterministic"]),
+                "poisson",
+                "open loop: exponential gaps, gaps uniform on [0, 2/rate], or exactly 1/rate apart",
+            ),
+            key(
+                "shape",
+                Either(&[List(&SHAPE_TY), Map(&SHAPE)]),
+                "",
+                "open loop: factors that multiply the rate over time",
+            ),
+            key(
+                "users",
+                Int(1, MAX_USERS as u64),
+                "",
+                "closed loop: users who each wait for their answer, think, ask again",
+            ),
+            key("think", Dist, "", "closed loop: the pause between an answer and the user's next request (required)"),
+            planned("trace", "trace replay"),
+            planned("client", "edge client timeouts and retries"),
+        ],
+    )
+};
+
+static SHAPE_TY: Ty = Map(&SHAPE);
+pub static SHAPE: Block = Block {
+    one_of: &["diurnal", "ramp", "spike", "steps", "bursts"],
+    ..block(
+        "shape",
+        "a shape",
+        "a shape is one of diurnal, ramp, spike, steps, bursts, e.g. - spike: { at: 10m, for: 2m, factor: 3 }",
+        &[
+            key("diurnal", Map(&DIURNAL), "", "a smooth daily cycle"),
+            key("ramp", Map(&RAMP), "", "a linear rise (or fall), then flat"),
+            key("spike", Map(&SPIKE), "", "a factor during a window"),
+            key(
+                "steps",
+                List(&STEP_PAIR),
+                "",
+                "`[ [0s, 1.0], [10m, 2.0] ]`: from each time the factor is the second value (1.0 before the first)",
+            ),
+            key("bursts", Map(&BURSTS), "", "alternating on and off periods of random lengths"),
+        ],
+    )
+};
+static STEP_PAIR: Ty = Pair(&Duration, &Number);
+
+pub static DIURNAL: Block = block(
+    "diurnal",
+    "diurnal",
+    "write diurnal: { period: 24h, min: 0.3, max: 1.0, peak_at: 14h }",
+    &[
+        required("period", Duration, "the length of a cycle"),
+        required("min", Number, "the factor half a period from the peak"),
+        required("max", Number, "the factor at the peak"),
+        key("peak_at", Duration, "0s", "when the factor is `max`"),
+    ],
+);
+pub static RAMP: Block = block(
+    "ramp",
+    "ramp",
+    "write ramp: { from: 0.1, to: 1.0, over: 5m }",
+    &[
+        required("from", Number, "the factor at t = 0"),
+        required("to", Number, "the factor from `over` on"),
+        required("over", Duration, "how long the change takes"),
+    ],
+);
+pub static SPIKE: Block = block(
+    "spike",
+    "spike",
+    "write spike: { at: 10m, for: 2m, factor: 3 }",
+    &[
+        required("at", Duration, "when it starts"),
+        required("for", Duration, "how long it lasts"),
+        required("factor", Number, "the factor during [at, at + for)"),
+    ],
+);
+pub static BURSTS: Block = block(
+    "bursts",
+    "bursts",
+    "write bursts: { on: exp(10s), off: exp(50s), factor: 4 }",
+    &[
+        required("on", Dist, "length of an on period"),
+        required("off", Dist, "length of an off period"),
+        required("factor", Number, "the factor during on periods (1 during off periods)"),
+    ],
+);
+
+// --------------------------------------------------------------- faults
+
+const FAULT_HINT: &str = "a fault is a map such as { at: 10m, for: 3m, kind: latency, service: db, add: 200ms }";
+static FAULT_TY: Ty = Kinds(&FAULT);
+
+pub static FAULT: Union = Union {
+    id: "fault",
+    what: "a fault",
+    hint: FAULT_HINT,
+    tag: Tag::Field { name: "kind", default: None },
+    variants: &[
+        &LATENCY_FAULT,
+        &ERRORS_FAULT,
+        &CRASH_FAULT,
+        &OUTAGE_FAULT,
+        &PARTITION_FAULT,
+        &PAUSES_FAULT,
+        &SLOWDOWN_FAULT,
+    ],
+    tags: &[&["latency"], &["errors"], &["crash"], &["outage"], &["partition"], &["pauses"], &["slowdown"]],
+    later: &[planned("cache_flush", KEYED_CACHES)],
+};
+
+const AT: Key = required("at", Duration, "when it starts, from the start of the run (before its end)");
+const FOR: Key = required("for", Duration, "how long it lasts");
+const KIND: Key = required("kind", Any, "the kind of fault");
+const HIT: Key = required("service", Name("service"), "the service it hits");
+const INSTANT: Key = Key { ty: Refused, ..FOR };
+const MODE: Key = key(
+    "mode",
+    Words(&["hang", "refuse"]),
+    "hang",
+    "`refuse`: attempts are rejected at once; `hang`: they are swallowed (callers learn by their timeout)",
+);
+
+const fn fault(id: &'static str, what: &'static str, keys: &'static [Key]) -> Block {
+    block(id, what, FAULT_HINT, keys)
+}
+
+pub static LATENCY_FAULT: Block = Block {
+    one_of: &["add", "multiply"],
+    ..fault(
+        "fault-latency",
+        "a latency fault",
+        &[
+            AT,
+            FOR,
+            KIND,
+            HIT,
+            key("add", Dist, "", "every attempt to the service takes this much longer to arrive"),
+            key("multiply", Number, "", "the service's `work` and `delay` steps take this many times longer"),
+        ],
+    )
+};
+pub static ERRORS_FAULT: Block = fault(
+    "fault-errors",
+    "an errors fault",
+    &[AT, FOR, KIND, HIT, required("rate", Ratio, "an admitted attempt fails at once with this probability")],
+);
+pub static CRASH_FAULT: Block = fault(
+    "fault-crash",
+    "a crash fault",
+    &[
+        AT,
+        INSTANT,
+        KIND,
+        HIT,
+        key("replicas", Int(1, MAX_REPLICAS as u64), "1", "how many replicas die; their attempts fail at once"),
+        key("restart_after", Duration, "", "when they come back (never if absent)"),
+    ],
+);
+pub static OUTAGE_FAULT: Block = fault("fault-outage", "an outage fault", &[AT, FOR, KIND, HIT, MODE]);
+pub static PARTITION_FAULT: Block = fault(
+    "fault-partition",
+    "a partition fault",
+    &[
+        AT,
+        FOR,
+        KIND,
+        required("from", Name("service"), "the calling service"),
+        required("to", Name("service"), "the called service"),
+        MODE,
+    ],
+);
+pub static PAUSES_FAULT: Block = fault(
+    "fault-pauses",
+    "a pauses fault",
+    &[
+        AT,
+        key("for", Duration, "to the end of the run", "how long the pauses go on"),
+        KIND,
+        HIT,
+        required("every", Dist, "time between a replica's pauses"),
+        required("pause", Dist, "length of a pause (a GC): work in progress stretches, new work waits"),
+    ],
+);
+pub static SLOWDOWN_FAULT: Block = fault(
+    "fault-slowdown",
+    "a slowdown fault",
+    &[AT, FOR, KIND, HIT, required("factor", Number, "`work` steps take this many times longer (a slower CPU)")],
+);
