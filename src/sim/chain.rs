@@ -14,6 +14,7 @@
 
 use crate::engine::SimDuration;
 use crate::model::{EdgeId, Instr, Model, WorkloadId};
+use std::collections::VecDeque;
 
 /// A node of a workload's static call tree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +32,8 @@ impl NodeId {
 pub(crate) struct Buf(u32);
 /// A workload whose call tree is larger than this gets no chain.
 const MAX_NODES_PER_WORKLOAD: usize = 20_000;
+/// Pooled buffers larger than this are shrunk when recycled.
+const MAX_POOLED_CAPACITY: usize = 1024;
 
 /// The parts of a hop's time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,7 +77,7 @@ pub(crate) struct Chains {
     pub roots: Vec<Option<NodeId>>,
     /// Per edge: its ordinal among its caller endpoint's call sites.
     edge_ordinal: Vec<u32>,
-    pool: Vec<Vec<Hop>>,
+    pool: Vec<VecDeque<Hop>>,
     free: Vec<u32>,
     pub mean: Vec<Totals>,
     pub tail: Vec<Totals>,
@@ -133,7 +136,7 @@ impl Chains {
         Some(match self.free.pop() {
             Some(id) => Buf(id),
             None => {
-                self.pool.push(Vec::with_capacity(8));
+                self.pool.push(VecDeque::with_capacity(8));
                 Buf((self.pool.len() - 1) as u32)
             }
         })
@@ -141,7 +144,13 @@ impl Chains {
 
     pub fn recycle(&mut self, chain: Option<Buf>) {
         if let Some(Buf(b)) = chain {
-            self.pool[b as usize].clear();
+            let buf = &mut self.pool[b as usize];
+            buf.clear();
+            // A buffer that once held a deep chain does not keep its size
+            // in the pool: pooled memory stays bounded by what is in flight.
+            if buf.capacity() > MAX_POOLED_CAPACITY {
+                buf.shrink_to(8);
+            }
             self.free.push(b);
         }
     }
@@ -151,12 +160,12 @@ impl Chains {
     pub fn add(&mut self, chain: Option<Buf>, node: Option<NodeId>, part: Part, d: SimDuration) {
         let (Some(Buf(chain)), Some(NodeId(node))) = (chain, node) else { return };
         let buf = &mut self.pool[chain as usize];
-        match buf.last_mut() {
+        match buf.back_mut() {
             Some(h) if h.node == node => h.ns[part as usize] += d.0,
             _ => {
                 let mut ns = [0; PARTS];
                 ns[part as usize] = d.0;
-                buf.push(Hop { node, visit: 0, ns });
+                buf.push_back(Hop { node, visit: 0, ns });
             }
         }
     }
@@ -167,7 +176,7 @@ impl Chains {
         let (Some(Buf(chain)), Some(NodeId(node))) = (chain, node) else { return };
         let mut ns = [0; PARTS];
         ns[Part::Queue as usize] = queued.0;
-        self.pool[chain as usize].push(Hop { node, visit: 1, ns });
+        self.pool[chain as usize].push_back(Hop { node, visit: 1, ns });
     }
 
     /// Adds network time to the callee's buffer and returns it.
@@ -192,13 +201,25 @@ impl Chains {
         a
     }
 
-    /// Moves the hops of `src` to the end of `dst` and recycles `src`.
+    /// Moves the hops of `src` to the end of `dst` and recycles `src`. The
+    /// shorter side is copied into the longer (small-to-large), so a deep
+    /// call chain costs O(n log n) copies, not O(n²).
     pub fn append(&mut self, dst: Option<Buf>, src: Option<Buf>) {
         let Some(Buf(s)) = src else { return };
         if let Some(Buf(d)) = dst {
-            let moved = std::mem::take(&mut self.pool[s as usize]);
-            self.pool[d as usize].extend_from_slice(&moved);
-            self.pool[s as usize] = moved;
+            let (d, s) = (d as usize, s as usize);
+            if self.pool[d].len() >= self.pool[s].len() {
+                let moved = std::mem::take(&mut self.pool[s]);
+                self.pool[d].extend(moved.iter().copied());
+                self.pool[s] = moved;
+            } else {
+                let small = std::mem::take(&mut self.pool[d]);
+                for h in small.iter().rev() {
+                    self.pool[s].push_front(*h);
+                }
+                self.pool.swap(d, s);
+                self.pool[s] = small;
+            }
         }
         self.recycle(src);
     }

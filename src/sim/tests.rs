@@ -551,3 +551,24 @@ workload:
     assert!(r.slo[0].pass, "{:?}", r.slo);
     assert!(!r.findings.iter().any(|f| f.kind == crate::metrics::FindingKind::SloViolation));
 }
+
+/// A call chain deeper than the inline limit: arrivals past it go through
+/// the ready list (no stack grows with the depth), at the same instant.
+#[test]
+fn a_very_deep_call_chain_runs_at_the_same_instants() {
+    let n = 300;
+    let mut y = String::from("duration: 1s\nservices:\n");
+    for i in 0..n {
+        if i + 1 < n {
+            y += &format!("  s{i}: {{ endpoints: {{ e: {{ steps: [ {{ call: s{}.e }} ] }} }} }}\n", i + 1);
+        } else {
+            y += &format!("  s{i}: {{ endpoints: {{ e: {{ work: 1ms }} }} }}\n");
+        }
+    }
+    y += "workload: [ { name: w, target: s0.e, rate: 10/s, arrivals: deterministic } ]\n";
+    let r = run(&yaml(&y), &RunOptions::default());
+    let w = &r.workloads["w"];
+    assert_eq!((w.ok, w.in_flight_at_end), (9, 1), "{w:?}");
+    // Only the last service works: every request takes exactly 1 ms.
+    assert_eq!((w.latency_ms.mean, w.latency_ms.max), (Some(1.0), Some(1.0)));
+}

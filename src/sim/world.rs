@@ -50,6 +50,8 @@ pub(crate) struct Counters {
     pub digest: u64,
     pub requests_in_flight: u64,
     pub peak_requests_in_flight: u64,
+    /// Attempts being handled inline inside one another now (`flow::send`).
+    pub inline_depth: u32,
 }
 
 #[derive(Default)]

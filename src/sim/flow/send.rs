@@ -13,6 +13,11 @@ use super::{answer, serve};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::{FailureKind, OutageMode};
 
+/// Most attempts handled inline inside one another (a chain of calls with
+/// no network latency): beyond it they go through the ready list, so a call
+/// chain thousands of services deep cannot exhaust the stack.
+const MAX_INLINE_DEPTH: u32 = 64;
+
 /// Why an attempt is sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum AttemptKind {
@@ -179,10 +184,15 @@ pub(crate) fn send_attempt(w: &mut World, call_key: CallKey, kind: AttemptKind) 
     }
     let wl = if edge.is_none() { w.workload_of(call_key) } else { None };
     let d = network_latency(w, edge, wl) + w.faults.added_latency(w.m, service);
-    if d.0 == 0 {
+    if d.0 == 0 && w.count.inline_depth < MAX_INLINE_DEPTH {
         // Arrives now. Handled inline: the caller is parked (or is the edge
-        // client), so nothing re-enters it, and call depth bounds the nesting.
+        // client), so nothing re-enters it. Call depth is the nesting, so it
+        // is bounded: deeper arrivals go through the ready list instead.
+        w.count.inline_depth += 1;
         serve::on_attempt_arrives(w, attempt);
+        w.count.inline_depth -= 1;
+    } else if d.0 == 0 {
+        w.ready.push_back(Event::AttemptArrives { attempt });
     } else {
         w.q.schedule_after(d, Event::AttemptArrives { attempt });
     }
