@@ -1,10 +1,19 @@
-//! Results → text summary, CSV series, Mermaid/DOT graphs and the static
-//! check report. Never runs a simulation: a report can be rebuilt from a
-//! saved result (graphs and checks read only the validated model).
+//! Results → text summary, CSV series, Mermaid/DOT graphs, the static
+//! check report, and the building blocks of HTML and Markdown reports. Never runs a
+//! simulation: a report can be rebuilt from saved results (graphs and
+//! checks read only the validated model).
+//!
+//! The report's building blocks are shared by every report: [`page`] (a
+//! format-neutral page of headings, tables with interval and difference
+//! cells, figures; rendered to HTML or Markdown) and [`chart`] (line
+//! charts with shaded windows, stacked bars and waterfalls, layered
+//! diagrams, as SVG).
 
+pub mod chart;
 mod check;
 mod csv;
 mod graph;
+pub mod page;
 mod table;
 mod text;
 
