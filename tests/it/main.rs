@@ -13,6 +13,8 @@
 //! - [`trust`]: answers that once misled, pinned (findings per window,
 //!   null latencies, the digest, stable random streams);
 //! - [`cli`]: the command line as a user runs it (exit codes, stderr);
+//! - [`report`]: the run report from `run --out` and `stormcast report`
+//!   (rebuilt byte for byte, missing inputs, partial runs);
 //! - [`architecture`]: the module graph of `sim/` is a DAG, leaves call no
 //!   orchestrator.
 
@@ -24,6 +26,7 @@ mod determinism;
 mod examples;
 mod formulas;
 mod invariants;
+mod report;
 mod storms;
 mod theory;
 mod trust;
