@@ -5,6 +5,7 @@ use super::{AXIS, FAULT, GRID, INK, MUTED, clip, color, failed, font, text_style
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// One series: points `(x, y)`, `None` for a gap (no value there).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -263,8 +264,16 @@ impl LineChart {
                 root.draw(&Rectangle::new([(a, y + 1), (b, y + LANE_H as i32 - 2)], c.mix(0.30).filled()))
                     .map_err(e)?;
             }
-            let at = m.windows.first().map_or(px(0.0), |w| px(w.0));
-            root.draw(&Text::new(m.label.clone(), (at + 3, y + 2), text_style(10.0, INK))).map_err(e)?;
+            // At the first window, or ending at the plot's right edge when
+            // it would run past it.
+            let at = m.windows.first().map_or(px(0.0), |w| px(w.0)) + 3;
+            let right = px(f64::INFINITY) - 3;
+            let (x, pos) = if at as f64 + text_width(&m.label, 10.0) > right as f64 {
+                (right, Pos::new(HPos::Right, VPos::Top))
+            } else {
+                (at, Pos::new(HPos::Left, VPos::Top))
+            };
+            root.draw(&Text::new(m.label.clone(), (x, y + 2), text_style(10.0, INK).pos(pos))).map_err(e)?;
         }
         Ok(())
     }

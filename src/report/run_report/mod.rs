@@ -51,12 +51,21 @@ pub fn run_page(s: &Stored) -> Page {
     p
 }
 
+/// Simulated seconds as a reader wants them: at most three decimals
+/// (milliseconds), no trailing zeros (`240`, `112.065`).
+fn secs(v: f64) -> String {
+    let s = format!("{v:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 /// Why the numbers are partial, when they are.
 fn partial_alert(r: &RunResult) -> Text {
     Text::plain(format!(
         "PARTIAL RESULT — the run stopped at its {} safety limit after {} s of the {} s to simulate. \
          Every number in this report covers only the simulated part; rerun with a higher limit for the whole run.",
-        r.engine.stopped_by, r.engine.sim_time_s, r.duration_s
+        r.engine.stopped_by,
+        secs(r.engine.sim_time_s),
+        secs(r.duration_s)
     ))
 }
 
@@ -124,12 +133,13 @@ fn topology(p: &mut Page, s: &Stored) {
 
 /// `61–70 s, 71–240 s`: a finding's windows, the first eight.
 fn windows(f: &Finding) -> String {
-    let mut parts: Vec<String> = f.windows.iter().take(8).map(|w| format!("{}–{} s", w.from_s, w.to_s)).collect();
+    let mut parts: Vec<String> =
+        f.windows.iter().take(8).map(|w| format!("{}–{} s", secs(w.from_s), secs(w.to_s))).collect();
     if f.windows.len() > 8 {
         parts.push(format!("and {} more", f.windows.len() - 8));
     }
     if parts.is_empty() {
-        parts.push(format!("{}–{} s", f.from_s, f.to_s));
+        parts.push(format!("{}–{} s", secs(f.from_s), secs(f.to_s)));
     }
     parts.join(", ")
 }
@@ -160,8 +170,8 @@ fn findings(p: &mut Page, r: &RunResult) {
             .faults
             .iter()
             .map(|f| {
-                let end = f.end_s.map_or_else(|| "the end of the run".to_string(), |e| format!("{e} s"));
-                Text::new().strong(&f.kind).t(" on ").code(&f.subject).t(format!(" from {} s to {end}", f.at_s))
+                let end = f.end_s.map_or_else(|| "the end of the run".to_string(), |e| format!("{} s", secs(e)));
+                Text::new().strong(&f.kind).t(" on ").code(&f.subject).t(format!(" from {} s to {end}", secs(f.at_s)))
             })
             .collect();
         p.push(Block::List(items));

@@ -180,6 +180,11 @@ fn reports_are_a_function_of_the_files() {
 }
 
 #[test]
+fn seconds_read_as_milliseconds_at_most() {
+    assert_eq!([secs(240.0), secs(112.065139887), secs(0.5), secs(0.0)], ["240", "112.065", "0.5", "0"]);
+}
+
+#[test]
 fn a_command_line_is_quoted_for_a_shell() {
     let args = ["run", "a b.yaml", "--set", "x={ ratio: 10% }", "it's"].map(String::from);
     assert_eq!(shell_line(&args), "run 'a b.yaml' --set 'x={ ratio: 10% }' 'it'\\''s'");
