@@ -106,7 +106,7 @@ fn the_run(p: &mut Page, s: &Stored) {
     p.push(Block::Facts(facts));
     for (name, w) in &r.workloads {
         let share = if w.offered > 0 { 100.0 * w.ok as f64 / w.offered as f64 } else { 0.0 };
-        p.paragraph(Text::new().strong("Outcome: ").code(name).t(format!(
+        p.paragraph(Text::new().strong("Outcome:").t(" ").code(name).t(format!(
             " — {} of {} requests ok ({share:.1}%), goodput {:.1}/s, p99 {} ms.",
             thousands(w.ok),
             thousands(w.offered),
