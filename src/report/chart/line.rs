@@ -403,6 +403,25 @@ mod tests {
         );
     }
 
+    /// An experiment's chart of a result against a swept value: a line per
+    /// variant with a dot per point and its 95% band.
+    #[test]
+    fn a_sweep_has_markers_and_bands() {
+        let mut c = LineChart::new("p99 against db replicas", "db replicas", "ms");
+        c.x_range = (1.0, 4.0);
+        for (i, name) in ["baseline", "retry budget"].into_iter().enumerate() {
+            let y = |x: f64, k: f64| k / x + i as f64;
+            let mut l = Line::new(name, i, (1..=4).map(|x| (x as f64, Some(y(x as f64, 10.0)))).collect());
+            l.markers = true;
+            l.band = (1..=4).map(|x| (x as f64, y(x as f64, 9.0), y(x as f64, 11.0))).collect();
+            c.lines.push(l);
+        }
+        let svg = c.to_svg();
+        assert_eq!(svg.matches("<circle").count(), 8, "{svg}");
+        assert_eq!(svg.matches("<polygon").count(), 2, "{svg}");
+        assert!(svg.contains(">\nretry budget\n</text>"), "the legend names the variants");
+    }
+
     #[test]
     fn an_empty_chart_still_draws() {
         let mut c = LineChart::new("nothing", "x", "y");

@@ -6,14 +6,17 @@ use super::{Block, Format, Page, Span, Table, Text};
 use std::fmt::Write;
 
 /// Plain text with Markdown's active characters escaped. `_` only at the
-/// edge of a word (GitHub ignores it inside one: `pool_exhausted`).
+/// edge of a word (GitHub ignores it inside one: `pool_exhausted`), `#`
+/// and `>` only at the start, `]` only where a link could start.
 fn esc(s: &str) -> String {
     let chars: Vec<char> = s.chars().collect();
     let mut o = String::with_capacity(s.len());
     for (i, &c) in chars.iter().enumerate() {
         let word = |j: Option<usize>| j.and_then(|j| chars.get(j)).is_some_and(|c| c.is_alphanumeric());
         let escape = match c {
-            '\\' | '*' | '`' | '[' | ']' | '<' | '|' => true,
+            '\\' | '*' | '`' | '<' | '|' => true,
+            // `[a, b]` is text; only `](` or `][` could make a link.
+            ']' => matches!(chars.get(i + 1), Some('(' | '[')),
             '_' => !(word(i.checked_sub(1)) && word(Some(i + 1))),
             '#' | '>' => i == 0,
             _ => false,
@@ -124,22 +127,30 @@ fn table(o: &mut String, t: &Table) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::page::Cell;
+    use crate::report::page::{Better, Cell};
 
     #[test]
     fn markdown_escapes_what_it_must_and_nothing_else() {
         assert_eq!(esc("pool_exhausted at *db* | x"), "pool_exhausted at \\*db\\* \\| x");
         assert_eq!(esc("_lead and trail_"), "\\_lead and trail\\_");
+        assert_eq!(esc("[a](b) [1, 2]"), "[a\\](b) [1, 2]");
         assert_eq!(code("a`b"), "``a`b``");
         let mut p = Page::new("run");
-        let mut t = Table::new("workload", &["p99"]);
-        t.row(vec![Cell::Code("web|1".into()), Cell::Missing]);
-        t.note(Text::plain("failed: 3 rejected at db"));
+        let mut t = Table::new("workload", &["p99", "Δ p99"]);
+        let ms = |x: f64| format!("{x:.1}");
+        t.row(vec![Cell::Code("web|1".into()), Cell::Missing, Cell::delta(-2.0, -3.0, -1.0, Better::Lower, ms)]);
+        t.row(vec![
+            Cell::Code("v".into()),
+            Cell::interval(5.0, 4.5, 5.5, ms),
+            Cell::delta(1.0, -1.0, 3.0, Better::Lower, ms),
+        ]);
+        t.rows[0].note = Some(Text::plain("failed: 3 rejected at db"));
         p.push(Block::Table(t));
         p.only(Format::Html, Block::Paragraph(Text::plain("html only")));
         assert_eq!(
             to_markdown(&p),
-            "# run\n\n| workload | p99 |\n| --- | ---: |\n| `web\\|1` | — |\n\n- failed: 3 rejected at db\n"
+            "# run\n\n| workload | p99 | Δ p99 |\n| --- | ---: | ---: |\n| `web\\|1` | — | **-2.0 [-3.0, -1.0]** |\n\
+             | `v` | 5.0 [4.5, 5.5] | +1.0 [-1.0, +3.0] |\n\n- failed: 3 rejected at db\n"
         );
     }
 }
