@@ -9,7 +9,8 @@
 //! 2. [`sim`] runs the model on the [`engine`] kernel and fills [`metrics`]
 //!    recorders, bounded by what is in flight.
 //! 3. [`metrics::RunResult`] is the machine-readable result (`--json`);
-//!    [`report`] turns it into text, CSV and diagrams.
+//!    [`report`] turns it into text, CSV, diagrams and the HTML/Markdown
+//!    run report (rebuilt from saved files alone).
 //! 4. [`cli`] is the only part that touches files, the terminal and the clock.
 
 pub mod cli;

@@ -5,6 +5,9 @@
 //! 3 a run stopped at a safety limit (its result is partial).
 
 mod progress;
+mod sha256;
+
+pub use sha256::sha256_hex;
 
 use crate::engine::SimDuration;
 use crate::model::Model;
@@ -12,6 +15,7 @@ use crate::report;
 use crate::sim::{self, RunOptions};
 use crate::spec::{self, Diagnostics, FileSource, LoadOptions, units};
 use clap::{Parser, Subcommand, ValueEnum};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -53,11 +57,18 @@ pub fn load_file_with(path: &Path, sets: &[String]) -> Result<Model, Diagnostics
 
 /// As [`load_file_with`], keeping the notes loading made.
 pub fn load_file_noted(path: &Path, sets: &[String]) -> Result<spec::Loaded, Diagnostics> {
+    load_source_noted(path, sets).map(|(l, _)| l)
+}
+
+/// As [`load_file_noted`], also returning the bytes read (what a report's
+/// hash covers is exactly what was checked).
+fn load_source_noted(path: &Path, sets: &[String]) -> Result<(spec::Loaded, Vec<u8>), Diagnostics> {
     let file = path.display().to_string();
     let bytes = read_source(path)?;
     let text = spec::text_of(&file, &bytes)?;
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    spec::load(&file, &text, sets, &LoadOptions { base_dir, files: &FsFiles })
+    let loaded = spec::load(&file, &text, sets, &LoadOptions { base_dir, files: &FsFiles })?;
+    Ok((loaded, bytes))
 }
 
 fn read_source(path: &Path) -> Result<Vec<u8>, Diagnostics> {
@@ -98,7 +109,8 @@ enum Command {
         /// Simulated time to run, e.g. 10m (overrides the file's `duration`).
         #[arg(long)]
         duration: Option<String>,
-        /// Write summary.json, workloads.csv and services.csv here.
+        /// Write summary.json, summary.txt, the CSV series and the report
+        /// (report.html, report.md) here.
         #[arg(long)]
         out: Option<PathBuf>,
         /// Width of a time-series interval, e.g. 1s, 100ms.
@@ -125,6 +137,11 @@ enum Command {
     Schema {
         #[arg(long)]
         markdown: bool,
+    },
+    /// Rebuild report.html and report.md from the files `run --out DIR` wrote.
+    Report {
+        /// The folder `stormcast run --out DIR` wrote.
+        dir: PathBuf,
     },
     /// Print the topology as a diagram.
     Graph {
@@ -156,6 +173,7 @@ pub fn main() -> i32 {
             cmd_run(&args)
         }
         Command::Check { file } => cmd_check(&file),
+        Command::Report { dir } => cmd_report(&dir),
         Command::Graph { file, format } => cmd_graph(&file, format),
         Command::Schema { markdown } => cmd_schema(markdown),
     }
@@ -213,9 +231,19 @@ fn cmd_run(a: &RunArgs) -> i32 {
         Ok(d) => return usage_error(&format!("--interval {d} is too short: the shortest is {MIN_INTERVAL}")),
         Err(e) => return usage_error(&format!("--interval: {e}")),
     };
-    let model = match load_or_report_with(&a.file, &a.sets) {
-        Ok(m) => m,
-        Err(code) => return code,
+    // Read once: what is checked is what the report's hash covers.
+    let source_of = |f: &str| std::fs::read_to_string(f).ok();
+    let (model, source) = match load_source_noted(&a.file, &a.sets) {
+        Ok((loaded, bytes)) => {
+            if !loaded.notes.is_empty() {
+                eprint!("{}", loaded.notes.render_notes(&source_of));
+            }
+            (loaded.model, bytes)
+        }
+        Err(d) => {
+            eprint!("{}", d.render_with(&source_of));
+            return EXIT_BAD_INPUT;
+        }
     };
     if let Some(d) = duration
         && d <= model.warmup
@@ -263,8 +291,15 @@ fn cmd_run(a: &RunArgs) -> i32 {
             requests as f64 / wall / 1e6
         );
     }
+    let provenance = || report::RunInfo {
+        stormcast_version: env!("CARGO_PKG_VERSION").to_string(),
+        command: std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect(),
+        input_file: a.file.display().to_string(),
+        input_sha256: sha256::sha256_hex(&source),
+        interval_s: interval.as_secs_f64(),
+    };
     if let Some(dir) = &a.out
-        && let Err(e) = write_out(dir, &result)
+        && let Err(e) = write_out(dir, &result, &provenance(), &report::topology_info(&model, &report::analyze(&model)))
     {
         return usage_error(&format!("cannot write {}: {e}", dir.display()));
     }
@@ -305,23 +340,82 @@ fn check_writable(dir: &Path) -> std::io::Result<()> {
     std::fs::remove_file(&probe)
 }
 
-/// Writes each file to a temporary name first, then renames: never a
+/// Writes `content` to `dir/name` through a temporary name: never a
 /// partial file.
-fn write_out(dir: &Path, r: &crate::metrics::RunResult) -> std::io::Result<()> {
+fn write_atomic(dir: &Path, name: &str, content: &str) -> std::io::Result<()> {
+    let tmp = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, content)?;
+    std::fs::rename(&tmp, dir.join(name))
+}
+
+/// Pretty JSON with a final newline.
+fn pretty<T: serde::Serialize>(v: &T) -> std::io::Result<String> {
+    serde_json::to_string_pretty(v).map(|s| s + "\n").map_err(std::io::Error::other)
+}
+
+/// Writes the result, its series, what the report needs, then the report
+/// built from those files' text — as `stormcast report DIR` builds it.
+fn write_out(
+    dir: &Path,
+    r: &crate::metrics::RunResult,
+    run: &report::RunInfo,
+    topology: &report::TopologyInfo,
+) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let json = serde_json::to_string_pretty(r).map_err(std::io::Error::other)? + "\n";
     let files = [
-        ("summary.json", json),
-        ("workloads.csv", report::workloads_csv(&r.series)),
-        ("services.csv", report::services_csv(&r.series)),
-        ("summary.txt", report::summary(r)),
+        (report::stored::SUMMARY_JSON, pretty(r)?),
+        (report::stored::WORKLOADS_CSV, report::workloads_csv(&r.series)),
+        (report::stored::SERVICES_CSV, report::services_csv(&r.series)),
+        (report::stored::RUN_JSON, pretty(run)?),
+        (report::stored::TOPOLOGY_JSON, pretty(topology)?),
     ];
     for (name, content) in &files {
-        let tmp = dir.join(format!(".{name}.tmp"));
-        std::fs::write(&tmp, content)?;
-        std::fs::rename(&tmp, dir.join(name))?;
+        write_atomic(dir, name, content)?;
     }
-    Ok(())
+    write_atomic(dir, "summary.txt", &report::summary(r))?;
+    let texts = files.into_iter().collect();
+    write_report(dir, &texts).map_err(std::io::Error::other)
+}
+
+/// `report.html` and `report.md` from the stored files' text.
+fn write_report(dir: &Path, texts: &BTreeMap<&str, String>) -> Result<(), String> {
+    let stored = report::Stored::parse(texts)?;
+    write_atomic(dir, REPORT_HTML, &report::run_report::html(&stored)).map_err(|e| e.to_string())?;
+    write_atomic(dir, REPORT_MD, &report::run_report::markdown(&stored)).map_err(|e| e.to_string())
+}
+
+/// The report files, beside the results they are built from.
+pub const REPORT_HTML: &str = "report.html";
+pub const REPORT_MD: &str = "report.md";
+
+/// `stormcast report DIR`: the report again from the files in DIR, without
+/// loading or running anything.
+fn cmd_report(dir: &Path) -> i32 {
+    let mut texts = BTreeMap::new();
+    for name in report::stored::INPUTS {
+        let path = dir.join(name);
+        match std::fs::read_to_string(&path) {
+            Ok(t) => {
+                texts.insert(name, t);
+            }
+            Err(e) => {
+                let why =
+                    if e.kind() == std::io::ErrorKind::NotFound { "is missing".to_string() } else { e.to_string() };
+                return usage_error(&format!(
+                    "cannot build the report: {} {why}; the folder must be one `stormcast run FILE --out {}` wrote",
+                    path.display(),
+                    dir.display()
+                ));
+            }
+        }
+    }
+    match write_report(dir, &texts) {
+        Ok(()) => {
+            println!("{}\n{}", dir.join(REPORT_HTML).display(), dir.join(REPORT_MD).display());
+            EXIT_OK
+        }
+        Err(e) => usage_error(&format!("cannot build the report from {}: {e}", dir.display())),
+    }
 }
 
 fn cmd_check(file: &Path) -> i32 {

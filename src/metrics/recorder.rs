@@ -65,7 +65,7 @@ impl Hist {
     /// Quantile `q` in [0, 1], in ns (the bucket's representative value).
     pub fn quantile_ns(&self, q: f64) -> u64 {
         match &self.h {
-            Some(h) if h.len() > 0 => h.value_at_quantile(q),
+            Some(h) if !h.is_empty() => h.value_at_quantile(q),
             _ => 0,
         }
     }
@@ -77,7 +77,7 @@ impl Hist {
 
     pub fn reset(&mut self) {
         if let Some(h) = &mut self.h
-            && h.len() > 0
+            && !h.is_empty()
         {
             h.reset();
         }

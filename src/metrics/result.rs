@@ -2,15 +2,18 @@
 //! `shared/spec/format.md` (keys as written there; more may be added).
 //!
 //! Maps are `BTreeMap`s so the JSON is byte-identical for a seed. Times are
-//! milliseconds as floats, counts integers.
+//! milliseconds as floats, counts integers. Every type reads back from its
+//! JSON too (`Deserialize`), so `stormcast report DIR` can rebuild a report
+//! from a saved `summary.json` without running anything; the series, which
+//! the JSON leaves out, come back from the CSV files.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Latency of the requests (or attempts) that succeeded, in milliseconds.
 /// Every field is `None` (JSON `null`, `—` on the terminal) when nothing
 /// succeeded: there is no latency to report, and `0` would read as "fast".
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct LatencySummary {
     pub mean: Option<f64>,
     pub p50: Option<f64>,
@@ -21,7 +24,7 @@ pub struct LatencySummary {
     pub max: Option<f64>,
     /// Values beyond the histogram's range (one simulated day): counted in
     /// the percentiles as one day; `max` and `mean` stay exact. Absent when 0.
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub beyond_range: u64,
 }
 
@@ -29,7 +32,7 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct WorkloadResult {
     /// `service.endpoint` the workload sends to.
     pub target: String,
@@ -52,7 +55,7 @@ pub struct WorkloadResult {
 /// Failed requests (or calls) by the kind of their root cause: the failure
 /// where it began, wherever in the call graph that was (a request that
 /// failed because a call two hops down timed out counts as a timeout).
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct FailureCounts {
     pub error: u64,
     pub timeout: u64,
@@ -74,7 +77,7 @@ impl FailureCounts {
 }
 
 /// How many requests failed for one root cause.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct FailureCause {
     /// `error`, `timeout`, `rejected` or `short_circuited`.
     pub kind: String,
@@ -84,7 +87,7 @@ pub struct FailureCause {
 }
 
 /// Replicas (starting, ready and draining) over the measured period.
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct ReplicaSummary {
     pub min: u32,
     /// Time-weighted.
@@ -93,7 +96,7 @@ pub struct ReplicaSummary {
 }
 
 /// One rescale by a service's autoscaler.
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct ScaleEventResult {
     pub t_s: f64,
     pub from: u32,
@@ -104,7 +107,7 @@ pub struct ScaleEventResult {
 }
 
 /// What the replicas cost, when the topology gives a price.
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct CostResult {
     pub per_replica_hour: f64,
     /// Over all services, measured period only.
@@ -112,7 +115,7 @@ pub struct CostResult {
     pub total: f64,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct ServiceResult {
     /// Attempts that arrived at a replica after the warm-up.
     pub arrivals: u64,
@@ -147,13 +150,13 @@ pub struct ServiceResult {
     /// period, in hours.
     pub replica_hours: f64,
     /// Rescales by the autoscaler (after the warm-up); absent without one.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scale_events: Vec<ScaleEventResult>,
     /// Server-side latency: arrival at the replica to response sent.
     pub latency_ms: LatencySummary,
 }
 
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct EdgeResult {
     /// Calls made (first attempts intended).
     pub calls: u64,
@@ -193,7 +196,7 @@ impl EdgeResult {
     }
 }
 
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct ChainHop {
     pub service: String,
     pub endpoint: String,
@@ -210,14 +213,14 @@ pub struct ChainHop {
     pub delay_ms: f64,
 }
 
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Chains {
     pub mean: Vec<ChainHop>,
     pub p99: Vec<ChainHop>,
 }
 
 /// What a finding is about (`findings[].kind` in the JSON, snake_case).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FindingKind {
     Saturation,
@@ -255,7 +258,7 @@ impl std::fmt::Display for FindingKind {
 }
 
 /// A span of simulated time, in seconds.
-#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Window {
     pub from_s: f64,
     pub to_s: f64,
@@ -264,7 +267,7 @@ pub struct Window {
 /// A finding stated in words. One finding per kind and subject: when the
 /// condition held several times, `windows` lists each stretch and
 /// `from_s`/`to_s` span them all.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Finding {
     pub kind: FindingKind,
     pub subject: String,
@@ -276,7 +279,7 @@ pub struct Finding {
 }
 
 /// What ended a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StopReason {
     /// The whole duration was simulated.
@@ -304,7 +307,7 @@ impl std::fmt::Display for StopReason {
 }
 
 /// One SLO of the topology, judged over the measured run.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct SloResult {
     pub workload: String,
     /// The objective in words: `p99 ≤ 300ms, success ≥ 99.9%`.
@@ -317,7 +320,7 @@ pub struct SloResult {
 }
 
 /// One bound of an SLO.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct SloCheck {
     /// `p99`, `mean`, … or `success`.
     pub stat: String,
@@ -328,7 +331,7 @@ pub struct SloCheck {
     pub pass: bool,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct EngineResult {
     pub events: u64,
     /// `duration` (the whole run was simulated), `max_events` or `max_in_flight`.
@@ -341,14 +344,14 @@ pub struct EngineResult {
     pub peak_in_flight: u64,
 }
 
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct CacheResult {
     pub hits: u64,
     pub misses: u64,
 }
 
 /// One fault of the chaos schedule, as it ran.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct FaultResult {
     pub kind: String,
     /// The service it hits (`from->to` for a partition).
@@ -358,7 +361,7 @@ pub struct FaultResult {
     pub end_s: Option<f64>,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct RunResult {
     pub name: String,
     pub seed: u64,
@@ -375,10 +378,10 @@ pub struct RunResult {
     /// The chaos schedule as it ran.
     pub faults: Vec<FaultResult>,
     /// The topology's SLOs (`slo:`), judged over the measured run; absent without.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub slo: Vec<SloResult>,
     /// Present when the topology has `cost: { per_replica_hour }`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<CostResult>,
     pub engine: EngineResult,
     /// Per-interval series; written to CSV by `--out`, not part of the JSON.

@@ -94,6 +94,18 @@ fn label(m: &Model, arrow: &Arrow, newline: &str) -> String {
     lines.join(newline)
 }
 
+/// One `(caller service, callee service, label lines)` per arrow, as
+/// [`mermaid`] draws them: what the HTML report's diagram needs.
+pub(super) fn service_calls(m: &Model, a: &Analysis) -> Vec<(String, String, Vec<String>)> {
+    arrows(m, a)
+        .iter()
+        .map(|arrow| {
+            let label = label(m, arrow, "\n").lines().map(str::to_string).collect();
+            (m.services[arrow.from].name.clone(), m.services[arrow.to].name.clone(), label)
+        })
+        .collect()
+}
+
 pub fn mermaid(m: &Model, a: &Analysis) -> String {
     let mut o = String::from("flowchart LR\n");
     for w in &m.workloads {

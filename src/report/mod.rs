@@ -1,14 +1,26 @@
-//! Results → text summary, CSV series, Mermaid/DOT graphs and the static
-//! check report. Never runs a simulation: a report can be rebuilt from a
-//! saved result (graphs and checks read only the validated model).
+//! Results → text summary, CSV series, Mermaid/DOT graphs, the static
+//! check report, and the run report (HTML and Markdown). Never runs a
+//! simulation: a report can be rebuilt from saved results (graphs and
+//! checks read only the validated model).
+//!
+//! The report's building blocks are shared by every report: [`page`] (a
+//! format-neutral page of headings, tables with interval and difference
+//! cells, figures; rendered to HTML or Markdown) and [`chart`] (line
+//! charts with shaded windows, stacked bars and waterfalls, layered
+//! diagrams, as SVG). [`stored`] reads the files of an `--out` folder back.
 
+pub mod chart;
 mod check;
 mod csv;
 mod graph;
+pub mod page;
+pub mod run_report;
+pub mod stored;
 mod table;
 mod text;
 
 pub use check::{Analysis, analyze, check_report};
 pub use csv::{services_csv, workloads_csv};
 pub use graph::{dot, mermaid};
+pub use stored::{RunInfo, Stored, TopologyInfo, topology_info};
 pub use text::summary;

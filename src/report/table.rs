@@ -147,6 +147,17 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// A latency in milliseconds as the tables show it: `0`, three decimals
+/// below 1 ms, two below 100 ms, none above (`0.568`, `13.16`, `2875`).
+pub fn ms(v: f64) -> String {
+    crate::metrics::format_ms(v)
+}
+
+/// A latency that may be absent (nothing succeeded): `—` then.
+pub fn opt_ms(v: Option<f64>) -> String {
+    v.map_or_else(|| "—".into(), ms)
+}
+
 /// A non-negative rate or count: thousands separators, decimals only below
 /// 100 (`1,200`, `12.5`, `0.25`); `∞` for infinity.
 pub fn amount(x: f64) -> String {

@@ -1,17 +1,8 @@
 //! The human-readable summary `stormcast run` prints.
 
-use super::table::{Align, Table, thousands};
+use super::table::{Align, Table, ms, opt_ms, thousands};
 use crate::metrics::{ChainHop, LatencySummary, RunResult};
 use std::fmt::Write;
-
-/// A latency for the tables: `—` when there is none (nothing succeeded).
-fn opt_ms(v: Option<f64>) -> String {
-    v.map_or_else(|| "—".into(), ms)
-}
-
-fn ms(v: f64) -> String {
-    crate::metrics::format_ms(v)
-}
 
 fn lat_cells(l: &LatencySummary) -> impl Iterator<Item = String> {
     [l.mean, l.p50, l.p90, l.p95, l.p99, l.p999, l.max].into_iter().map(opt_ms)
@@ -87,7 +78,7 @@ pub fn summary(r: &RunResult) -> String {
 
 /// "127,780 rejected at db, 15,775 timeout at api->db.query": the root
 /// causes of failed requests, most frequent first (the first four).
-fn causes(c: &[crate::metrics::FailureCause]) -> String {
+pub(super) fn causes(c: &[crate::metrics::FailureCause]) -> String {
     let mut parts: Vec<String> =
         c.iter().take(4).map(|c| format!("{} {} at {}", thousands(c.count), c.kind, c.at)).collect();
     if c.len() > 4 {
@@ -203,7 +194,7 @@ fn chain_table(o: &mut String, hops: &[ChainHop]) {
     t.render(o);
 }
 
-fn hop_total(h: &ChainHop) -> f64 {
+pub(super) fn hop_total(h: &ChainHop) -> f64 {
     h.queue_ms + h.cpu_ms + h.network_ms + h.delay_ms + h.wasted_ms + h.backoff_ms
 }
 

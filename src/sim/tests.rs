@@ -545,6 +545,10 @@ workload:
     // (p99 ≈ 921 ms): the missed windows are around 300–360 s.
     assert!(f.from_s >= 240.0 && f.to_s <= 420.0, "{f:?}");
     assert!(f.message.contains("p99"), "{}", f.message);
+    // The result reads back from its JSON (reports are rebuilt from it).
+    let json = serde_json::to_string(&r).expect("serialises");
+    let back: crate::metrics::RunResult = serde_json::from_str(&json).expect("reads back");
+    assert_eq!(serde_json::to_string(&back).expect("serialises"), json);
     // A bound no window breaks: no finding, and a pass over the run.
     m.slo = vec![slo(60_000)];
     let r = run_checked(&m);

@@ -14,6 +14,8 @@
 //!   null latencies, the digest, stable random streams);
 //! - [`cli`]: the command line as a user runs it (exit codes, stderr,
 //!   `stormcast schema`, notes, binary files);
+//! - [`report`]: the run report from `run --out` and `stormcast report`
+//!   (rebuilt byte for byte, missing inputs, partial runs);
 //! - [`architecture`]: the module graph of `sim/` is a DAG, leaves call no
 //!   orchestrator;
 //! - [`schema`]: the JSON Schema and the docs' key tables generated from
@@ -29,6 +31,7 @@ mod determinism;
 mod examples;
 mod formulas;
 mod invariants;
+mod report;
 mod schema;
 mod storms;
 mod theory;

@@ -1,0 +1,351 @@
+//! The run report's figures: time charts from the series (per workload
+//! latency, goodput against offered load, errors; the busiest services'
+//! utilization and queues, replicas, amplification) with the warm-up,
+//! faults and findings on them; the latency chain waterfalls; the topology
+//! diagram.
+
+use super::super::chart::{Bars, Diagram, Line, LineChart, Mark, Node, NodeKind, Shade, ShadeKind};
+use super::super::page::{Block, Figure, Format, Page, Text};
+use super::super::stored::Stored;
+use super::super::table::ms;
+use crate::metrics::{ChainHop, Finding, FindingKind, RunResult, Series, ServiceRow, WorkloadRow};
+
+/// Most points a line gets: longer series are merged into buckets of
+/// whole intervals.
+const MAX_POINTS: usize = 600;
+/// Most services on one chart.
+const MAX_SERVICES: usize = 6;
+
+/// Intervals per plotted point.
+fn bucket(s: &Series) -> usize {
+    let n = s.workloads.len().checked_div(s.workload_names.len()).unwrap_or(0);
+    let n = n.max(s.services.len().checked_div(s.service_names.len()).unwrap_or(0));
+    n.div_ceil(MAX_POINTS).max(1)
+}
+
+/// One point per bucket of `k` rows: x at the bucket's middle, y from `f`.
+fn points<R>(
+    rows: &[&R],
+    t_s: fn(&R) -> f64,
+    k: usize,
+    width_s: f64,
+    f: impl Fn(&[&R]) -> Option<f64>,
+) -> Vec<(f64, Option<f64>)> {
+    rows.chunks(k).map(|c| (t_s(c[0]) + c.len() as f64 * width_s / 2.0, f(c))).collect()
+}
+
+/// The sum of `v` over a bucket, per second.
+fn rate<R>(c: &[&R], width_s: f64, v: fn(&R) -> u64) -> Option<f64> {
+    Some(c.iter().map(|r| v(r) as f64).sum::<f64>() / (c.len() as f64 * width_s))
+}
+
+/// The largest value in a bucket (a latency percentile: the worst interval).
+fn worst<R>(c: &[&R], v: fn(&R) -> Option<f64>) -> Option<f64> {
+    c.iter().filter_map(|r| v(r)).reduce(f64::max)
+}
+
+/// The mean of `v` over a bucket.
+fn mean<R>(c: &[&R], v: impl Fn(&R) -> f64) -> Option<f64> {
+    Some(c.iter().map(|r| v(r)).sum::<f64>() / c.len() as f64)
+}
+
+fn mark_color(k: FindingKind) -> usize {
+    match k {
+        FindingKind::Saturation | FindingKind::Metastable => 1,
+        FindingKind::PoolExhausted => 4,
+        FindingKind::RetryStorm => 3,
+        FindingKind::Recovered => 2,
+        FindingKind::AutoscalerSlow | FindingKind::SloViolation => 5,
+        FindingKind::Flapping | FindingKind::StoppedEarly => 6,
+    }
+}
+
+fn mark(f: &Finding) -> Mark {
+    let mut windows: Vec<(f64, f64)> = f.windows.iter().map(|w| (w.from_s, w.to_s)).collect();
+    if windows.is_empty() {
+        windows.push((f.from_s, f.to_s));
+    }
+    Mark { label: format!("{} {}", f.kind, f.subject), windows, color: mark_color(f.kind) }
+}
+
+/// The time axis every chart shares: warm-up, faults, the part not
+/// simulated; the findings about `subjects` (all when `None`).
+struct Frame<'a> {
+    r: &'a RunResult,
+    k: usize,
+    shades: Vec<Shade>,
+}
+
+impl Frame<'_> {
+    fn new(r: &RunResult) -> Frame<'_> {
+        let mut shades = Vec::new();
+        if r.warmup_s > 0.0 {
+            shades.push(Shade { from: 0.0, to: r.warmup_s, label: "warm-up".into(), kind: ShadeKind::Quiet });
+        }
+        for f in &r.faults {
+            let to = f.end_s.unwrap_or(r.engine.sim_time_s);
+            shades.push(Shade { from: f.at_s, to, label: format!("{} {}", f.kind, f.subject), kind: ShadeKind::Fault });
+        }
+        if !r.complete {
+            let label = "not simulated (partial run)".to_string();
+            shades.push(Shade { from: r.engine.sim_time_s, to: r.duration_s, label, kind: ShadeKind::Missing });
+        }
+        Frame { r, k: bucket(&r.series), shades }
+    }
+
+    fn chart(&self, title: String, y_label: &str, subjects: Option<&[&str]>) -> LineChart {
+        let mut c = LineChart::new(title, "time (s)", y_label);
+        c.x_range = (0.0, self.r.duration_s);
+        c.shades = self.shades.clone();
+        let about = |f: &&Finding| subjects.is_none_or(|s| s.contains(&f.subject.as_str()));
+        c.marks =
+            self.r.findings.iter().filter(about).filter(|f| f.kind != FindingKind::StoppedEarly).map(mark).collect();
+        c
+    }
+
+    fn width_s(&self) -> f64 {
+        self.r.series.interval_s
+    }
+
+    fn workload_rows(&self, w: usize) -> Vec<&WorkloadRow> {
+        self.r.series.workloads.iter().filter(|r| r.workload as usize == w).collect()
+    }
+
+    fn service_rows(&self, name: &str) -> Vec<&ServiceRow> {
+        let s = &self.r.series;
+        match s.service_names.iter().position(|n| n == name) {
+            Some(i) => s.services.iter().filter(|r| r.service as usize == i).collect(),
+            None => Vec::new(),
+        }
+    }
+}
+
+fn pct(v: f64) -> String {
+    format!("{v:.0}%")
+}
+
+/// How a chart says its points are merged.
+fn per_point(f: &Frame) -> String {
+    let s = f.width_s() * f.k as f64;
+    if f.k == 1 { format!("per {s} s interval") } else { format!("per {s} s ({} intervals merged)", f.k) }
+}
+
+/// One latency percentile of a workload's row.
+type Percentile = fn(&WorkloadRow) -> Option<f64>;
+
+fn workload_figures(f: &Frame, w: usize, name: &str) -> Vec<Figure> {
+    let rows = f.workload_rows(w);
+    let (k, ws) = (f.k, f.width_s());
+    let t = |r: &WorkloadRow| r.t_s;
+    let mut lat = f.chart(format!("{name} — latency of successful requests"), "ms", None);
+    lat.y_fmt = super::super::chart::plain;
+    let pcts: [(&str, Percentile); 3] = [("p50", |r| r.p50_ms), ("p95", |r| r.p95_ms), ("p99", |r| r.p99_ms)];
+    for (i, (label, v)) in pcts.into_iter().enumerate() {
+        lat.lines.push(Line::new(label, [2, 0, 1][i], points(&rows, t, k, ws, |c| worst(c, v))));
+    }
+    let ys: Vec<f64> =
+        lat.lines.iter().flat_map(|l| l.points.iter().filter_map(|p| p.1)).filter(|y| *y > 0.0).collect();
+    let (lo, hi) = (ys.iter().copied().fold(f64::MAX, f64::min), ys.iter().copied().fold(0.0, f64::max));
+    lat.log_y = hi > 30.0 * lo;
+    let mut good = f.chart(format!("{name} — offered load and goodput"), "requests/s", None);
+    good.lines.push(Line::new("offered/s", 6, points(&rows, t, k, ws, |c| rate(c, ws, |r| r.offered))));
+    good.lines.push(Line::new("ok/s (goodput)", 0, points(&rows, t, k, ws, |c| rate(c, ws, |r| r.ok))));
+    let mut err = f.chart(format!("{name} — failed requests"), "requests/s", None);
+    err.lines.push(Line::new("failed/s", 1, points(&rows, t, k, ws, |c| rate(c, ws, |r| r.failed))));
+    let scale = if lat.log_y { "log scale, " } else { "" };
+    let every = per_point(f);
+    vec![
+        Figure {
+            svg: lat.to_svg(),
+            caption: format!(
+                "p50, p95 and p99 of the requests that succeeded, {every} ({scale}the worst interval where merged); \
+                 gaps: none succeeded. Shaded: warm-up (grey), faults (red); lanes above: findings."
+            ),
+            wide: false,
+        },
+        Figure {
+            svg: good.to_svg(),
+            caption: format!("Requests arriving (grey) and succeeding, {every}."),
+            wide: false,
+        },
+        Figure {
+            svg: err.to_svg(),
+            caption: format!("Requests that failed, {every}, by when they ended."),
+            wide: false,
+        },
+    ]
+}
+
+/// Services sorted by `key` (largest first, then by name), the first few.
+fn top(r: &RunResult, key: impl Fn(&crate::metrics::ServiceResult) -> f64) -> Vec<&str> {
+    let mut v: Vec<(&str, f64)> = r.services.iter().map(|(n, s)| (n.as_str(), key(s))).collect();
+    v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+    v.into_iter().take(MAX_SERVICES).map(|x| x.0).collect()
+}
+
+/// A chart with one line per service in `names`, the value from `v`.
+fn per_service(
+    f: &Frame,
+    title: &str,
+    y: &str,
+    names: &[&str],
+    v: impl Fn(&[&ServiceRow]) -> Option<f64>,
+) -> LineChart {
+    let mut c = f.chart(title.to_string(), y, Some(names));
+    for (i, n) in names.iter().enumerate() {
+        let rows = f.service_rows(n);
+        c.lines.push(Line::new(*n, i, points(&rows, |r| r.t_s, f.k, f.width_s(), &v)));
+    }
+    c
+}
+
+fn service_figures(f: &Frame) -> (Vec<Figure>, Option<String>) {
+    let r = f.r;
+    let every = per_point(f);
+    let busiest = top(r, |s| s.utilization);
+    let mut util = per_service(f, "Utilization of the busiest services", "% of cores", &busiest, |c| {
+        mean(c, |r| r.utilization * 100.0)
+    });
+    util.y_max = Some(105.0);
+    util.y_fmt = pct;
+    let queued = top(r, |s| s.mean_queue_len + s.utilization * 1e-9);
+    let queue =
+        per_service(f, "Admission queue length", "attempts waiting", &queued, |c| mean(c, |r| r.queue_len as f64));
+    let ampl_names = top(r, |s| s.amplification);
+    let ampl = per_service(f, "Amplification", "attempts per request", &ampl_names, |c| mean(c, |r| r.amplification));
+    let mut figs = vec![
+        Figure { svg: util.to_svg(), caption: format!("Busy cores over serving cores, {every}."), wide: false },
+        Figure {
+            svg: queue.to_svg(),
+            caption: format!(
+                "Attempts waiting for an admission slot at the interval's end, {every} (mean where merged)."
+            ),
+            wide: false,
+        },
+        Figure {
+            svg: ampl.to_svg(),
+            caption: format!(
+                "Attempts arriving at the service per request entering the system, {every}: above 1, retries or \
+                 fan-out multiply the load."
+            ),
+            wide: false,
+        },
+    ];
+    let changing: Vec<&str> = r
+        .services
+        .keys()
+        .map(String::as_str)
+        .filter(|n| {
+            let rows = f.service_rows(n);
+            rows.first().is_some_and(|a| {
+                rows.iter().any(|b| b.replicas_ready != a.replicas_ready || b.replicas_total != a.replicas_total)
+            })
+        })
+        .take(MAX_SERVICES)
+        .collect();
+    if changing.is_empty() {
+        return (figs, Some("Replicas did not change during the run.".into()));
+    }
+    let mut reps = f.chart("Replicas".into(), "replicas", Some(&changing));
+    for (i, n) in changing.iter().enumerate() {
+        let rows = f.service_rows(n);
+        let ready = points(&rows, |r| r.t_s, f.k, f.width_s(), |c| c.last().map(|r| r.replicas_ready as f64));
+        let total = points(&rows, |r| r.t_s, f.k, f.width_s(), |c| c.last().map(|r| r.replicas_total as f64));
+        reps.lines.push(Line::new(format!("{n} ready"), i, ready));
+        let mut t = Line::new(format!("{n} total"), i, total);
+        t.dashed = true;
+        reps.lines.push(t);
+    }
+    figs.insert(
+        0,
+        Figure {
+            svg: reps.to_svg(),
+            caption: format!("Ready replicas (solid) and all replicas — starting, ready, draining (dashed), {every}."),
+            wide: false,
+        },
+    );
+    (figs, None)
+}
+
+/// The "Over time" section (HTML only: Markdown has no images).
+pub(super) fn over_time(p: &mut Page, r: &RunResult) {
+    p.heading(2, "Over time");
+    if r.series.workloads.is_empty() && r.series.services.is_empty() {
+        p.paragraph(Text::plain("No series were stored for this run."));
+        return;
+    }
+    p.only(Format::Markdown, Block::Paragraph(Text::plain("The charts are in report.html, next to this file.")));
+    let f = Frame::new(r);
+    for (w, name) in r.series.workload_names.iter().enumerate() {
+        p.only(Format::Html, Block::Heading(3, format!("Workload {name}")));
+        p.only(Format::Html, Block::Figures(workload_figures(&f, w, name)));
+    }
+    p.only(Format::Html, Block::Heading(3, "Services".into()));
+    let (figs, note) = service_figures(&f);
+    if let Some(n) = note {
+        p.only(Format::Html, Block::Paragraph(Text::plain(n)));
+    }
+    p.only(Format::Html, Block::Figures(figs));
+}
+
+/// A waterfall of one chain: each hop's time by part, after the hops before.
+pub(super) fn chain_figure(workload: &str, which: &str, hops: &[ChainHop]) -> Figure {
+    let parts = ["queue", "cpu", "network", "backoff", "delay", "wasted"].map(String::from).to_vec();
+    let mut b = Bars::waterfall(format!("{workload} — {which}"), "ms along the critical path", parts);
+    b.fmt = |v| format!("{} ms", ms(v));
+    for h in hops {
+        let label = format!("{}{}.{}", "\u{a0}\u{a0}".repeat(h.depth as usize), h.service, h.endpoint);
+        b.push_next(label, vec![h.queue_ms, h.cpu_ms, h.network_ms, h.backoff_ms, h.delay_ms, h.wasted_ms]);
+    }
+    Figure {
+        svg: b.to_svg(),
+        caption: format!(
+            "Where the time of the {which} goes: each hop's own time (ms) after the hops before it; the last bar ends \
+             at the sum along the critical path."
+        ),
+        wide: false,
+    }
+}
+
+/// The topology as boxes and arrows, services coloured by utilization.
+pub(super) fn diagram(s: &Stored) -> Diagram {
+    let t = &s.topology;
+    let mut d = Diagram { title: format!("{} — topology", s.result.name), ..Diagram::default() };
+    for w in &t.workloads {
+        let offered = s.result.workloads.get(&w.name).map(|r| r.offered);
+        let mut lines = vec![w.name.clone(), format!("→ {}", w.target)];
+        if let Some(n) = offered {
+            lines.push(format!("{} requests", super::super::table::thousands(n)));
+        }
+        d.nodes.push(Node { kind: NodeKind::Client, lines, heat: None });
+    }
+    let base = d.nodes.len();
+    for sv in &t.services {
+        let res = s.result.services.get(&sv.name);
+        let replicas = match sv.autoscale {
+            Some([lo, hi]) => format!("{lo}–{hi} replicas (HPA)"),
+            None => format!("{} × {} cpu", sv.replicas, sv.cpus),
+        };
+        let mut lines = vec![sv.name.clone(), replicas];
+        if let Some(r) = res {
+            lines.push(format!("{:.1}% busy, ampl {:.2}", r.utilization * 100.0, r.amplification));
+        }
+        d.nodes.push(Node { kind: NodeKind::Service, lines, heat: res.map(|r| r.utilization) });
+    }
+    let index = |name: &str| t.services.iter().position(|x| x.name == name).map(|i| base + i);
+    for (i, w) in t.workloads.iter().enumerate() {
+        if let Some(to) = index(&w.service) {
+            d.edges.push((i, to, String::new()));
+        }
+    }
+    for c in &t.calls {
+        if let (Some(a), Some(b)) = (index(&c.from), index(&c.to)) {
+            let mut label = c.label.first().cloned().unwrap_or_default();
+            if c.label.len() > 1 {
+                label.push_str(&format!(" (+{})", c.label.len() - 1));
+            }
+            d.edges.push((a, b, label));
+        }
+    }
+    d
+}

@@ -1,0 +1,193 @@
+//! The run report's tables: workloads (with failure causes), services,
+//! call edges, caches, and where the time goes hop by hop. Every number is
+//! formatted as the terminal summary formats it.
+
+use super::super::page::{Block, Cell, Format, Page, Table, Text};
+use super::super::table::{ms, opt_ms, thousands};
+use super::super::text::{causes, hop_total};
+use super::charts;
+use crate::metrics::{ChainHop, LatencySummary, RunResult};
+
+fn lat_cells(l: &LatencySummary) -> impl Iterator<Item = Cell> {
+    [l.mean, l.p50, l.p90, l.p95, l.p99, l.p999, l.max].into_iter().map(|v| Cell::opt(v.map(ms)))
+}
+
+pub(super) fn workloads(p: &mut Page, r: &RunResult) {
+    p.heading(2, "Workloads");
+    p.paragraph(Text::plain(
+        "Requests that arrived after the warm-up; latencies (ms) are end to end, of the requests that succeeded \
+         (— when none did). Failures are counted by their root cause: where the failure began.",
+    ));
+    let mut t = Table::new(
+        "workload",
+        &["offered", "ok", "failed", "goodput/s", "mean", "p50", "p90", "p95", "p99", "p99.9", "max"],
+    );
+    for (name, w) in &r.workloads {
+        let mut cells = vec![
+            Cell::Code(name.clone()),
+            Cell::num(thousands(w.offered)),
+            Cell::num(thousands(w.ok)),
+            Cell::num(thousands(w.failed)),
+            Cell::num(format!("{:.1}", w.goodput_per_s)),
+        ];
+        cells.extend(lat_cells(&w.latency_ms));
+        t.row(cells);
+        if w.failed > 0 {
+            t.note(Text::new().code(name).t(format!(" failed: {}", causes(&w.causes))));
+        }
+    }
+    p.push(Block::Table(t));
+}
+
+pub(super) fn services(p: &mut Page, r: &RunResult) {
+    p.heading(2, "Services");
+    p.paragraph(Text::plain(
+        "util: busy cores over serving cores; in-sys and queue: time-average attempts admitted or queued, and \
+         queued; q-wait and cpu-wait: mean waits for a slot and for a core (ms); timeouts: attempts their caller \
+         timed out on; ampl: attempts arriving per request entering the system; wasted: CPU seconds spent on \
+         attempts whose caller had given up.",
+    ));
+    let headers = [
+        "replicas",
+        "util",
+        "in-sys",
+        "queue",
+        "queue max",
+        "q-wait ms",
+        "cpu-wait ms",
+        "arrivals",
+        "rejected",
+        "timeouts",
+        "p50 ms",
+        "p99 ms",
+        "ampl",
+        "wasted s",
+    ];
+    let mut t = Table::new("service", &headers);
+    for (name, s) in &r.services {
+        let replicas = if s.replicas.min == s.replicas.max {
+            s.replicas.max.to_string()
+        } else {
+            format!("{}-{}", s.replicas.min, s.replicas.max)
+        };
+        t.row(vec![
+            Cell::Code(name.clone()),
+            Cell::num(replicas),
+            Cell::num(format!("{:.1}%", s.utilization * 100.0)),
+            Cell::num(format!("{:.2}", s.mean_in_system)),
+            Cell::num(format!("{:.2}", s.mean_queue_len)),
+            Cell::num(thousands(s.queue_len_max)),
+            Cell::num(ms(s.queue_wait_ms_mean)),
+            Cell::num(ms(s.cpu_wait_ms_mean)),
+            Cell::num(thousands(s.arrivals)),
+            Cell::num(thousands(s.rejected)),
+            Cell::num(thousands(s.timeouts)),
+            Cell::opt(s.latency_ms.p50.map(ms)),
+            Cell::opt(s.latency_ms.p99.map(ms)),
+            Cell::num(format!("{:.2}", s.amplification)),
+            Cell::num(format!("{:.2}", s.wasted_cpu_s)),
+        ]);
+        if !s.scale_events.is_empty() {
+            t.note(Text::new().code(name).t(format!(
+                ": {} rescales, {:.2} replica-hours, mean {:.2} replicas",
+                s.scale_events.len(),
+                s.replica_hours,
+                s.replicas.mean
+            )));
+        }
+    }
+    p.push(Block::Table(t));
+}
+
+pub(super) fn edges(p: &mut Page, r: &RunResult) {
+    if r.edges.is_empty() {
+        return;
+    }
+    p.heading(2, "Call edges");
+    let headers =
+        ["calls", "attempts", "retries", "hedges", "timeouts", "short-circ", "throttled", "failures", "skipped"];
+    let mut t = Table::new("call edge", &headers);
+    for (name, e) in &r.edges {
+        let counts = [
+            e.calls,
+            e.attempts,
+            e.retries,
+            e.hedges,
+            e.timeouts,
+            e.short_circuits,
+            e.throttled,
+            e.failures,
+            e.skipped,
+        ];
+        t.row(std::iter::once(Cell::Code(name.clone())).chain(counts.map(|n| Cell::num(thousands(n)))).collect());
+    }
+    p.push(Block::Table(t));
+}
+
+pub(super) fn caches(p: &mut Page, r: &RunResult) {
+    if r.caches.is_empty() {
+        return;
+    }
+    p.heading(2, "Caches");
+    let mut t = Table::new("cache", &["hits", "misses", "hit ratio"]);
+    for (name, c) in &r.caches {
+        let total = (c.hits + c.misses).max(1) as f64;
+        t.row(vec![
+            Cell::Code(name.clone()),
+            Cell::num(thousands(c.hits)),
+            Cell::num(thousands(c.misses)),
+            Cell::num(format!("{:.1}%", 100.0 * c.hits as f64 / total)),
+        ]);
+    }
+    p.push(Block::Table(t));
+}
+
+fn chain_table(hops: &[ChainHop]) -> Table {
+    let mut t = Table::new("hop", &["visits", "queue", "cpu", "network", "backoff", "delay", "wasted", "share"]);
+    let total: f64 = hops.iter().map(hop_total).sum();
+    for h in hops {
+        let share = if total > 0.0 { 100.0 * hop_total(h) / total } else { 0.0 };
+        t.row(vec![
+            Cell::Code(format!("{}{}.{}", "\u{a0}\u{a0}".repeat(h.depth as usize), h.service, h.endpoint)),
+            Cell::num(format!("{:.2}", h.visits)),
+            Cell::num(ms(h.queue_ms)),
+            Cell::num(ms(h.cpu_ms)),
+            Cell::num(ms(h.network_ms)),
+            Cell::num(ms(h.backoff_ms)),
+            Cell::num(ms(h.delay_ms)),
+            Cell::num(ms(h.wasted_ms)),
+            Cell::num(format!("{share:.1}%")),
+        ]);
+    }
+    t
+}
+
+pub(super) fn chains(p: &mut Page, r: &RunResult) {
+    if r.chains.values().all(|c| c.mean.is_empty()) {
+        return;
+    }
+    p.heading(2, "Where the time goes");
+    p.paragraph(Text::plain(
+        "The critical path of a successful request, hop by hop (ms per request): waiting for a slot or a core \
+         (queue), on a core (cpu), on the wire (network), between retries (backoff), in delay steps (delay), and \
+         on attempts the caller then gave up on (wasted). The p99 chain averages the requests at or above p99.",
+    ));
+    for (name, c) in &r.chains {
+        if c.mean.is_empty() {
+            continue;
+        }
+        let end_to_end = r.workloads.get(name).map(|w| opt_ms(w.latency_ms.mean)).unwrap_or_else(|| "—".into());
+        p.heading(3, format!("{name} (mean end to end {end_to_end} ms)"));
+        let mut figs = vec![charts::chain_figure(name, "mean successful request", &c.mean)];
+        if !c.p99.is_empty() {
+            figs.push(charts::chain_figure(name, "requests at or above p99", &c.p99));
+        }
+        p.only(Format::Html, Block::Figures(figs));
+        p.paragraph(Text::plain("Mean successful request:"));
+        p.push(Block::Table(chain_table(&c.mean)));
+        if !c.p99.is_empty() {
+            p.paragraph(Text::plain("Requests at or above p99:"));
+            p.push(Block::Table(chain_table(&c.p99)));
+        }
+    }
+}

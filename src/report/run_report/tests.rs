@@ -1,0 +1,191 @@
+//! The run report against real runs: built the way `run --out` builds it
+//! (through the stored files' text), checked against `summary.json`.
+
+use super::*;
+use crate::metrics::LatencySummary;
+use crate::report::stored::{RUN_JSON, SERVICES_CSV, SUMMARY_JSON, TOPOLOGY_JSON, WORKLOADS_CSV};
+use crate::report::table::{ms, opt_ms};
+use crate::sim::{RunOptions, run};
+use std::collections::BTreeMap;
+
+/// A web → api → db chain with retries, a 2 s slowdown of db, a 1 s warm-up.
+const CHAIN: &str = "name: chain
+duration: 8s
+warmup: 1s
+services:
+  web: { replicas: 2, endpoints: { home: { steps: [ { work: exp(0.2ms) }, { call: api.get, timeout: 200ms } ] } } }
+  api: { endpoints: { get: { steps: [ { work: exp(0.3ms) }, { call: db.query, timeout: 50ms, retry: { attempts: 2 } } ] } } }
+  db: { cpus: 2, max_in_flight: 8, queue: { capacity: 50 }, endpoints: { query: { work: exp(2ms) } } }
+workload: [ { name: users, target: web.home, rate: 300/s } ]
+faults: [ { at: 3s, for: 2s, kind: slowdown, service: db, factor: 4 } ]
+";
+
+/// The stored files of a run of `yaml` (after `edit`), as `run --out` writes them.
+fn files(yaml: &str, opts: RunOptions, edit: impl Fn(&mut RunResult)) -> BTreeMap<&'static str, String> {
+    let m = crate::spec::testing::model(yaml);
+    let mut r = run(&m, &RunOptions { keep_series: true, ..opts });
+    edit(&mut r);
+    let info = crate::report::RunInfo {
+        stormcast_version: "0.1.0".into(),
+        command: vec!["/usr/bin/stormcast".into(), "run".into(), "t.yaml".into(), "--out".into(), "out dir".into()],
+        input_file: "t.yaml".into(),
+        input_sha256: "ab".repeat(32),
+        interval_s: 1.0,
+    };
+    let topo = crate::report::topology_info(&m, &crate::report::analyze(&m));
+    let json = |v: String| v + "\n";
+    BTreeMap::from([
+        (SUMMARY_JSON, json(serde_json::to_string_pretty(&r).unwrap())),
+        (WORKLOADS_CSV, crate::report::workloads_csv(&r.series)),
+        (SERVICES_CSV, crate::report::services_csv(&r.series)),
+        (RUN_JSON, json(serde_json::to_string_pretty(&info).unwrap())),
+        (TOPOLOGY_JSON, json(serde_json::to_string_pretty(&topo).unwrap())),
+    ])
+}
+
+fn reports(files: &BTreeMap<&str, String>) -> (String, String) {
+    let s = Stored::parse(files).expect("the stored files read back");
+    (html(&s), markdown(&s))
+}
+
+/// The Markdown table row that starts with `` | `name` | ``.
+fn md_row<'a>(md: &'a str, name: &str) -> &'a str {
+    let start = format!("| `{name}` |");
+    md.lines().find(|l| l.starts_with(&start)).unwrap_or_else(|| panic!("no row {name} in\n{md}"))
+}
+
+#[test]
+fn the_html_is_one_self_contained_file() {
+    let (h, _) = reports(&files(CHAIN, RunOptions::default(), |_| {}));
+    for outside in ["http://", "https://", "src=", "<script", "<link", "@import", "url(", "<img", "<iframe"] {
+        assert!(!h.contains(outside), "{outside} in the report");
+    }
+    assert!(h.starts_with("<!DOCTYPE html>") && h.ends_with("</html>\n"));
+    assert!(h.matches("<svg").count() >= 8, "charts, waterfalls and the diagram are inline SVG");
+    assert_eq!(h.matches("<svg").count(), h.matches("</svg>").count());
+}
+
+/// Every number of the workload and service tables, in both files, is
+/// the number in `summary.json`, formatted as the terminal formats it.
+#[test]
+fn numbers_are_summary_json_s() {
+    let f = files(CHAIN, RunOptions::default(), |_| {});
+    let (h, md) = reports(&f);
+    let j: serde_json::Value = serde_json::from_str(&f[SUMMARY_JSON]).unwrap();
+    let count = |v: &serde_json::Value| crate::report::table::thousands(v.as_u64().unwrap());
+    let lat = |v: &serde_json::Value| opt_ms(v.as_f64());
+    let w = &j["workloads"]["users"];
+    let l = &w["latency_ms"];
+    let mut want = vec![count(&w["offered"]), count(&w["ok"]), count(&w["failed"])];
+    want.push(format!("{:.1}", w["goodput_per_s"].as_f64().unwrap()));
+    want.extend(["mean", "p50", "p90", "p95", "p99", "p999", "max"].map(|k| lat(&l[k])));
+    assert_eq!(md_row(&md, "users"), format!("| `users` | {} |", want.join(" | ")));
+    let cells: String = want.iter().map(|c| format!("<td class=\"num\">{c}</td>")).collect();
+    assert!(h.contains(&format!("<td class=\"\"><code>users</code></td>{cells}</tr>")), "{cells}");
+    for name in ["web", "api", "db"] {
+        let s = &j["services"][name];
+        let util = format!("{:.1}%", s["utilization"].as_f64().unwrap() * 100.0);
+        let want = [
+            util,
+            format!("{:.2}", s["mean_in_system"].as_f64().unwrap()),
+            format!("{:.2}", s["mean_queue_len"].as_f64().unwrap()),
+            count(&s["queue_len_max"]),
+            ms(s["queue_wait_ms_mean"].as_f64().unwrap()),
+            ms(s["cpu_wait_ms_mean"].as_f64().unwrap()),
+            count(&s["arrivals"]),
+            count(&s["rejected"]),
+            count(&s["timeouts"]),
+            lat(&s["latency_ms"]["p50"]),
+            lat(&s["latency_ms"]["p99"]),
+            format!("{:.2}", s["amplification"].as_f64().unwrap()),
+            format!("{:.2}", s["wasted_cpu_s"].as_f64().unwrap()),
+        ];
+        let row = md_row(&md, name);
+        assert!(row.ends_with(&format!(" | {} |", want.join(" | "))), "{row} vs {want:?}");
+        let cells: String = want.iter().map(|c| format!("<td class=\"num\">{c}</td>")).collect();
+        assert!(h.contains(&cells), "{name}: {cells}");
+    }
+    let e = &j["edges"]["api->db.query"];
+    assert!(md_row(&md, "api->db.query").starts_with(&format!(
+        "| `api->db.query` | {} | {} |",
+        count(&e["calls"]),
+        count(&e["attempts"])
+    )));
+    assert!(e["retries"].as_u64().unwrap() > 0, "the slowdown makes retries: the test covers them");
+}
+
+#[test]
+fn a_partial_run_cannot_be_missed() {
+    let f = files(CHAIN, RunOptions { max_events: 3000, ..RunOptions::default() }, |_| {});
+    let (h, md) = reports(&f);
+    assert!(f[SUMMARY_JSON].contains("\"complete\": false"));
+    assert!(h.contains("<div class=\"alert\" role=\"alert\">PARTIAL RESULT"), "the banner");
+    assert!(h.contains("<title>chain — stormcast run report</title>"));
+    assert!(h.contains("PARTIAL RESULT</p>"), "the subtitle says it too");
+    assert!(h.contains("not simulated (partial run)"), "the charts shade the part not simulated");
+    assert!(md.contains("> **⚠ PARTIAL RESULT"), "{md}");
+    let (h, md) = reports(&files(CHAIN, RunOptions::default(), |_| {}));
+    assert!(!h.contains("PARTIAL") && !md.contains("PARTIAL"));
+}
+
+#[test]
+fn null_latencies_are_dashes() {
+    let f = files(CHAIN, RunOptions::default(), |r| {
+        for w in r.workloads.values_mut() {
+            w.latency_ms = LatencySummary::default();
+        }
+        r.services.get_mut("db").unwrap().latency_ms = LatencySummary::default();
+    });
+    assert!(f[SUMMARY_JSON].contains("\"p99\": null"));
+    let (h, md) = reports(&f);
+    assert!(md_row(&md, "users").ends_with(&" — |".repeat(7)), "{}", md_row(&md, "users"));
+    assert!(md_row(&md, "db").contains(" | — | — | "), "{}", md_row(&md, "db"));
+    assert_eq!(h.matches(">—</td>").count(), 9, "7 workload latencies, db's p50 and p99");
+    assert!(md.contains("p99 — ms"), "the outcome line too");
+}
+
+/// The fault is a labelled window on the time charts, the findings are
+/// lanes, the chains are waterfalls, and the topology is drawn.
+#[test]
+fn charts_show_faults_findings_chains_and_the_topology() {
+    let f = files(CHAIN, RunOptions::default(), |_| {});
+    let s = Stored::parse(&f).unwrap();
+    assert!(!s.result.findings.is_empty(), "the slowdown makes findings");
+    let h = html(&s);
+    let svg_texts = |needle: &str| h.matches(&format!(">\n{needle}\n</text>")).count();
+    let charts = h.matches("time (s)").count();
+    assert!(charts >= 6, "{charts} time charts");
+    assert_eq!(svg_texts("slowdown db"), charts, "every time chart shades the fault");
+    assert_eq!(svg_texts("warm-up"), charts);
+    let f0 = &s.result.findings[0];
+    assert!(svg_texts(&format!("{} {}", f0.kind, f0.subject)) >= 1, "a lane for {f0:?}");
+    assert!(svg_texts("users — mean successful request") == 1 && svg_texts("queue") >= 1);
+    for name in ["web", "api", "db", "users"] {
+        assert!(svg_texts(name) >= 1, "{name} in the diagram");
+    }
+    assert!(h.contains("query, timeout 50ms, ≤2 attempts"), "the call's label");
+}
+
+/// The same files give the same bytes, and the Markdown carries the
+/// Mermaid diagram and the rerun line.
+#[test]
+fn reports_are_a_function_of_the_files() {
+    let f = files(CHAIN, RunOptions::default(), |_| {});
+    assert_eq!(reports(&f), reports(&f.clone()));
+    let (h, md) = reports(&f);
+    assert!(md.contains("```mermaid\nflowchart LR\n"), "{md}");
+    assert!(md.contains("```sh\nstormcast run t.yaml --out 'out dir'\n```"), "{md}");
+    assert!(h.contains(&"ab".repeat(32)) && md.contains(&"ab".repeat(32)));
+    assert!(!md.contains("<svg"));
+}
+
+#[test]
+fn seconds_read_as_milliseconds_at_most() {
+    assert_eq!([secs(240.0), secs(112.065139887), secs(0.5), secs(0.0)], ["240", "112.065", "0.5", "0"]);
+}
+
+#[test]
+fn a_command_line_is_quoted_for_a_shell() {
+    let args = ["run", "a b.yaml", "--set", "x={ ratio: 10% }", "it's"].map(String::from);
+    assert_eq!(shell_line(&args), "run 'a b.yaml' --set 'x={ ratio: 10% }' 'it'\\''s'");
+}

@@ -1,0 +1,339 @@
+//! The files `stormcast run --out DIR` leaves in DIR, read back: everything
+//! a report is built from. `run` writes them and builds its report *from
+//! their text*, exactly as `stormcast report DIR` does later, so the two
+//! give the same bytes.
+//!
+//! What it does not: touch the file system (the CLI reads and writes the
+//! files and hands their text here), load a topology or run anything.
+
+use crate::metrics::{RunResult, Series, ServiceRow, WorkloadRow};
+use crate::model::Model;
+use crate::model::analysis::Analysis;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The result (`--json`).
+pub const SUMMARY_JSON: &str = "summary.json";
+/// Per-interval rows per workload.
+pub const WORKLOADS_CSV: &str = "workloads.csv";
+/// Per-interval rows per service.
+pub const SERVICES_CSV: &str = "services.csv";
+/// How the run was made: [`RunInfo`].
+pub const RUN_JSON: &str = "run.json";
+/// What was run, for drawing it: [`TopologyInfo`].
+pub const TOPOLOGY_JSON: &str = "topology.json";
+/// The files a report needs, in the order they are read.
+pub const INPUTS: [&str; 5] = [SUMMARY_JSON, WORKLOADS_CSV, SERVICES_CSV, RUN_JSON, TOPOLOGY_JSON];
+
+/// How a run was made, for "how to rerun it" (`run.json`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct RunInfo {
+    /// The stormcast version that ran it (`CARGO_PKG_VERSION`).
+    pub stormcast_version: String,
+    /// The command line as typed, program name first.
+    pub command: Vec<String>,
+    /// The topology file as named on the command line.
+    pub input_file: String,
+    /// SHA-256 of the topology file's bytes, lowercase hex (`sha256sum`).
+    pub input_sha256: String,
+    /// Width of a series interval, seconds.
+    pub interval_s: f64,
+}
+
+/// A service as the diagram draws it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct ServiceInfo {
+    pub name: String,
+    /// Replicas at the start (the autoscaler may change them).
+    pub replicas: u32,
+    pub cpus: u32,
+    pub endpoints: Vec<String>,
+    /// Admission slots per replica, when fixed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_in_flight: Option<u32>,
+    /// `[min, max]` of an autoscaled service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscale: Option<[u32; 2]>,
+}
+
+/// A workload and the service it sends to.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct WorkloadInfo {
+    pub name: String,
+    /// `service.endpoint`.
+    pub target: String,
+    pub service: String,
+}
+
+/// Every call from one service to another, as one arrow.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct CallInfo {
+    pub from: String,
+    pub to: String,
+    /// One line per endpoint-to-endpoint call (as in `stormcast graph`).
+    pub label: Vec<String>,
+}
+
+/// What was run, as the report draws it (`topology.json`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct TopologyInfo {
+    pub services: Vec<ServiceInfo>,
+    pub workloads: Vec<WorkloadInfo>,
+    pub calls: Vec<CallInfo>,
+    /// The `stormcast graph` Mermaid text.
+    pub mermaid: String,
+}
+
+/// The topology's shape for the report, from the validated model.
+pub fn topology_info(m: &Model, a: &Analysis) -> TopologyInfo {
+    let services = m
+        .services
+        .iter()
+        .map(|s| ServiceInfo {
+            name: s.name.clone(),
+            replicas: s.replicas,
+            cpus: s.cpus,
+            endpoints: s.endpoints.iter().map(|e| m.endpoints[e.ix()].name.clone()).collect(),
+            max_in_flight: s.max_in_flight,
+            autoscale: s.autoscale.as_ref().map(|a| [a.min, a.max]),
+        })
+        .collect();
+    let workloads = m
+        .workloads
+        .iter()
+        .map(|w| WorkloadInfo {
+            name: w.name.clone(),
+            target: m.endpoints[w.target.ix()].full_name.clone(),
+            service: m.services[m.service_of(w.target).ix()].name.clone(),
+        })
+        .collect();
+    let calls =
+        super::graph::service_calls(m, a).into_iter().map(|(from, to, label)| CallInfo { from, to, label }).collect();
+    TopologyInfo { services, workloads, calls, mermaid: super::mermaid(m, a) }
+}
+
+/// Everything a run's report is built from.
+#[derive(Clone, Debug)]
+pub struct Stored {
+    /// `summary.json`, its series filled from the CSV files.
+    pub result: RunResult,
+    pub run: RunInfo,
+    pub topology: TopologyInfo,
+}
+
+impl Stored {
+    /// Reads the files' text, given as `(file name, text)` for each name of
+    /// [`INPUTS`]. A missing or unreadable file is an error naming it.
+    pub fn parse(files: &BTreeMap<&str, String>) -> Result<Stored, String> {
+        let text = |name: &str| files.get(name).ok_or_else(|| format!("{name} is missing"));
+        fn json_err(name: &'static str) -> impl Fn(serde_json::Error) -> String {
+            move |e| format!("{name}: {e}")
+        }
+        let mut result: RunResult = serde_json::from_str(text(SUMMARY_JSON)?).map_err(json_err(SUMMARY_JSON))?;
+        let run: RunInfo = serde_json::from_str(text(RUN_JSON)?).map_err(json_err(RUN_JSON))?;
+        let topology: TopologyInfo = serde_json::from_str(text(TOPOLOGY_JSON)?).map_err(json_err(TOPOLOGY_JSON))?;
+        let mut series = Series { interval_s: run.interval_s, ..Series::default() };
+        read_workloads(text(WORKLOADS_CSV)?, &mut series).map_err(|e| format!("{WORKLOADS_CSV}: {e}"))?;
+        read_services(text(SERVICES_CSV)?, &mut series).map_err(|e| format!("{SERVICES_CSV}: {e}"))?;
+        result.series = series;
+        Ok(Stored { result, run, topology })
+    }
+}
+
+/// One CSV file: its header, then rows of fields, by column name.
+struct Csv<'a> {
+    header: Vec<String>,
+    lines: std::iter::Enumerate<std::str::Lines<'a>>,
+}
+
+impl<'a> Csv<'a> {
+    fn new(text: &'a str) -> Result<Csv<'a>, String> {
+        let mut lines = text.lines().enumerate();
+        let (_, head) = lines.next().ok_or("empty file, no header")?;
+        Ok(Csv { header: fields(head, 1)?, lines })
+    }
+
+    /// The index of a column, which must be there.
+    fn col(&self, name: &str) -> Result<usize, String> {
+        self.header.iter().position(|h| h == name).ok_or_else(|| format!("no column {name}"))
+    }
+
+    /// The next row (line number, fields), or `None` at the end.
+    fn next_row(&mut self) -> Result<Option<(usize, Vec<String>)>, String> {
+        for (i, line) in self.lines.by_ref() {
+            if line.is_empty() {
+                continue;
+            }
+            let f = fields(line, i + 1)?;
+            if f.len() != self.header.len() {
+                return Err(format!("line {}: {} fields, the header has {}", i + 1, f.len(), self.header.len()));
+            }
+            return Ok(Some((i + 1, f)));
+        }
+        Ok(None)
+    }
+}
+
+/// The fields of one line; `"…"` quotes with `""` for a quote, as
+/// [`super::csv`] writes them.
+fn fields(line: &str, n: usize) -> Result<Vec<String>, String> {
+    let mut out = vec![String::new()];
+    let mut chars = line.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (false, ',') => out.push(String::new()),
+            (false, '"') if out.last().is_some_and(String::is_empty) => quoted = true,
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                out.last_mut().expect("one field at least").push('"');
+            }
+            (true, '"') => quoted = false,
+            (_, c) => out.last_mut().expect("one field at least").push(c),
+        }
+    }
+    if quoted {
+        return Err(format!("line {n}: a quote is not closed"));
+    }
+    Ok(out)
+}
+
+fn num<T: std::str::FromStr>(f: &[String], col: usize, line: usize) -> Result<T, String> {
+    f[col].parse().map_err(|_| format!("line {line}: '{}' is not a number", f[col]))
+}
+
+fn opt_num(f: &[String], col: usize, line: usize) -> Result<Option<f64>, String> {
+    if f[col].is_empty() { Ok(None) } else { num(f, col, line).map(Some) }
+}
+
+/// The index of `name` in `names`, added at the end if new.
+fn index_of(names: &mut Vec<String>, name: &str) -> u32 {
+    let i = names.iter().position(|n| n == name).unwrap_or_else(|| {
+        names.push(name.to_string());
+        names.len() - 1
+    });
+    i as u32
+}
+
+fn read_workloads(text: &str, s: &mut Series) -> Result<(), String> {
+    let mut csv = Csv::new(text)?;
+    let c: Vec<usize> = ["t_s", "workload", "offered", "ok", "failed", "p50_ms", "p95_ms", "p99_ms", "in_flight"]
+        .iter()
+        .map(|n| csv.col(n))
+        .collect::<Result<_, _>>()?;
+    while let Some((l, f)) = csv.next_row()? {
+        s.workloads.push(WorkloadRow {
+            t_s: num(&f, c[0], l)?,
+            workload: index_of(&mut s.workload_names, &f[c[1]]),
+            offered: num(&f, c[2], l)?,
+            ok: num(&f, c[3], l)?,
+            failed: num(&f, c[4], l)?,
+            p50_ms: opt_num(&f, c[5], l)?,
+            p95_ms: opt_num(&f, c[6], l)?,
+            p99_ms: opt_num(&f, c[7], l)?,
+            in_flight: num(&f, c[8], l)?,
+        });
+    }
+    Ok(())
+}
+
+fn read_services(text: &str, s: &mut Series) -> Result<(), String> {
+    let mut csv = Csv::new(text)?;
+    let names = [
+        "t_s",
+        "service",
+        "arrivals",
+        "attempts",
+        "rejected",
+        "timeouts",
+        "in_flight",
+        "queue_len",
+        "utilization",
+        "replicas_ready",
+        "replicas_total",
+        "amplification",
+        "retries",
+        "faults",
+    ];
+    let c: Vec<usize> = names.iter().map(|n| csv.col(n)).collect::<Result<_, _>>()?;
+    while let Some((l, f)) = csv.next_row()? {
+        s.services.push(ServiceRow {
+            t_s: num(&f, c[0], l)?,
+            service: index_of(&mut s.service_names, &f[c[1]]),
+            arrivals: num(&f, c[2], l)?,
+            attempts: num(&f, c[3], l)?,
+            rejected: num(&f, c[4], l)?,
+            timeouts: num(&f, c[5], l)?,
+            in_flight: num(&f, c[6], l)?,
+            queue_len: num(&f, c[7], l)?,
+            utilization: num(&f, c[8], l)?,
+            replicas_ready: num(&f, c[9], l)?,
+            replicas_total: num(&f, c[10], l)?,
+            amplification: num(&f, c[11], l)?,
+            retries: num(&f, c[12], l)?,
+            faults: f[c[13]].clone(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_read_back_what_the_csv_writer_quotes() {
+        assert_eq!(fields("a,,\"b,c\",\"say \"\"hi\"\"\"", 1).unwrap(), ["a", "", "b,c", "say \"hi\""]);
+        assert!(fields("\"open", 3).unwrap_err().contains("line 3"));
+    }
+
+    #[test]
+    fn series_round_trip_through_the_csv_text() {
+        let mut s = Series {
+            interval_s: 0.5,
+            workload_names: vec!["w,1".into(), "v".into()],
+            service_names: vec!["db".into()],
+            ..Series::default()
+        };
+        for i in 0..3 {
+            let t_s = i as f64 * 0.5;
+            for w in 0..2 {
+                let p = (i > 0).then_some(1.0 / 3.0 + i as f64);
+                s.workloads.push(WorkloadRow {
+                    t_s,
+                    workload: w,
+                    offered: 7,
+                    ok: 5,
+                    failed: 2,
+                    p50_ms: p,
+                    p95_ms: p.map(|x| x * 2.0),
+                    p99_ms: p.map(|x| x * 3.0),
+                    in_flight: 1,
+                });
+            }
+            s.services.push(ServiceRow {
+                t_s,
+                utilization: 0.1 + 0.2,
+                amplification: 1e-7,
+                faults: "slowdown;errors".into(),
+                replicas_ready: 1,
+                replicas_total: 2,
+                ..ServiceRow::default()
+            });
+        }
+        let mut back = Series { interval_s: 0.5, ..Series::default() };
+        read_workloads(&super::super::workloads_csv(&s), &mut back).unwrap();
+        read_services(&super::super::services_csv(&s), &mut back).unwrap();
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn a_missing_file_or_column_is_named() {
+        let files = BTreeMap::new();
+        assert_eq!(Stored::parse(&files).unwrap_err(), "summary.json is missing");
+        let mut s = Series::default();
+        assert_eq!(read_workloads("t_s,workload\n", &mut s).unwrap_err(), "no column offered");
+        let err = read_services(&super::super::services_csv(&s).replace('\n', "\n1,x\n"), &mut s).unwrap_err();
+        assert!(err.contains("line 2: 2 fields"), "{err}");
+    }
+}

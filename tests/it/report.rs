@@ -1,0 +1,129 @@
+//! The run report as a user gets it: `run --out DIR` writes report.html and
+//! report.md beside the results; `stormcast report DIR` rebuilds both,
+//! byte for byte, from the files alone; a folder missing an input is a
+//! clear error; a partial run's report says so.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn stormcast(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stormcast")).args(args).output().expect("the binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A fresh folder for one test, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let d = std::env::temp_dir().join(format!("stormcast-report-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        TempDir(d)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().expect("a UTF-8 temp path")
+    }
+
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.0.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn retry_storm() -> String {
+    crate::common::topologies_dir().join("retry-storm.yaml").display().to_string()
+}
+
+/// The files in `dir`, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .expect("the folder")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn report_rebuilds_the_same_bytes_from_the_folder_alone() {
+    let dir = TempDir::new("rebuild");
+    let out = stormcast(&["run", &retry_storm(), "--duration", "90s", "-q", "--out", dir.path()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        listing(&dir.0),
+        [
+            "report.html",
+            "report.md",
+            "run.json",
+            "services.csv",
+            "summary.json",
+            "summary.txt",
+            "topology.json",
+            "workloads.csv"
+        ],
+        "no temporary file is left behind"
+    );
+    let (html, md) = (dir.read("report.html"), dir.read("report.md"));
+    std::fs::remove_file(dir.0.join("report.html")).expect("remove");
+    std::fs::write(dir.0.join("report.md"), "stale").expect("overwrite");
+    let out = stormcast(&["report", dir.path()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("report.html"), "{}", text(&out.stdout));
+    assert!(dir.read("report.html") == html, "report.html differs after `stormcast report`");
+    assert_eq!(dir.read("report.md"), md);
+    // What the report says of the run is the run's: the hash of the file,
+    // the command line, the fault.
+    let bytes = std::fs::read(retry_storm()).expect("the topology");
+    let run: serde_json::Value = serde_json::from_str(&dir.read("run.json")).expect("run.json");
+    let hash = run["input_sha256"].as_str().expect("a hash");
+    assert_eq!(hash, stormcast::cli::sha256_hex(&bytes), "the hash of the file's bytes");
+    assert!(html.contains(hash) && md.contains(hash));
+    assert!(md.contains("--duration 90s -q --out"), "{md}");
+    assert!(html.contains(">\nslowdown db\n</text>"), "the fault is on the charts");
+    for outside in ["http://", "https://", "src=", "<script"] {
+        assert!(!html.contains(outside), "{outside} in report.html");
+    }
+}
+
+#[test]
+fn a_folder_without_its_inputs_is_a_clear_error() {
+    let dir = TempDir::new("missing");
+    let out = stormcast(&["run", &retry_storm(), "--duration", "30s", "-q", "--out", dir.path()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let html = dir.read("report.html");
+    std::fs::remove_file(dir.0.join("topology.json")).expect("remove");
+    let out = stormcast(&["report", dir.path()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("topology.json is missing") && err.contains("--out"), "{err}");
+    assert_eq!(dir.read("report.html"), html, "nothing is overwritten");
+    std::fs::write(dir.0.join("topology.json"), "{ not json").expect("write");
+    let out = stormcast(&["report", dir.path()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("topology.json: "), "{}", text(&out.stderr));
+    let out = stormcast(&["report", &format!("{}-nowhere", dir.path())]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("summary.json is missing"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_partial_run_s_report_says_partial() {
+    let dir = TempDir::new("partial");
+    let out = stormcast(&["run", &retry_storm(), "-q", "--max-events", "20000", "--out", dir.path()]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let (html, md) = (dir.read("report.html"), dir.read("report.md"));
+    assert!(html.contains("role=\"alert\">PARTIAL RESULT — the run stopped at its max_events safety limit"), "alert");
+    assert!(md.contains("PARTIAL RESULT"));
+    let out = stormcast(&["report", dir.path()]);
+    assert_eq!(out.status.code(), Some(0), "a partial result still makes a report");
+    assert_eq!(dir.read("report.html"), html);
+}
