@@ -39,14 +39,20 @@ impl Hist {
         } else {
             ns.max(1)
         };
-        let digits = self.digits;
-        self.h
-            .get_or_insert_with(|| {
-                Box::new(Histogram::new_with_bounds(1, HIST_MAX_NS, digits).expect("valid histogram bounds"))
-            })
-            .saturating_record(v);
+        match &mut self.h {
+            Some(h) => h.saturating_record(v),
+            None => self.first(v),
+        }
         self.sum_ns += ns as u128;
         self.max_ns = self.max_ns.max(ns);
+    }
+
+    /// The first value: the buckets are allocated now.
+    #[cold]
+    fn first(&mut self, v: u64) {
+        let mut h = Histogram::new_with_bounds(1, HIST_MAX_NS, self.digits).expect("valid histogram bounds");
+        h.saturating_record(v);
+        self.h = Some(Box::new(h));
     }
 
     pub fn count(&self) -> u64 {

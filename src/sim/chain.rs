@@ -208,7 +208,11 @@ impl Chains {
         let Some(Buf(s)) = src else { return };
         if let Some(Buf(d)) = dst {
             let (d, s) = (d as usize, s as usize);
-            if self.pool[d].len() >= self.pool[s].len() {
+            if self.pool[s].is_empty() {
+                // Nothing to move.
+            } else if self.pool[d].is_empty() {
+                self.pool.swap(d, s);
+            } else if self.pool[d].len() >= self.pool[s].len() {
                 let moved = std::mem::take(&mut self.pool[s]);
                 self.pool[d].extend(moved.iter().copied());
                 self.pool[s] = moved;
