@@ -243,3 +243,11 @@ mod tests {
         assert_eq!(amount(f64::INFINITY), "∞");
     }
 }
+
+/// The columns of a call-edge table, and one edge's counts in that order.
+pub const EDGE_HEADERS: [&str; 9] =
+    ["calls", "attempts", "retries", "hedges", "timeouts", "short-circ", "throttled", "failures", "skipped"];
+
+pub fn edge_counts(e: &crate::metrics::EdgeResult) -> [u64; 9] {
+    [e.calls, e.attempts, e.retries, e.hedges, e.timeouts, e.short_circuits, e.throttled, e.failures, e.skipped]
+}

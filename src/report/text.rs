@@ -155,22 +155,9 @@ fn services_table(o: &mut String, r: &RunResult) {
 }
 
 fn edges_table(o: &mut String, r: &RunResult) {
-    let headers =
-        ["calls", "attempts", "retries", "hedges", "timeouts", "short-circ", "throttled", "failures", "skipped"];
-    let mut t = columns(0, "call edge", &headers);
+    let mut t = columns(0, "call edge", &super::table::EDGE_HEADERS);
     for (name, e) in &r.edges {
-        let counts = [
-            e.calls,
-            e.attempts,
-            e.retries,
-            e.hedges,
-            e.timeouts,
-            e.short_circuits,
-            e.throttled,
-            e.failures,
-            e.skipped,
-        ];
-        t.row(std::iter::once(name.clone()).chain(counts.map(thousands)).collect());
+        t.row(std::iter::once(name.clone()).chain(super::table::edge_counts(e).map(thousands)).collect());
     }
     t.render(o);
 }

@@ -104,21 +104,9 @@ pub(super) fn edges(p: &mut Page, r: &RunResult) {
         return;
     }
     p.heading(2, "Call edges");
-    let headers =
-        ["calls", "attempts", "retries", "hedges", "timeouts", "short-circ", "throttled", "failures", "skipped"];
-    let mut t = Table::new("call edge", &headers);
+    let mut t = Table::new("call edge", &crate::report::table::EDGE_HEADERS);
     for (name, e) in &r.edges {
-        let counts = [
-            e.calls,
-            e.attempts,
-            e.retries,
-            e.hedges,
-            e.timeouts,
-            e.short_circuits,
-            e.throttled,
-            e.failures,
-            e.skipped,
-        ];
+        let counts = crate::report::table::edge_counts(e);
         t.row(std::iter::once(Cell::Code(name.clone())).chain(counts.map(|n| Cell::num(thousands(n)))).collect());
     }
     p.push(Block::Table(t));
