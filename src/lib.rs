@@ -11,10 +11,14 @@
 //! 3. [`metrics::RunResult`] is the machine-readable result (`--json`);
 //!    [`report`] turns it into text, CSV, diagrams and the HTML/Markdown
 //!    run report (rebuilt from saved files alone).
-//! 4. [`cli`] is the only part that touches files, the terminal and the clock.
+//! 4. [`experiment`] runs variants × sweep points × replications of a
+//!    model on all cores, deterministically, and compares them under
+//!    common random numbers.
+//! 5. [`cli`] is the only part that touches files, the terminal and the clock.
 
 pub mod cli;
 pub mod engine;
+pub mod experiment;
 pub mod metrics;
 pub mod model;
 pub mod report;

@@ -4,6 +4,7 @@
 //! Exit codes: 0 ok, 1 a declared check or SLO failed, 2 bad input or usage,
 //! 3 a run stopped at a safety limit (its result is partial).
 
+mod experiment;
 mod progress;
 mod sha256;
 
@@ -139,9 +140,36 @@ enum Command {
         markdown: bool,
     },
     /// Rebuild report.html and report.md from the files `run --out DIR` wrote.
+    /// Run an experiment: variants × sweep points × replications on all
+    /// cores, compared under common random numbers.
+    Experiment {
+        /// The experiment file (YAML).
+        file: PathBuf,
+        /// Store every run, the result (experiment.json) and the report here;
+        /// a rerun resumes the runs already stored.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Threads (default: every core). The result does not depend on it.
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Run slice K of N (`K/N`), or `N` with K from JOB_COMPLETION_INDEX
+        /// (Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID; needs --out.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
+        /// Print the result as JSON instead of the summary.
+        #[arg(long)]
+        json: bool,
+        /// No progress bar and no speed line on stderr.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Rebuild the report of a run folder (`run --out DIR`), or the result
+    /// and report of an experiment folder — merging the folders of its
+    /// shards when several are given.
     Report {
-        /// The folder `stormcast run --out DIR` wrote.
-        dir: PathBuf,
+        /// The folder(s) `stormcast run --out DIR` or `stormcast experiment --out DIR` wrote.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
     },
     /// Print the topology as a diagram.
     Graph {
@@ -173,7 +201,18 @@ pub fn main() -> i32 {
             cmd_run(&args)
         }
         Command::Check { file } => cmd_check(&file),
-        Command::Report { dir } => cmd_report(&dir),
+        Command::Experiment { file, out, jobs, shard, json, quiet } => {
+            experiment::cmd_experiment(&experiment::ExpArgs { file, out, jobs, shard, json, quiet })
+        }
+        Command::Report { dirs } => {
+            if dirs[0].join(experiment::DESIGN_JSON).exists() {
+                experiment::report_experiment(&dirs)
+            } else if dirs.len() > 1 {
+                usage_error("several folders are merged only for experiments (folders with a design.json)")
+            } else {
+                cmd_report(&dirs[0])
+            }
+        }
         Command::Graph { file, format } => cmd_graph(&file, format),
         Command::Schema { markdown } => cmd_schema(markdown),
     }

@@ -393,7 +393,7 @@ pub struct RunResult {
 }
 
 /// One row of `workloads.csv`.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct WorkloadRow {
     pub t_s: f64,
     pub workload: u32,
@@ -409,7 +409,7 @@ pub struct WorkloadRow {
 }
 
 /// One row of `services.csv`.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ServiceRow {
     pub t_s: f64,
     pub service: u32,
@@ -432,7 +432,7 @@ pub struct ServiceRow {
 
 /// Per-interval series. Rows reference workloads and services by index into
 /// `workload_names` / `service_names`.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Series {
     pub interval_s: f64,
     pub workload_names: Vec<String>,

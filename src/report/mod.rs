@@ -12,6 +12,7 @@
 pub mod chart;
 mod check;
 mod csv;
+mod experiment_text;
 mod graph;
 pub mod page;
 pub mod run_report;
@@ -21,6 +22,7 @@ mod text;
 
 pub use check::{Analysis, analyze, check_report};
 pub use csv::{services_csv, workloads_csv};
+pub use experiment_text::{experiment_text, point_label};
 pub use graph::{dot, mermaid};
 pub use stored::{RunInfo, Stored, TopologyInfo, topology_info};
 pub use text::summary;

@@ -51,6 +51,7 @@ mod world;
 use crate::metrics::{RunResult, StopReason};
 use crate::model::Model;
 use event::Event;
+pub(crate) use finish::stat_ms;
 use flow::{answer, chaos, send, serve, strand};
 use ids::WorkloadId;
 pub use options::RunOptions;

@@ -130,6 +130,11 @@ impl<'a> Ctx<'a> {
     /// Records a problem. Messages and hints quote the user's text, so
     /// each is cut at [`MAX_MESSAGE_CHARS`]: a hostile file cannot make a
     /// megabyte-long diagnostic.
+    /// An error at `(line, column)`.
+    pub fn error_at(&mut self, at: (usize, usize), path: &str, message: impl Into<String>, hint: Option<String>) {
+        self.error(Loc { line: at.0, col: at.1 }, path, message, hint);
+    }
+
     pub fn error(&mut self, at: Loc, path: &str, message: impl Into<String>, hint: Option<String>) {
         self.diags.push(Diagnostic {
             file: self.file.to_string(),

@@ -24,11 +24,13 @@ mod cycles;
 mod decode;
 pub mod diag;
 pub mod dist;
+pub mod experiment;
 mod fault;
 pub mod fuzzing;
 pub mod keys;
 pub mod patch;
 mod policy;
+mod slo;
 mod source;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -70,6 +70,21 @@ pub(super) fn load_parsed(file_name: &str, parsed: yaml::Parsed, opts: &LoadOpti
     }
 }
 
+/// Checks a parsed topology, returning its tree too (experiments patch
+/// copies of it).
+pub(super) fn load_root_or_errors(
+    file_name: &str,
+    parsed: yaml::Parsed,
+    opts: &LoadOptions,
+) -> Result<(Node, Loaded), Diagnostics> {
+    if !parsed.errors.is_empty() || parsed.root.is_none() {
+        return Err(load_parsed(file_name, parsed, opts).err().unwrap_or_default());
+    }
+    let root = parsed.root.expect("checked above");
+    let loaded = load_root(file_name, &root, opts, Vec::new())?;
+    Ok((root, loaded))
+}
+
 /// The model under construction plus what errors need to point at.
 pub(super) struct Build<'a> {
     pub cx: Ctx<'a>,
@@ -176,6 +191,9 @@ fn top_level(b: &mut Build, root: &Node) {
     }
     if let Some(n) = f.get("faults") {
         super::fault::faults(b, n);
+    }
+    if let Some(n) = f.get("slo") {
+        b.model.slo = super::slo::slos(&mut b.cx, &b.model.workloads, n, "slo");
     }
     if let Some(n) = f.get("cost")
         && let Some(cf) = b.cx.fields(n, "cost", f.key("cost").map_or(n.loc(), |k| k.loc()), &keys::COST)

@@ -8,6 +8,8 @@
 //! - [`determinism`]: same seed, same bytes; common random numbers;
 //! - [`invariants`]: random small topologies (swarm testing) with invariants;
 //! - [`examples`]: every file in `topologies/` loads and runs;
+//! - [`experiments`]: every file in `experiments/` runs (reduced); common
+//!   random numbers, threads, bad paths, an objective against Erlang C;
 //! - [`storms`]: retries, hedges, breakers and faults against arithmetic;
 //! - [`autoscale`]: the HPA in the simulation under step loads;
 //! - [`trust`]: answers that once misled, pinned (findings per window,
@@ -29,6 +31,7 @@ mod common;
 mod corpus;
 mod determinism;
 mod examples;
+mod experiments;
 mod formulas;
 mod invariants;
 mod report;

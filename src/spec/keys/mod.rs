@@ -13,12 +13,14 @@
 //! to steps included.
 
 mod autoscale;
+mod experiment;
 pub mod json;
 pub mod markdown;
 mod resilience;
 mod tables;
 
 pub use autoscale::*;
+pub use experiment::*;
 pub use resilience::*;
 pub use tables::*;
 
@@ -199,11 +201,13 @@ impl Union {
     }
 }
 
-/// Every block reachable from the top of a topology, each once, in the
-/// order a reader meets them (depth first).
+/// Every block reachable from the top of a topology, then from the top of
+/// an experiment file, each once, in the order a reader meets them (depth
+/// first).
 pub fn blocks() -> Vec<&'static Block> {
     let mut out: Vec<&'static Block> = Vec::new();
     visit_block(&TOPOLOGY, &mut out);
+    visit_block(&EXPERIMENT, &mut out);
     out
 }
 

@@ -47,8 +47,34 @@ pub static TOPOLOGY: Block = block(
         key("policies", MapOf(&POLICY), "", "named sets of a call's client-side keys, used with `policy: NAME`"),
         key("faults", List(&FAULT_TY), "", "the chaos schedule"),
         key("cost", Map(&COST), "", "prices; the result then has `cost`"),
+        key(
+            "slo",
+            List(&SLO_TY),
+            "",
+            "service-level objectives checked after the run: each miss is an `slo_violation` finding, exit status 1",
+        ),
         planned("caches", KEYED_CACHES),
         planned("queues", QUEUES),
+    ],
+);
+
+static SLO_TY: Ty = Map(&SLO);
+pub static SLO: Block = block(
+    "slo",
+    "an SLO",
+    "write slo: [ { target: web, p99: 300ms, success: 99.9% } ]",
+    &[
+        required("target", Name("workload"), "the workload it judges"),
+        key("mean", Duration, "", "bound on the mean latency of successful requests"),
+        key("p50", Duration, "", "bound on their median latency"),
+        key("p90", Duration, "", "bound on their 90th percentile"),
+        key("p95", Duration, "", "bound on their 95th percentile"),
+        key("p99", Duration, "", "bound on their 99th percentile"),
+        key("p999", Duration, "", "bound on their 99.9th percentile"),
+        key("max", Duration, "", "bound on their slowest"),
+        key("success", Ratio, "", "least share of requests that end ok (of those that ended)"),
+        planned("ttft_p95", "inference servers"),
+        planned("tpot_p95", "inference servers"),
     ],
 );
 

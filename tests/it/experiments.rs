@@ -1,0 +1,193 @@
+//! Experiments: every file in `experiments/` runs (reduced); common random
+//! numbers make differences precise; the result does not depend on the
+//! number of threads; paths that do not exist are errors with a
+//! suggestion; the objective finds the answer Erlang C gives.
+
+use crate::common::{show, topologies_dir};
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use stormcast::cli::FsFiles;
+use stormcast::experiment::summary::{ExperimentResult, RunRecord, assemble};
+use stormcast::experiment::{Plan, runner};
+use stormcast::sim::RunOptions;
+use stormcast::spec::LoadOptions;
+use stormcast::spec::experiment::load_experiment;
+
+fn experiments_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments")
+}
+
+/// Loads an experiment from text, its topology relative to `topologies/`
+/// (or written inline with `topology: NAME.yaml` in `topologies/`).
+fn load(text: &str, base: &Path) -> Result<Plan, String> {
+    load_experiment("exp.yaml", text, &LoadOptions { base_dir: base.to_path_buf(), files: &FsFiles })
+        .map(|l| l.plan)
+        .map_err(|d| show(&d))
+}
+
+/// Runs every point × replication on `threads` threads.
+fn run(plan: &Plan, threads: usize) -> ExperimentResult {
+    let d = &plan.design;
+    let jobs = runner::jobs(d.points.len(), d.replications, d.seed, (1, 1));
+    let base = RunOptions { duration: plan.duration, check_invariants: true, ..RunOptions::default() };
+    let stop = AtomicBool::new(false);
+    let results = runner::run(&plan.models, &base, &jobs, threads, &stop, &|_, _| {});
+    let mut runs: Vec<Vec<RunRecord>> = vec![Vec::new(); d.points.len()];
+    for (job, r) in jobs.iter().zip(results) {
+        let r = r.expect("nothing stopped it");
+        assert!(
+            r.invariant_violations.is_empty(),
+            "point {} seed {}: {:?}",
+            job.point,
+            job.seed,
+            r.invariant_violations
+        );
+        runs[job.point].push(RunRecord { seed: job.seed, result: r });
+    }
+    assemble(d, runs)
+}
+
+#[test]
+fn every_bundled_experiment_runs_reduced() {
+    let mut n = 0;
+    for entry in std::fs::read_dir(experiments_dir()).expect("experiments/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("read");
+        let mut plan = load(&text, &experiments_dir()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        // Two replications of at most 40 s: the file's shape, not its size.
+        plan.design.replications = 2;
+        let short = stormcast::engine::SimDuration::from_secs(40);
+        for m in &mut plan.models {
+            if m.duration > short && m.warmup < short {
+                m.duration = short;
+            }
+        }
+        plan.duration = None;
+        let r = run(&plan, 2);
+        assert_eq!(r.points.len(), plan.design.points.len());
+        assert!(r.points.iter().all(|p| p.runs.len() == 2), "{}", path.display());
+        n += 1;
+    }
+    assert!(n >= 1, "no experiment in experiments/");
+}
+
+const TWO_SERVERS: &str = "experiment: crn
+topology: mm1.yaml
+replications: 20
+seed: 3
+duration: 60s
+variants:
+  baseline: {}
+  slower:
+    set: { \"services.server.endpoints.serve.work\": exp(1.02ms) }
+";
+
+/// Pairing takes the shared noise out: a 2% slower server, each
+/// replication against the baseline on the same seed. The variance of the
+/// paired difference is var(a) + var(b) − 2 cov(a, b); with the same
+/// arrivals and work draws scaled by 1.02, cov is nearly var, so the
+/// paired variance must be a small fraction of the unpaired var(a) +
+/// var(b) — here asserted below 5% (independent seeds would give 100%).
+#[test]
+fn pairing_shrinks_the_variance_of_a_difference() {
+    let plan = load(TWO_SERVERS, &topologies_dir()).expect("loads");
+    let r = run(&plan, 2);
+    let (base, slow) = (&r.points[0], &r.points[1]);
+    let mean = |p: &stormcast::experiment::summary::PointResult| -> Vec<f64> {
+        p.runs.iter().map(|x| x.result.workloads["clients"].latency_ms.mean.expect("ok requests")).collect()
+    };
+    let (a, b) = (mean(base), mean(slow));
+    let var = |x: &[f64]| {
+        let m = x.iter().sum::<f64>() / x.len() as f64;
+        x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (x.len() - 1) as f64
+    };
+    let d: Vec<f64> = a.iter().zip(&b).map(|(x, y)| y - x).collect();
+    let ratio = var(&d) / (var(&a) + var(&b));
+    assert!(ratio < 0.05, "paired variance is {ratio:.3} of the unpaired");
+    let diff = &slow.vs_baseline.as_ref().expect("vs baseline").workloads["clients"]["mean_ms"];
+    assert!(diff.significant && diff.mean_diff > 0.0, "a 2% slower server is seen: {diff:?}");
+}
+
+#[test]
+fn threads_do_not_change_the_result() {
+    let plan = load(TWO_SERVERS, &topologies_dir()).expect("loads");
+    let one = serde_json::to_string(&run(&plan, 1)).expect("json");
+    let two = serde_json::to_string(&run(&plan, 2)).expect("json");
+    assert!(one == two, "--jobs 1 and --jobs 2 differ");
+}
+
+#[test]
+fn a_path_that_does_not_exist_is_an_error_with_a_suggestion() {
+    let text = "experiment: bad
+topology: mm1.yaml
+variants:
+  a: { set: { \"services.servr.replicas\": 2 } }
+  b: { set: { \"servics.server.replicas\": 2 } }
+sweep: { \"services.server.cpus\": [1, two] }
+slo: [ { target: clients2, p99: 10ms } ]
+objective: { minimize: clients.p98 }
+";
+    let e = load(text, &topologies_dir()).expect_err("bad paths");
+    for want in [
+        "no service 'servr' — did you mean 'server'?",
+        "'servics' is not a key of a topology — did you mean 'services'?",
+        "no workload named 'clients2' — did you mean 'clients'?",
+        "'p98' is no metric of a workload — did you mean 'p9",
+    ] {
+        assert!(e.contains(want), "missing {want:?} in\n{e}");
+    }
+    // A sweep value of the wrong type: reported for its point, with the path.
+    let text = "experiment: bad\ntopology: mm1.yaml\nsweep: { \"services.server.cpus\": [1, two] }\n";
+    let e = load(text, &topologies_dir()).expect_err("a word where a number belongs");
+    assert!(e.contains("services.server.cpus = two") && e.contains("cpus"), "{e}");
+}
+
+/// HPA sizing whose answer Erlang C gives: λ = 300/s of exp(10 ms) work
+/// (a = 3 erlangs) on replicas of one core behind least_request (close to
+/// one M/M/c queue), SLO mean ≤ 13 ms. M/M/c: c = 4 gives 15.1 ms (Erlang
+/// C 0.509, wait 5.1 ms), c = 5 gives 11.2 ms: the cheapest point is 5
+/// replicas, and its neighbour 4 misses the SLO — a cliff.
+#[test]
+fn the_objective_picks_what_erlang_c_says() {
+    let text = "experiment: sizing
+topology: sizing.yaml
+replications: 5
+duration: 200s
+slo: [ { target: web, mean: 13ms } ]
+sweep: { \"services.api.autoscale.min\": [4, 5, 6, 7] }
+objective: { minimize: replica_hours, subject_to: slo }
+";
+    let dir = std::env::temp_dir().join(format!("stormcast-sizing-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(
+        dir.join("sizing.yaml"),
+        "duration: 200s
+warmup: 20s
+services:
+  api:
+    replicas: 4
+    balancer: least_request
+    autoscale: { min: 4, max: 7, metrics: [ { cpu: 99% } ] }
+    endpoints: { get: { work: exp(10ms) } }
+workload: [ { name: web, target: api.get, rate: 300/s } ]
+",
+    )
+    .expect("write");
+    let plan = load(text, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    let plan = plan.expect("loads");
+    let r = run(&plan, 2);
+    let best = r.best.as_ref().expect("a point meets the SLO");
+    assert_eq!(
+        best.sweep["services.api.autoscale.min"],
+        5,
+        "{:?}",
+        r.points.iter().map(|p| (&p.sweep, p.meets_slo)).collect::<Vec<_>>()
+    );
+    assert_eq!(best.cliff.len(), 1, "4 replicas miss the SLO: a cliff");
+    let mean_ms = |i: usize| r.points[i].summary.workloads["web"]["mean_ms"].mean;
+    assert!((mean_ms(0) - 15.1).abs() < 2.5 && mean_ms(1) < 13.0, "{} {}", mean_ms(0), mean_ms(1));
+}
