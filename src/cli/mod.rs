@@ -4,6 +4,7 @@
 //! Exit codes: 0 ok, 1 a declared check or SLO failed, 2 bad input or usage,
 //! 3 a run stopped at a safety limit (its result is partial).
 
+mod capacity;
 mod experiment;
 mod progress;
 mod sha256;
@@ -163,6 +164,35 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Find the highest rate of a workload that still meets its SLOs, the
+    /// knee of its latency curve, and the curve.
+    Capacity {
+        /// The topology file (YAML).
+        file: PathBuf,
+        /// The (open-loop) workload whose rate is raised.
+        #[arg(long)]
+        workload: String,
+        /// Its SLOs: `p99=300ms`, `success=99.9%`, comma-separated.
+        #[arg(long)]
+        slo: String,
+        /// Runs per rate tried (seeds `seed`, `seed+1`, …; the same at every rate).
+        #[arg(long, default_value_t = 5)]
+        replications: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Simulated time of each run (overrides the file's).
+        #[arg(long)]
+        duration: Option<String>,
+        /// Threads (default: every core). The result does not depend on it.
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Override a key of the file, as for `run`.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
+    },
     /// Rebuild the report of a run folder (`run --out DIR`), or the result
     /// and report of an experiment folder — merging the folders of its
     /// shards when several are given.
@@ -203,6 +233,19 @@ pub fn main() -> i32 {
         Command::Check { file } => cmd_check(&file),
         Command::Experiment { file, out, jobs, shard, json, quiet } => {
             experiment::cmd_experiment(&experiment::ExpArgs { file, out, jobs, shard, json, quiet })
+        }
+        Command::Capacity { file, workload, slo, replications, seed, duration, jobs, json, sets } => {
+            capacity::cmd_capacity(&capacity::CapArgs {
+                file,
+                workload,
+                slo,
+                replications,
+                seed,
+                duration,
+                jobs,
+                json,
+                sets,
+            })
         }
         Command::Report { dirs } => {
             if dirs[0].join(experiment::DESIGN_JSON).exists() {

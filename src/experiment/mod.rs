@@ -15,6 +15,7 @@
 //!
 //! Not here: reading files (`spec`, `cli`), writing reports (`report`).
 
+pub mod capacity;
 pub mod runner;
 pub mod stats;
 pub mod summary;
