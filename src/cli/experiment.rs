@@ -34,8 +34,9 @@ pub(super) struct ExpArgs {
     pub quiet: bool,
 }
 
-/// One stored run.
-#[derive(Serialize, Deserialize)]
+/// One stored run, as read back (its series are left in the file for
+/// the report).
+#[derive(Deserialize)]
 struct StoredRun {
     /// What it was run from: a hash of the inputs and the point (a rerun
     /// after any change to them runs it again).
@@ -44,7 +45,18 @@ struct StoredRun {
     rep: u32,
     seed: u64,
     result: RunResult,
-    series: Series,
+}
+
+/// A run as it is stored (the same fields as [`StoredRun`], borrowed: a
+/// finished run is written without copying its result).
+#[derive(Serialize)]
+struct StoredRunRef<'a> {
+    key: String,
+    point: usize,
+    rep: u32,
+    seed: u64,
+    result: &'a RunResult,
+    series: &'a Series,
 }
 
 pub const DESIGN_JSON: &str = "design.json";
@@ -129,15 +141,18 @@ pub(super) fn cmd_experiment(a: &ExpArgs) -> i32 {
     let bar = Mutex::new(super::progress::Bar::new(!a.quiet && !a.json));
     let failed_write: Mutex<Option<String>> = Mutex::new(None);
     let base = RunOptions { keep_series: a.out.is_some(), duration: plan.duration, ..RunOptions::default() };
-    let on_done = |job: &Job, r: &RunResult| {
+    let on_done = |job: &Job, r: &mut RunResult| {
+        // The series go to the run's file and no further: memory keeps the
+        // summaries of finished runs only.
+        let series = std::mem::take(&mut r.series);
         if let Some(dir) = &a.out {
-            let stored = StoredRun {
+            let stored = StoredRunRef {
                 key: key(job),
                 point: job.point,
                 rep: job.rep,
                 seed: job.seed,
-                result: r.clone(),
-                series: r.series.clone(),
+                result: r,
+                series: &series,
             };
             let name = run_file(dir, job).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             if let Err(e) = serde_json::to_string(&stored)

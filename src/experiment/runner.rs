@@ -38,14 +38,16 @@ pub fn jobs(points: usize, replications: u32, seed: u64, shard: (u32, u32)) -> V
 /// Runs `jobs` on `threads` threads (`models[job.point]` with `base`
 /// options and the job's seed). Returns each job's result in the order of
 /// `jobs` (`None` for a job not run because `stop` was set). `done` is
-/// called from worker threads as each result comes.
+/// called from worker threads as each result comes, and may take from it
+/// what need not be kept (the CLI stores a run's series and drops them, so
+/// memory holds the summaries of finished runs, not their series).
 pub fn run(
     models: &[Model],
     base: &RunOptions,
     jobs: &[Job],
     threads: usize,
     stop: &AtomicBool,
-    done: &(dyn Fn(&Job, &RunResult) + Sync),
+    done: &(dyn Fn(&Job, &mut RunResult) + Sync),
 ) -> Vec<Option<RunResult>> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build();
     let work = || {
@@ -56,8 +58,8 @@ pub fn run(
                     return None;
                 }
                 let opts = RunOptions { seed: Some(job.seed), ..base.clone() };
-                let r = sim::run(&models[job.point], &opts);
-                done(job, &r);
+                let mut r = sim::run(&models[job.point], &opts);
+                done(job, &mut r);
                 Some(r)
             })
             .collect()
