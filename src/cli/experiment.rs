@@ -232,7 +232,7 @@ fn load(file: &Path) -> Result<(Plan, String), i32> {
             if !l.notes.is_empty() {
                 eprint!("{}", l.notes.render_notes(&source_of));
             }
-            let key_base = format!("{}\n{}\n{}", env!("CARGO_PKG_VERSION"), text, l.topology_text);
+            let key_base = format!("{}\n{}", env!("CARGO_PKG_VERSION"), l.topology_text);
             Ok((l.plan, key_base))
         }
         Err(d) => {
@@ -242,10 +242,16 @@ fn load(file: &Path) -> Result<(Plan, String), i32> {
     }
 }
 
-/// A job's key: the inputs, the point and the seed.
+/// A job's key: what its run depends on — stormcast's version, the
+/// topology's text, its variant's `set`, its sweep values, the duration,
+/// the SLOs and the seed. Whatever else changes in the experiment file (a
+/// new variant, more replications, the objective, a description) keeps
+/// the runs it does not touch.
 fn job_key(base: &str, d: &Design, job: &Job) -> String {
-    let point = serde_json::to_string(&d.points[job.point]).unwrap_or_default();
-    super::sha256::sha256_hex(format!("{base}\n{point}\n{}\n{}", job.point, job.seed).as_bytes())
+    let p = &d.points[job.point];
+    let set = d.variants.iter().find(|v| v.name == p.variant).map(|v| &v.set);
+    let inputs = serde_json::to_string(&(set, &p.sweep, d.duration_s, &d.slo, job.seed)).unwrap_or_default();
+    super::sha256::sha256_hex(format!("{base}\n{inputs}").as_bytes())
 }
 
 fn read_run(path: &Path) -> Option<StoredRun> {

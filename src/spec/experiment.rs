@@ -137,6 +137,7 @@ pub fn load_experiment(file: &str, text: &str, opts: &LoadOptions) -> Result<Loa
     let mut points = Vec::new();
     let mut notes = base_loaded.notes.0;
     let mut models = Vec::new();
+    let mut reported: Vec<((usize, usize), String, String)> = Vec::new();
     for (vname, sets, _) in &variants {
         for combo in &grid {
             let mut t = tree.clone();
@@ -169,13 +170,34 @@ pub fn load_experiment(file: &str, text: &str, opts: &LoadOptions) -> Result<Loa
                     models.push(loaded.model);
                 }
                 Err(d) => {
-                    let at = applied.first().map_or((root.line, root.col), |s| s.at);
-                    let msg = format!("the topology with {where_} does not check: {} problem(s), below", d.0.len());
-                    cx.error_at(at, "", msg, None);
-                    cx.diags.extend(d.0.into_iter().map(|mut x| {
-                        x.message = format!("[{where_}] {}", x.message);
-                        x
-                    }));
+                    // A problem under a path that a `set` or sweep value wrote
+                    // is that value's: reported at it, once (not once per
+                    // point that uses it). Others are the combination's.
+                    let mut rest = Vec::new();
+                    for x in d.0 {
+                        let culprit = applied.iter().filter(|s| under(&x.path, &s.path)).max_by_key(|s| s.path.len());
+                        match culprit {
+                            Some(c) => {
+                                let key = (c.at, x.path.clone(), x.message.clone());
+                                if !reported.contains(&key) {
+                                    let msg = format!("{} (the topology's {}, with {where_})", x.message, x.path);
+                                    cx.error_at(c.at, &c.yaml_path, msg, x.hint.clone());
+                                    reported.push(key);
+                                }
+                            }
+                            None => rest.push(x),
+                        }
+                    }
+                    if !rest.is_empty() {
+                        let at = applied.first().map_or((root.line, root.col), |s| s.at);
+                        let msg =
+                            format!("the topology with {where_} does not check: {} problem(s), below", rest.len());
+                        cx.error_at(at, "", msg, None);
+                        cx.diags.extend(rest.into_iter().map(|mut x| {
+                            x.message = format!("[{where_}] {}", x.message);
+                            x
+                        }));
+                    }
                 }
             }
         }
@@ -225,6 +247,11 @@ pub fn load_experiment(file: &str, text: &str, opts: &LoadOptions) -> Result<Loa
         topology_text: topo_text,
         notes: Diagnostics(notes),
     })
+}
+
+/// Whether the YAML path `path` is `prefix` or lies under it.
+fn under(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix).is_some_and(|r| r.is_empty() || r.starts_with('.') || r.starts_with('['))
 }
 
 fn clone_setting<'n>(s: &Setting<'n>) -> Setting<'n> {

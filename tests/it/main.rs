@@ -8,6 +8,8 @@
 //! - [`determinism`]: same seed, same bytes; common random numbers;
 //! - [`invariants`]: random small topologies (swarm testing) with invariants;
 //! - [`examples`]: every file in `topologies/` loads and runs;
+//! - [`experiment_cli`]: experiments, capacity and SLO gates as a user
+//!   runs them (shards merged byte for byte, resume, exit codes);
 //! - [`experiments`]: every file in `experiments/` runs (reduced); common
 //!   random numbers, threads, bad paths, an objective against Erlang C;
 //! - [`storms`]: retries, hedges, breakers and faults against arithmetic;
@@ -31,6 +33,7 @@ mod common;
 mod corpus;
 mod determinism;
 mod examples;
+mod experiment_cli;
 mod experiments;
 mod formulas;
 mod invariants;
