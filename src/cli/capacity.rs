@@ -1,13 +1,15 @@
 //! `stormcast capacity FILE --workload W --slo p99=300ms,success=99.9%`:
 //! the highest rate of a workload that still meets its SLOs, the knee of
-//! its latency curve, and the curve (see `experiment::capacity`).
+//! its latency curve, and the curve (see `experiment::capacity`); with
+//! `--out DIR`, `capacity.json`, the curve as `capacity.csv` and as a
+//! chart, `capacity.svg`.
 
-use super::{EXIT_CHECK_FAILED, EXIT_OK, load_or_report_with, usage_error};
+use super::{EXIT_CHECK_FAILED, EXIT_OK, check_writable, load_or_report_with, pretty, usage_error, write_atomic};
 use crate::engine::SimDuration;
-use crate::experiment::capacity::{self, Capacity, Search};
+use crate::experiment::capacity::{self, RatePoint, Search};
 use crate::model::{Slo, Stat, WorkloadId, WorkloadKind};
+use crate::report;
 use crate::spec::units;
-use std::fmt::Write;
 use std::path::PathBuf;
 
 /// " — did you mean 'x'?" or nothing.
@@ -24,6 +26,8 @@ pub(super) struct CapArgs {
     pub duration: Option<String>,
     pub jobs: Option<usize>,
     pub json: bool,
+    pub out: Option<PathBuf>,
+    pub quiet: bool,
     pub sets: Vec<String>,
 }
 
@@ -91,52 +95,45 @@ pub(super) fn cmd_capacity(a: &CapArgs) -> i32 {
     };
     let threads = a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let s = Search { replications: a.replications.max(1), seed: a.seed, threads, ..Search::default() };
-    let c = capacity::search(&model, wl, &slo, &s);
+    if let Some(dir) = &a.out
+        && let Err(e) = check_writable(dir)
+    {
+        return usage_error(&format!("cannot write to {}: {e}", dir.display()));
+    }
+    let tried = |p: &RatePoint| {
+        if !a.quiet && !a.json {
+            let p99 = if p.p99_ms.n > 0 { format!("{:.2} ms", p.p99_ms.mean) } else { "—".into() };
+            eprintln!(
+                "  {:>10.1}/s  p99 {p99:>12}  success {:>7.3}%  {}",
+                p.rate_per_s,
+                p.success.mean * 100.0,
+                if p.meets_slo { "met" } else { "missed" }
+            );
+        }
+    };
+    if !a.quiet && !a.json {
+        eprintln!(
+            "stormcast: {} replications of {} per rate tried, on {threads} threads",
+            s.replications, model.duration
+        );
+    }
+    let c = capacity::search(&model, wl, &slo, &s, &tried);
+    if let Some(dir) = &a.out {
+        let written = pretty(&c)
+            .and_then(|t| write_atomic(dir, "capacity.json", &t))
+            .and_then(|()| write_atomic(dir, "capacity.csv", &report::capacity_csv(&c)))
+            .and_then(|()| write_atomic(dir, "capacity.svg", &report::capacity_svg(&c)));
+        if let Err(e) = written {
+            return usage_error(&format!("cannot write {}: {e}", dir.display()));
+        }
+    }
     if a.json {
         match serde_json::to_string_pretty(&c) {
             Ok(t) => println!("{t}"),
             Err(e) => return usage_error(&format!("cannot write the result: {e}")),
         }
     } else {
-        print!("{}", text(&c));
+        print!("{}", report::capacity_text(&c));
     }
     if c.capacity_per_s.is_none() { EXIT_CHECK_FAILED } else { EXIT_OK }
-}
-
-/// The capacity in words and the curve as a table.
-pub fn text(c: &Capacity) -> String {
-    let mut o = String::new();
-    let rate = |x: Option<f64>| x.map_or_else(|| "none".into(), |r| format!("{r:.1}/s"));
-    let _ = writeln!(o, "{} under {}:", c.workload, c.slo);
-    let _ = writeln!(
-        o,
-        "  capacity {} (highest rate meeting the SLOs), knee {}",
-        rate(c.capacity_per_s),
-        rate(c.knee_per_s)
-    );
-    let _ = writeln!(
-        o,
-        "\n  {:>10}  {:>16}  {:>16}  {:>14}  {:>10}  SLO",
-        "rate/s", "p50 ms", "p99 ms", "success %", "goodput/s"
-    );
-    for p in &c.points {
-        let e = |x: &crate::experiment::stats::Estimate, scale: f64| {
-            if x.n == 0 {
-                "—".to_string()
-            } else {
-                format!("{:.2} ± {:.2}", x.mean * scale, (x.ci95[1] - x.ci95[0]) / 2.0 * scale)
-            }
-        };
-        let _ = writeln!(
-            o,
-            "  {:>10.1}  {:>16}  {:>16}  {:>14}  {:>10.1}  {}",
-            p.rate_per_s,
-            e(&p.p50_ms, 1.0),
-            e(&p.p99_ms, 1.0),
-            e(&p.success, 100.0),
-            p.goodput_per_s.mean,
-            if p.meets_slo { "met" } else { "missed" }
-        );
-    }
-    o
 }

@@ -189,6 +189,13 @@ enum Command {
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
+        /// Write capacity.json, capacity.csv (the curve) and capacity.svg
+        /// (the curve as a chart) here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// No progress on stderr.
+        #[arg(long, short)]
+        quiet: bool,
         /// Override a key of the file, as for `run`.
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<String>,
@@ -234,7 +241,7 @@ pub fn main() -> i32 {
         Command::Experiment { file, out, jobs, shard, json, quiet } => {
             experiment::cmd_experiment(&experiment::ExpArgs { file, out, jobs, shard, json, quiet })
         }
-        Command::Capacity { file, workload, slo, replications, seed, duration, jobs, json, sets } => {
+        Command::Capacity { file, workload, slo, replications, seed, duration, jobs, json, out, quiet, sets } => {
             capacity::cmd_capacity(&capacity::CapArgs {
                 file,
                 workload,
@@ -244,6 +251,8 @@ pub fn main() -> i32 {
                 duration,
                 jobs,
                 json,
+                out,
+                quiet,
                 sets,
             })
         }

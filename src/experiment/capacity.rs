@@ -20,6 +20,7 @@ use crate::metrics::RunResult;
 use crate::model::{Model, Slo, WorkloadId, WorkloadKind};
 use crate::sim::{self, RunOptions};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
 
 /// One rate tried.
@@ -39,6 +40,8 @@ pub struct Capacity {
     pub workload: String,
     /// The SLOs, in words.
     pub slo: String,
+    /// The latency bounds of the SLOs, by statistic (`p99` → ms).
+    pub bounds_ms: BTreeMap<String, f64>,
     /// The highest rate found to meet them (`null` when even a tiny rate misses).
     pub capacity_per_s: Option<f64>,
     /// The knee of the latency–throughput curve.
@@ -118,7 +121,8 @@ fn evaluate(m: &Model, wl: WorkloadId, slo: &Slo, rate: f64, s: &Search) -> Rate
 
 /// The capacity of workload `wl` of `m` under `slo` (its base rate is
 /// where the search starts).
-pub fn search(m: &Model, wl: WorkloadId, slo: &Slo, s: &Search) -> Capacity {
+/// `tried` is told of each rate as it is judged (for a progress display).
+pub fn search(m: &Model, wl: WorkloadId, slo: &Slo, s: &Search, tried_one: &dyn Fn(&RatePoint)) -> Capacity {
     let base = match m.workloads[wl.ix()].kind {
         WorkloadKind::Open { rate_per_s, .. } if rate_per_s > 0.0 => rate_per_s,
         _ => 1.0,
@@ -126,6 +130,7 @@ pub fn search(m: &Model, wl: WorkloadId, slo: &Slo, s: &Search) -> Capacity {
     let mut tried: Vec<RatePoint> = Vec::new();
     let eval = |rate: f64, tried: &mut Vec<RatePoint>| -> bool {
         let p = evaluate(m, wl, slo, rate, s);
+        tried_one(&p);
         let ok = p.meets_slo;
         tried.push(p);
         ok
@@ -178,6 +183,7 @@ pub fn search(m: &Model, wl: WorkloadId, slo: &Slo, s: &Search) -> Capacity {
     Capacity {
         workload: m.workloads[wl.ix()].name.clone(),
         slo: slo.describe(),
+        bounds_ms: slo.latency.iter().map(|(st, d)| (st.word().to_string(), d.as_millis_f64())).collect(),
         capacity_per_s: lo,
         knee_per_s: knee(&within),
         points: tried,

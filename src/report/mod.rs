@@ -9,6 +9,7 @@
 //! charts with shaded windows, stacked bars and waterfalls, layered
 //! diagrams, as SVG). [`stored`] reads the files of an `--out` folder back.
 
+mod capacity;
 pub mod chart;
 mod check;
 mod csv;
@@ -20,6 +21,7 @@ pub mod stored;
 mod table;
 mod text;
 
+pub use capacity::{capacity_csv, capacity_svg, capacity_text};
 pub use check::{Analysis, analyze, check_report};
 pub use csv::{services_csv, workloads_csv};
 pub use experiment_text::{experiment_text, point_label};
