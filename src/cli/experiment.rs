@@ -138,7 +138,7 @@ pub(super) fn cmd_experiment(a: &ExpArgs) -> i32 {
     let counter = Counter::default();
     #[allow(clippy::disallowed_methods)] // the CLI is where the clock may be read
     let started = Instant::now();
-    let bar = Mutex::new(super::progress::Bar::new(!a.quiet && !a.json));
+    let bar = Mutex::new(super::progress::Bar::counting(!a.quiet && !a.json, "of the runs"));
     let failed_write: Mutex<Option<String>> = Mutex::new(None);
     let base = RunOptions { keep_series: a.out.is_some(), duration: plan.duration, ..RunOptions::default() };
     let on_done = |job: &Job, r: &mut RunResult| {

@@ -8,23 +8,30 @@ use std::time::Duration;
 pub struct Bar {
     enabled: bool,
     bar: Option<ProgressBar>,
+    /// What the percentage counts ("simulated", "of the runs").
+    what: &'static str,
 }
 
 impl Bar {
+    /// A bar for one run: the share of simulated time done.
     pub fn new(wanted: bool) -> Self {
-        Bar { enabled: wanted && std::io::stderr().is_terminal(), bar: None }
+        Bar::counting(wanted, "simulated")
     }
 
-    /// `fraction` of simulated time done after `elapsed` wall time.
+    /// A bar whose percentage is of `what` ("of the runs").
+    pub fn counting(wanted: bool, what: &'static str) -> Self {
+        Bar { enabled: wanted && std::io::stderr().is_terminal(), bar: None, what }
+    }
+
+    /// `fraction` done after `elapsed` wall time.
     pub fn update(&mut self, fraction: f64, elapsed: Duration) {
         if !self.enabled || elapsed < Duration::from_secs(1) {
             return;
         }
         let bar = self.bar.get_or_insert_with(|| {
             let b = ProgressBar::with_draw_target(Some(1000), ProgressDrawTarget::stderr());
-            if let Ok(style) =
-                ProgressStyle::with_template("{bar:40} {percent:>3}% simulated, {elapsed} elapsed, ~{eta} left")
-            {
+            let template = format!("{{bar:40}} {{percent:>3}}% {}, {{elapsed}} elapsed, ~{{eta}} left", self.what);
+            if let Ok(style) = ProgressStyle::with_template(&template) {
                 b.set_style(style);
             }
             b

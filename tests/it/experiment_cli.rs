@@ -210,3 +210,65 @@ fn capacity_rejects_bad_input_with_exit_2() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("closed loop"), "{}", text(&o.stderr));
 }
+
+/// Ctrl-C (SIGINT) stops an experiment cleanly: exit status 130, the runs
+/// finished so far kept (and no half-written run file), and the same
+/// command resumes them. 40 runs of 300 s of the M/M/1 station on one
+/// thread take a few seconds; the signal comes once the first run is
+/// stored.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_keeps_finished_runs_and_a_rerun_resumes() {
+    let dir = scratch("interrupt");
+    let topo = crate::common::topologies_dir().join("mm1.yaml");
+    let exp = dir.join("exp.yaml");
+    let yaml = format!(
+        "experiment: long\ntopology: {}\nreplications: 20\nseed: 1\nduration: 300s\n\
+         variants:\n  baseline: {{}}\n  other:\n    set: {{ \"workload[0].rate\": 700/s }}\n",
+        topo.display()
+    );
+    std::fs::write(&exp, yaml).expect("write");
+    let out = dir.join("out");
+    let child = Command::new(env!("CARGO_BIN_EXE_stormcast"))
+        .args(["experiment", &s(&exp), "--out", &s(&out), "--jobs", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stored = |d: &Path| {
+        std::fs::read_dir(d.join("runs")).map_or(0, |rd| {
+            rd.filter_map(Result::ok).filter(|e| e.file_name().to_string_lossy().ends_with(".json")).count()
+        })
+    };
+    // At most 60 s (3000 naps of 20 ms) for the first run to be stored.
+    for _ in 0..3000 {
+        if stored(&out) > 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill runs");
+    assert!(killed.success());
+    let o = child.wait_with_output().expect("wait");
+    let kept = stored(&out);
+    assert_eq!(o.status.code(), Some(130), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("rerun the same command to resume"), "{}", text(&o.stderr));
+    assert!((1..40).contains(&kept), "{kept} runs kept");
+    assert!(!out.join("experiment.json").exists(), "no result from a stopped experiment");
+    let leftovers: Vec<String> = std::fs::read_dir(out.join("runs"))
+        .expect("runs")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".json"))
+        .collect();
+    assert!(leftovers.is_empty(), "half-written files: {leftovers:?}");
+    let o = stormcast(&["experiment", &s(&exp), "--out", &s(&out), "--jobs", "2"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains(&format!("40 of 40 runs ({kept} resumed)")), "{}", text(&o.stderr));
+    // And the resumed result is the one an uninterrupted run gives.
+    let fresh = dir.join("fresh");
+    let o = stormcast(&["experiment", &s(&exp), "--out", &s(&fresh), "-q"], &[]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(read(&out.join("experiment.json")), read(&fresh.join("experiment.json")));
+    let _ = std::fs::remove_dir_all(&dir);
+}
