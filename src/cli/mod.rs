@@ -9,6 +9,7 @@ mod experiment;
 mod progress;
 mod sha256;
 
+pub use experiment::parse_shard;
 pub use sha256::sha256_hex;
 
 use crate::engine::SimDuration;

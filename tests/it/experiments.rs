@@ -47,6 +47,22 @@ fn run(plan: &Plan, threads: usize) -> ExperimentResult {
     assemble(d, runs)
 }
 
+/// The reduced size the bundled experiments are tested at: two
+/// replications of at most 40 s (or, where the warm-up is longer, the
+/// warm-up and 40 s measured) — the file's shape, not its size.
+fn reduced(mut plan: Plan) -> Plan {
+    plan.design.replications = 2;
+    let short = stormcast::engine::SimDuration::from_secs(40);
+    for m in &mut plan.models {
+        let end = if m.warmup < short { short } else { m.warmup + short };
+        if m.duration > end {
+            m.duration = end;
+        }
+    }
+    plan.duration = None;
+    plan
+}
+
 #[test]
 fn every_bundled_experiment_runs_reduced() {
     let mut n = 0;
@@ -56,16 +72,8 @@ fn every_bundled_experiment_runs_reduced() {
             continue;
         }
         let text = std::fs::read_to_string(&path).expect("read");
-        let mut plan = load(&text, &experiments_dir()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        // Two replications of at most 40 s: the file's shape, not its size.
-        plan.design.replications = 2;
-        let short = stormcast::engine::SimDuration::from_secs(40);
-        for m in &mut plan.models {
-            if m.duration > short && m.warmup < short {
-                m.duration = short;
-            }
-        }
-        plan.duration = None;
+        let plan = load(&text, &experiments_dir()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let plan = reduced(plan);
         let r = run(&plan, 2);
         assert_eq!(r.points.len(), plan.design.points.len());
         assert!(r.points.iter().all(|p| p.runs.len() == 2), "{}", path.display());
@@ -214,4 +222,37 @@ fn capacity_of_an_mm1_station_is_what_theory_says() {
     // The curve is sorted and reaches past the capacity.
     assert!(c.points.windows(2).all(|w| w[0].rate_per_s < w[1].rate_per_s));
     assert!(c.points.iter().any(|p| p.rate_per_s > cap && !p.meets_slo));
+}
+
+/// The conclusion `experiments/restaurant.yaml` is quoted for holds at the
+/// tests' reduced size: the orders' p95 near 450 ms in the baseline, near
+/// 120 ms with the availability cache, the parallel calls in between.
+///
+/// Tolerance: at full size (10 replications of 280 s measured, ~5,600
+/// orders each) the replications' p95 have a standard deviation of 5.3 ms
+/// (baseline) and 1.8 ms (cache). Reduced, a run measures 20 s (~400
+/// orders), 14 times fewer, so the sd grows by √14 ≈ 3.7 to about 20 ms and
+/// 7 ms, and the mean of 2 replications has about 14 ms and 5 ms. The
+/// windows are ±4 of those around the full-size means (444 ms and 120 ms),
+/// wide enough for a fixed seed never to be unlucky, narrow enough that a
+/// change of the model moving p95 by a fifth fails.
+#[test]
+fn restaurant_cache_takes_orders_p95_from_450_to_120_ms() {
+    let path = experiments_dir().join("restaurant.yaml");
+    let text = std::fs::read_to_string(&path).expect("read");
+    let plan = reduced(load(&text, &experiments_dir()).expect("loads"));
+    let r = run(&plan, 2);
+    let p95 = |variant: &str| {
+        let p = r.points.iter().find(|p| p.variant == variant).unwrap_or_else(|| panic!("no variant {variant}"));
+        p.summary.workloads["orders"]["p95_ms"].mean
+    };
+    let (base, parallel, cache) = (p95("baseline"), p95("parallel-calls"), p95("availability-cache"));
+    assert!((388.0..=500.0).contains(&base), "baseline p95 {base:.1} ms, expected ~444");
+    assert!((100.0..=140.0).contains(&cache), "availability-cache p95 {cache:.1} ms, expected ~120");
+    assert!(
+        cache < parallel && parallel < base,
+        "parallel-calls p95 {parallel:.1} ms between {cache:.1} and {base:.1}"
+    );
+    let meets = |variant: &str| r.points.iter().find(|p| p.variant == variant).is_some_and(|p| p.meets_slo);
+    assert!(!meets("baseline") && meets("availability-cache"), "only the cache meets the SLO");
 }

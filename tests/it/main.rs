@@ -24,13 +24,16 @@
 //!   orchestrator;
 //! - [`schema`]: the JSON Schema and the docs' key tables generated from
 //!   the key tables;
-//! - [`corpus`]: every committed fuzz input replayed (the short fuzz run).
+//! - [`corpus`]: every committed fuzz input replayed (the short fuzz run);
+//! - [`deploy`]: the Kubernetes Job, Slurm script and CI workflow of
+//!   `deploy/` slice, gate and merge as the CLI does (`deploy/check.sh`).
 
 mod architecture;
 mod autoscale;
 mod cli;
 mod common;
 mod corpus;
+mod deploy;
 mod determinism;
 mod examples;
 mod experiment_cli;
