@@ -34,6 +34,15 @@ pub fn capacity_text(c: &Capacity) -> String {
         rate(c.capacity_per_s),
         rate(c.knee_per_s)
     );
+    let at_cap = c.capacity_per_s.and_then(|cap| c.points.iter().find(|p| p.rate_per_s == cap));
+    if let Some(p) = at_cap.filter(|p| p.slo_pass_fraction < 1.0) {
+        let _ = writeln!(
+            o,
+            "  (on the mean over replications; at {} only {:.0}% of them met the SLOs on their own — a rate where all do is lower)",
+            rate(Some(p.rate_per_s)),
+            p.slo_pass_fraction * 100.0
+        );
+    }
     let _ = writeln!(
         o,
         "\n  {:>10}  {:>18}  {:>18}  {:>14}  {:>10}  SLO (replications passing)",

@@ -70,25 +70,29 @@ pub fn experiment_text(r: &ExperimentResult) -> String {
             .col("point", Align::Left)
             .sep()
             .col("p50 ms", Align::Right)
+            .col("p95 ms", Align::Right)
             .col("p99 ms", Align::Right)
             .col("success %", Align::Right)
             .col("goodput/s", Align::Right)
             .col("replica-h", Align::Right)
             .sep()
+            .col("Δ p95 ms", Align::Right)
             .col("Δ p99 ms", Align::Right)
             .col("Δ success %", Align::Right)
             .sep()
-            .col("SLO met", Align::Right);
+            .col("SLOs met", Align::Right);
         for p in &r.points {
             let w = &p.summary.workloads[wl];
             let d = p.vs_baseline.as_ref().and_then(|v| v.workloads.get(wl));
             t.row(vec![
                 point_label(p),
                 est(w.get("p50_ms"), 1.0, 2),
+                est(w.get("p95_ms"), 1.0, 2),
                 est(w.get("p99_ms"), 1.0, 2),
                 est(w.get("success"), 100.0, 2),
                 est(w.get("goodput_per_s"), 1.0, 1),
                 est(Some(&p.summary.replica_hours), 1.0, 2),
+                diff(d.and_then(|d| d.get("p95_ms")), 1.0, 2),
                 diff(d.and_then(|d| d.get("p99_ms")), 1.0, 2),
                 diff(d.and_then(|d| d.get("success")), 100.0, 2),
                 format!(
