@@ -35,11 +35,11 @@ const MAX_WORKLOADS: usize = 3;
 
 /// Values of one figure in one interval across replications.
 #[derive(Clone, Copy, Debug, Default)]
-struct Acc {
-    n: u32,
-    sum: f64,
-    lo: f64,
-    hi: f64,
+pub(super) struct Acc {
+    pub(super) n: u32,
+    pub(super) sum: f64,
+    pub(super) lo: f64,
+    pub(super) hi: f64,
 }
 
 impl Acc {
@@ -56,12 +56,12 @@ impl Acc {
 }
 
 #[derive(Clone, Debug, Default)]
-struct WorkloadCell {
+pub(super) struct WorkloadCell {
     offered: Acc,
-    ok: Acc,
+    pub(super) ok: Acc,
     failed: Acc,
     p50: Acc,
-    p99: Acc,
+    pub(super) p99: Acc,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -74,10 +74,10 @@ struct ServiceCell {
 
 /// One point's series folded across its replications, by interval.
 #[derive(Clone, Debug, Default)]
-struct PointSeries {
-    runs: u32,
+pub(super) struct PointSeries {
+    pub(super) runs: u32,
     interval_s: f64,
-    workloads: BTreeMap<String, Vec<WorkloadCell>>,
+    pub(super) workloads: BTreeMap<String, Vec<WorkloadCell>>,
     services: BTreeMap<String, Vec<ServiceCell>>,
 }
 
@@ -163,7 +163,7 @@ pub(super) struct OverTime {
     slices: Vec<Slice>,
     /// Sweep points left out.
     skipped: usize,
-    series: BTreeMap<usize, PointSeries>,
+    pub(super) series: BTreeMap<usize, PointSeries>,
 }
 
 impl OverTime {
