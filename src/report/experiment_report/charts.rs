@@ -451,9 +451,9 @@ fn slo_bound(d: &Design, workload: &str, stat: &str) -> Option<f64> {
     d.slo.iter().filter(|s| s.workload == workload).flat_map(|s| &s.latency).find(|l| l.0 == stat).map(|l| l.1)
 }
 
-/// A dashed horizontal line at `y` across `x`.
+/// A dashed grey horizontal line at `y` across `x` (an SLO's bound).
 fn bound_line(name: String, x: (f64, f64), y: f64) -> Line {
-    let mut l = Line::new(name, 1, vec![(x.0, Some(y)), (x.1, Some(y))]);
+    let mut l = Line::new(name, 6, vec![(x.0, Some(y)), (x.1, Some(y))]);
     l.dashed = true;
     l
 }
@@ -608,7 +608,7 @@ fn frontier(p: &mut Page, d: &Design, r: &ExperimentResult) {
         && let Some(i) = r.points.iter().position(|x| x.variant == b.variant && x.sweep == b.sweep)
         && let Some((bx, by)) = xy(&r.points[i])
     {
-        let mut l = Line::new(format!("best: {}", label(&r.points[i])), 4, vec![(bx, Some(by))]);
+        let mut l = Line::new(format!("best: {}", label(&r.points[i])), 7, vec![(bx, Some(by))]);
         l.scatter = true;
         l.marker_px = 8;
         c.lines.push(l);
