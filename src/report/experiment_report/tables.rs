@@ -42,11 +42,17 @@ pub(super) fn measured_s(d: &Design) -> f64 {
     (d.duration_s - d.warmup_s).max(f64::MIN_POSITIVE)
 }
 
+/// `x` with `digits` decimals, never `-0.00`.
+fn fixed(x: f64, digits: usize) -> String {
+    let s = format!("{x:.digits$}");
+    if s.starts_with('-') && s[1..].chars().all(|c| c == '0' || c == '.') { s[1..].to_string() } else { s }
+}
+
 /// `12.3 [11.9, 12.7]`, `—` without a value.
 fn est(e: Option<&Estimate>, scale: f64, digits: usize) -> Cell {
     match e {
         Some(e) if e.n > 0 => {
-            Cell::interval(e.mean * scale, e.ci95[0] * scale, e.ci95[1] * scale, |x| format!("{x:.digits$}"))
+            Cell::interval(e.mean * scale, e.ci95[0] * scale, e.ci95[1] * scale, |x| fixed(x, digits))
         }
         _ => Cell::Missing,
     }
@@ -57,7 +63,7 @@ fn est(e: Option<&Estimate>, scale: f64, digits: usize) -> Cell {
 fn delta(d: Option<&Difference>, scale: f64, digits: usize, better: Better) -> Cell {
     match d {
         Some(d) if d.n > 0 => {
-            let fmt = |x: f64| format!("{x:.digits$}");
+            let fmt = |x: f64| fixed(x, digits);
             let mut c = Cell::delta(d.mean_diff * scale, d.ci95[0] * scale, d.ci95[1] * scale, better, fmt);
             if let Cell::Delta { verdict, .. } = &mut c
                 && !d.significant
