@@ -12,8 +12,12 @@
 use super::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, FsFiles, check_writable, pretty, usage_error, write_atomic};
 use crate::experiment::runner::{self, Counter, Job};
 use crate::experiment::summary::{self, RunRecord};
-use crate::experiment::{Design, Plan};
+use crate::experiment::{Design, Plan, Provenance};
 use crate::metrics::{RunResult, Series};
+use crate::report::{
+    self,
+    experiment_report::{Inputs, Report},
+};
 use crate::sim::RunOptions;
 use crate::spec::{self, LoadOptions};
 use serde::{Deserialize, Serialize};
@@ -62,6 +66,10 @@ struct StoredRunRef<'a> {
 pub const DESIGN_JSON: &str = "design.json";
 pub const EXPERIMENT_JSON: &str = "experiment.json";
 pub const RUNS_DIR: &str = "runs";
+/// The baseline model's shape, for the report's diagram.
+pub const TOPOLOGY_JSON: &str = "topology.json";
+/// One row per point and workload.
+pub const POINTS_CSV: &str = "points.csv";
 
 fn run_file(dir: &Path, job: &Job) -> PathBuf {
     dir.join(RUNS_DIR).join(format!("p{:04}-r{:04}.json", job.point, job.rep))
@@ -107,15 +115,25 @@ pub(super) fn cmd_experiment(a: &ExpArgs) -> i32 {
         );
     }
     let threads = a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let (plan, key_base) = match load(&a.file) {
+    let (mut plan, key_base, inputs) = match load(&a.file) {
         Ok(x) => x,
         Err(code) => return code,
+    };
+    plan.design.provenance = Provenance {
+        stormcast_version: env!("CARGO_PKG_VERSION").to_string(),
+        file: a.file.display().to_string(),
+        inputs_sha256: super::sha256::sha256_hex(inputs.as_bytes()),
     };
     if let Some(dir) = &a.out {
         if let Err(e) = check_writable(dir).and_then(|()| std::fs::create_dir_all(dir.join(RUNS_DIR))) {
             return usage_error(&format!("cannot write to {}: {e}", dir.display()));
         }
-        if let Err(e) = pretty(&plan.design).and_then(|t| write_atomic(dir, DESIGN_JSON, &t)) {
+        // The baseline's shape, for the report's diagram.
+        let topology = plan.models.first().map(|m| report::topology_info(m, &report::analyze(m)));
+        let written = pretty(&plan.design)
+            .and_then(|t| write_atomic(dir, DESIGN_JSON, &t))
+            .and_then(|()| topology.map_or(Ok(()), |t| pretty(&t).and_then(|t| write_atomic(dir, TOPOLOGY_JSON, &t))));
+        if let Err(e) = written {
             return usage_error(&format!("cannot write {}: {e}", dir.display()));
         }
     }
@@ -209,11 +227,14 @@ pub(super) fn cmd_experiment(a: &ExpArgs) -> i32 {
         return EXIT_OK;
     }
     let runs = group(d, &all, done);
-    finish(d, runs, a.out.as_deref(), a.json)
+    let dirs: Vec<PathBuf> = a.out.iter().cloned().collect();
+    finish(d, runs, &dirs, a.json)
 }
 
-/// Reads and checks the experiment file; the key base hashes its inputs.
-fn load(file: &Path) -> Result<(Plan, String), i32> {
+/// Reads and checks the experiment file. Returns the plan, the base of
+/// every run's key (stormcast's version and the topology's text) and the
+/// inputs as the report's hash covers them (also the experiment file).
+fn load(file: &Path) -> Result<(Plan, String, String), i32> {
     let source_of = |f: &str| std::fs::read_to_string(f).ok();
     let name = file.display().to_string();
     let text = match std::fs::read(file)
@@ -233,7 +254,8 @@ fn load(file: &Path) -> Result<(Plan, String), i32> {
                 eprint!("{}", l.notes.render_notes(&source_of));
             }
             let key_base = format!("{}\n{}", env!("CARGO_PKG_VERSION"), l.topology_text);
-            Ok((l.plan, key_base))
+            let inputs = format!("{}\n{text}\n{}", env!("CARGO_PKG_VERSION"), l.topology_text);
+            Ok((l.plan, key_base, inputs))
         }
         Err(d) => {
             eprint!("{}", d.render_with(&source_of));
@@ -254,6 +276,14 @@ fn job_key(base: &str, d: &Design, job: &Job) -> String {
     super::sha256::sha256_hex(format!("{base}\n{inputs}").as_bytes())
 }
 
+/// A stored run's series, without its result.
+#[derive(Deserialize)]
+struct StoredSeries {
+    point: usize,
+    rep: u32,
+    series: Series,
+}
+
 fn read_run(path: &Path) -> Option<StoredRun> {
     serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
 }
@@ -270,13 +300,17 @@ fn group(d: &Design, jobs: &[Job], runs: Vec<Option<RunRecord>>) -> Vec<Vec<RunR
 }
 
 /// Assembles, writes and prints the result; exit 1 when no point meets
-/// the SLOs (there are SLOs and none meets them).
-fn finish(d: &Design, runs: Vec<Vec<RunRecord>>, out: Option<&Path>, json: bool) -> i32 {
+/// the SLOs (there are SLOs and none meets them). With folders (the first
+/// is written to, the runs are read from all), the report too.
+fn finish(d: &Design, runs: Vec<Vec<RunRecord>>, dirs: &[PathBuf], json: bool) -> i32 {
     let result = summary::assemble(d, runs);
-    if let Some(dir) = out {
+    if let Some(dir) = dirs.first() {
         let written = pretty(&result).and_then(|t| write_atomic(dir, EXPERIMENT_JSON, &t));
         if let Err(e) = written {
             return usage_error(&format!("cannot write {}: {e}", dir.display()));
+        }
+        if let Err(e) = write_report(dirs) {
+            return usage_error(&format!("cannot write the report in {}: {e}", dir.display()));
         }
     }
     if json {
@@ -305,11 +339,17 @@ pub(super) fn report_experiment(dirs: &[PathBuf]) -> i32 {
         Ok(d) => d,
         Err(e) => return usage_error(&format!("cannot read {}: {e}", first.join(DESIGN_JSON).display())),
     };
+    // The experiment file may be named by another path on another machine.
+    let unnamed = |d: &Design| {
+        let mut d = d.clone();
+        d.provenance.file.clear();
+        d
+    };
     for other in &dirs[1..] {
         let same = std::fs::read_to_string(other.join(DESIGN_JSON))
             .ok()
             .and_then(|t| serde_json::from_str::<Design>(&t).ok())
-            .is_some_and(|o| o == design);
+            .is_some_and(|o| unnamed(&o) == unnamed(&design));
         if !same {
             return usage_error(&format!(
                 "{} is not a slice of the same experiment as {} (its design.json differs or is missing)",
@@ -346,5 +386,38 @@ pub(super) fn report_experiment(dirs: &[PathBuf]) -> i32 {
         ));
     }
     let grouped = group(&design, &all, runs);
-    finish(&design, grouped, Some(first), false)
+    finish(&design, grouped, dirs, false)
+}
+
+/// The report files and `points.csv` in the first folder, from the stored
+/// files alone: `design.json`, `experiment.json` and `topology.json` of
+/// the first folder, the charted runs' series from whichever folder holds
+/// them — read one run at a time, folded and dropped.
+fn write_report(dirs: &[PathBuf]) -> Result<(), String> {
+    let first = &dirs[0];
+    let read = |name: &str| {
+        std::fs::read_to_string(first.join(name)).map_err(|e| format!("{}: {e}", first.join(name).display()))
+    };
+    let topology = read(TOPOLOGY_JSON).ok();
+    let inputs = Inputs::parse(&read(DESIGN_JSON)?, &read(EXPERIMENT_JSON)?, topology.as_deref())?;
+    let d = inputs.design.clone();
+    let mut rep = Report::new(inputs);
+    for job in runner::jobs(d.points.len(), d.replications, d.seed, (1, 1)) {
+        if !rep.wants_series(job.point) {
+            continue;
+        }
+        let found = dirs.iter().find_map(|dir| {
+            std::fs::read_to_string(run_file(dir, &job))
+                .ok()
+                .and_then(|t| serde_json::from_str::<StoredSeries>(&t).ok())
+                .filter(|r| r.point == job.point && r.rep == job.rep)
+        });
+        if let Some(r) = found {
+            rep.fold(job.point, &r.series);
+        }
+    }
+    let csv = rep.points_csv();
+    write_atomic(first, POINTS_CSV, &csv).map_err(|e| e.to_string())?;
+    write_atomic(first, super::REPORT_HTML, &rep.html()).map_err(|e| e.to_string())?;
+    write_atomic(first, super::REPORT_MD, &rep.markdown()).map_err(|e| e.to_string())
 }

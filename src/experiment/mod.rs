@@ -137,6 +137,28 @@ pub struct Design {
     pub objective: Option<Objective>,
     /// The topology file, as the experiment names it.
     pub topology: String,
+    /// How it was run, for "how to rerun it" (set by the CLI; empty when
+    /// unknown).
+    #[serde(default, skip_serializing_if = "Provenance::is_empty")]
+    pub provenance: Provenance,
+}
+
+/// Where an experiment's results come from: the stormcast version, the
+/// experiment file as named on the command line, and a hash of the inputs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    pub stormcast_version: String,
+    /// The experiment file as named on the command line.
+    pub file: String,
+    /// SHA-256 (hex) of the version, the experiment file's text and the
+    /// topology file's text: what every stored run's key starts from.
+    pub inputs_sha256: String,
+}
+
+impl Provenance {
+    pub fn is_empty(&self) -> bool {
+        self == &Provenance::default()
+    }
 }
 
 impl Design {

@@ -4,12 +4,12 @@ use crate::metrics::Series;
 use std::fmt::Write;
 
 /// An optional number: empty when absent.
-fn opt(v: Option<f64>) -> String {
+pub(super) fn opt(v: Option<f64>) -> String {
     v.map_or_else(String::new, |x| x.to_string())
 }
 
 /// Names are written as-is when they need no quoting, else quoted.
-fn field(s: &str) -> String {
+pub(super) fn field(s: &str) -> String {
     if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
 

@@ -1,5 +1,6 @@
 //! Results → text summary, CSV series, Mermaid/DOT graphs, the static
-//! check report, and the run report (HTML and Markdown). Never runs a
+//! check report, the run report and the experiment report (HTML and
+//! Markdown, with `points.csv`). Never runs a
 //! simulation: a report can be rebuilt from saved results (graphs and
 //! checks read only the validated model).
 //!
@@ -13,6 +14,7 @@ mod capacity;
 pub mod chart;
 mod check;
 mod csv;
+pub mod experiment_report;
 mod experiment_text;
 mod graph;
 pub mod page;

@@ -240,6 +240,7 @@ pub fn load_experiment(file: &str, text: &str, opts: &LoadOptions) -> Result<Loa
         slo: slo.iter().map(SloSpec::of).collect(),
         objective,
         topology: topo_written,
+        provenance: Default::default(),
     };
     Ok(LoadedExperiment {
         plan: Plan { design, models, duration },

@@ -256,3 +256,173 @@ fn restaurant_cache_takes_orders_p95_from_450_to_120_ms() {
     let meets = |variant: &str| r.points.iter().find(|p| p.variant == variant).is_some_and(|p| p.meets_slo);
     assert!(!meets("baseline") && meets("availability-cache"), "only the cache meets the SLO");
 }
+
+/// A small experiment with a sweep, an SLO and an objective, on the retry
+/// storm (its fault shaded in every time chart): two variants × two db
+/// sizes × two replications of 60 s.
+const SMALL: &str = "experiment: small
+question: Does a retry budget or a second db replica stop the storm?
+topology: retry-storm.yaml
+replications: 2
+seed: 1
+duration: 75s
+slo: [ { target: users, p99: 300ms, success: 90% } ]
+variants:
+  baseline: {}
+  budget:
+    description: a retry budget
+    set: { \"policies.layer.retry.budget\": { ratio: 10%, min_per_s: 10, ttl: 10s } }
+sweep: { \"services.db.replicas\": [1, 2] }
+objective: { minimize: replica_hours, subject_to: slo }
+";
+
+fn stormcast(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_stormcast")).args(args).output().expect("the binary runs")
+}
+
+/// The output files of an experiment folder.
+const OUTPUTS: [&str; 4] = ["experiment.json", "report.html", "report.md", "points.csv"];
+
+/// `experiment --out` writes the report beside experiment.json, and the
+/// bytes of every output are the same on one thread, on two, and merged
+/// from two shards by `stormcast report`.
+#[test]
+fn the_experiment_report_is_the_same_however_the_runs_were_made() {
+    let root = std::env::temp_dir().join(format!("stormcast-exp-report-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).expect("temp dir");
+    let file = root.join("small.yaml");
+    std::fs::write(
+        &file,
+        SMALL.replace("retry-storm.yaml", &topologies_dir().join("retry-storm.yaml").display().to_string()),
+    )
+    .expect("write");
+    let file = file.display().to_string();
+    let dir = |n: &str| root.join(n).display().to_string();
+    let ok = |args: &[&str]| {
+        let out = stormcast(args);
+        assert!(out.status.code().is_some_and(|c| c <= 1), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    ok(&["experiment", &file, "--out", &dir("one"), "--jobs", "1", "-q"]);
+    ok(&["experiment", &file, "--out", &dir("two"), "--jobs", "2", "-q"]);
+    ok(&["experiment", &file, "--out", &dir("s1"), "--shard", "1/2", "-q"]);
+    ok(&["experiment", &file, "--out", &dir("s2"), "--shard", "2/2", "-q"]);
+    assert!(!root.join("s1").join("report.html").exists(), "a shard alone writes no report");
+    ok(&["report", &dir("s1"), &dir("s2")]);
+    let read =
+        |d: &str, f: &str| std::fs::read_to_string(root.join(d).join(f)).unwrap_or_else(|e| panic!("{d}/{f}: {e}"));
+    for f in OUTPUTS {
+        let one = read("one", f);
+        assert!(one == read("two", f), "{f}: --jobs 1 and --jobs 2 differ");
+        assert!(one == read("s1", f), "{f}: merged shards differ from one machine");
+    }
+    let (html, md, csv) = (read("one", "report.html"), read("one", "report.md"), read("one", "points.csv"));
+    let r: ExperimentResult = serde_json::from_str(&read("one", "experiment.json")).expect("experiment.json");
+    let _ = std::fs::remove_dir_all(&root);
+    check_sections(&html, &md);
+    check_self_contained(&html);
+    check_numbers(&r, &md);
+    check_deltas(&r, &md);
+    check_points_csv(&r, &csv);
+}
+
+fn check_sections(html: &str, md: &str) {
+    for h in [
+        "The question",
+        "Variants",
+        "Sweep",
+        "SLOs and objective",
+        "Summary",
+        "Over time",
+        "Against the swept values",
+        "Cost against p99",
+        "Topology",
+        "Latency chains",
+        "Findings",
+        "Conclusions",
+        "How to rerun it",
+    ] {
+        assert!(md.contains(&format!("# {h}\n")), "report.md has no section {h}");
+        assert!(html.contains(&format!(">{h}</h")), "report.html has no section {h}");
+    }
+    assert!(md.starts_with("# small — stormcast experiment report\n"), "{}", &md[..80]);
+    assert!(md.contains("policies.layer.retry.budget = { ratio: 10%"), "the variant's set path and value");
+    assert!(md.contains("`services.db.replicas`: 1, 2"), "the sweep's values");
+    assert!(md.contains("— best"), "the best point is marked");
+    assert!(md.contains("stormcast experiment ") && md.contains("--out DIR"), "the command to rerun it");
+    // Charts: over time (fault shaded), against the sweep (bands), the frontier.
+    assert!(html.matches("<svg").count() >= 12, "{} charts", html.matches("<svg").count());
+    assert!(html.contains("slowdown db"), "the fault is shaded and named");
+    assert!(html.contains("Pareto frontier"), "the frontier chart");
+}
+
+fn check_self_contained(html: &str) {
+    for bad in ["src=\"http", "href=\"http", "<script src", "url(http", "@import", "<link"] {
+        assert!(!html.contains(bad), "report.html loads something from outside: {bad}");
+    }
+    assert!(!html.contains("http://") && !html.contains("https://"), "no address at all in report.html");
+}
+
+/// `12.34 [11.00, 13.68]` as the summary table writes an estimate.
+fn interval(e: &stormcast::experiment::stats::Estimate, scale: f64, digits: usize) -> String {
+    format!("{:.digits$} [{:.digits$}, {:.digits$}]", e.mean * scale, e.ci95[0] * scale, e.ci95[1] * scale)
+}
+
+/// The summary table's row of a point, from report.md.
+fn row<'a>(md: &'a str, label: &str) -> Vec<&'a str> {
+    let start = md.find(&format!("| {label} |")).or_else(|| md.find(&format!("| {label} — best |")));
+    let line = md[start.unwrap_or_else(|| panic!("no row {label}"))..].lines().next().expect("a line");
+    line.trim_matches('|').split(" | ").map(str::trim).collect()
+}
+
+fn check_numbers(r: &ExperimentResult, md: &str) {
+    for p in &r.points {
+        let label = stormcast::report::point_label(p);
+        let cells = row(md, &label);
+        let w = &p.summary.workloads["users"];
+        assert_eq!(cells[2], interval(&w["goodput_per_s"], 1.0, 1), "{label} goodput");
+        assert_eq!(cells[3], interval(&w["success"], 100.0, 2), "{label} success");
+        assert_eq!(cells[6], interval(&w["p99_ms"], 1.0, 2), "{label} p99");
+        assert_eq!(cells[7], interval(&p.summary.replica_hours, 1.0, 2), "{label} replica-hours");
+        let passed = (p.slo_pass_fraction * p.runs.len() as f64).round();
+        assert_eq!(cells[8], format!("{} {passed}/{}", if p.meets_slo { "✓" } else { "✗" }, p.runs.len()));
+    }
+}
+
+/// A difference is bold (coloured in the HTML) exactly when its interval
+/// excludes zero.
+fn check_deltas(r: &ExperimentResult, md: &str) {
+    let table = &md[md.find("| point | Δ goodput/s").expect("the Δ table")..];
+    let keys = ["goodput_per_s", "success", "p50_ms", "p95_ms", "p99_ms"];
+    let mut coloured = 0;
+    for p in r.points.iter().filter(|p| p.variant != r.baseline) {
+        let cells = row(table, &stormcast::report::point_label(p));
+        let d = &p.vs_baseline.as_ref().expect("vs baseline").workloads["users"];
+        for (i, k) in keys.iter().enumerate() {
+            let bold = cells[i + 1].starts_with("**");
+            assert_eq!(bold, d[*k].significant, "{} Δ {k}: {}", p.variant, cells[i + 1]);
+            coloured += usize::from(bold);
+        }
+    }
+    assert!(coloured > 0, "the budget changes something clearly at one db replica");
+}
+
+fn check_points_csv(r: &ExperimentResult, csv: &str) {
+    let mut lines = csv.lines();
+    let mut want = String::from("variant,services.db.replicas,workload");
+    for f in ["offered_per_s", "goodput_per_s", "success", "p50_ms", "p95_ms", "p99_ms", "replica_hours"] {
+        want.push_str(&format!(",{f},{f}_low,{f}_high"));
+    }
+    want.push_str(",slo_pass_fraction,meets_slo");
+    assert_eq!(lines.next(), Some(want.as_str()));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), r.points.len(), "one row per point and workload (one workload)");
+    for (p, row) in r.points.iter().zip(&rows) {
+        assert_eq!(row[0], p.variant);
+        assert_eq!(row[1], p.sweep["services.db.replicas"].to_string());
+        assert_eq!(row[2], "users");
+        let p99: f64 = row[18].parse().expect("p99");
+        assert_eq!(p99, p.summary.workloads["users"]["p99_ms"].mean, "{row:?}");
+        assert_eq!(row[row.len() - 1], p.meets_slo.to_string());
+    }
+}

@@ -16,6 +16,11 @@ pub struct Line {
     pub dashed: bool,
     /// A dot at each point (few points: a sweep).
     pub markers: bool,
+    /// Dots only, not joined (a scatter of points, such as a frontier's
+    /// candidates).
+    pub scatter: bool,
+    /// The dots' radius in pixels (0: the usual 3).
+    pub marker_px: u32,
     pub points: Vec<(f64, Option<f64>)>,
     /// A shaded band `(x, low, high)` around the line (a 95% interval).
     pub band: Vec<(f64, f64, f64)>,
@@ -225,14 +230,20 @@ impl LineChart {
         }
         for l in &self.lines {
             let style = color(l.color).stroke_width(2);
+            let radius = if l.marker_px > 0 { l.marker_px as i32 } else { 3 };
             for run in runs(&l.points, ylo) {
+                if l.scatter {
+                    let dots = run.iter().map(|&p| Circle::new(p, radius, color(l.color).filled()));
+                    chart.draw_series(dots).map_err(e)?;
+                    continue;
+                }
                 if l.dashed {
                     chart.draw_series(DashedLineSeries::new(run.clone(), 6, 4, style)).map_err(e)?;
                 } else {
                     chart.draw_series(LineSeries::new(run.clone(), style)).map_err(e)?;
                 }
                 if l.markers || run.len() == 1 {
-                    let dots = run.iter().map(|&p| Circle::new(p, 3, color(l.color).filled()));
+                    let dots = run.iter().map(|&p| Circle::new(p, radius, color(l.color).filled()));
                     chart.draw_series(dots).map_err(e)?;
                 }
             }
@@ -288,7 +299,9 @@ impl LineChart {
             let y = (row * LEGEND_ROW_H + 9) as i32;
             let x = x as i32;
             let style = color(l.color).stroke_width(if l.dashed { 2 } else { 3 });
-            if l.dashed {
+            if l.scatter {
+                foot.draw(&Circle::new((x + 11, y), 4, color(l.color).filled())).map_err(e)?;
+            } else if l.dashed {
                 for k in 0..3 {
                     foot.draw(&PathElement::new(vec![(x + k * 8, y), (x + k * 8 + 5, y)], style)).map_err(e)?;
                 }

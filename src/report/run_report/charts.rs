@@ -6,7 +6,7 @@
 
 use super::super::chart::{Bars, Diagram, Line, LineChart, Mark, Node, NodeKind, Shade, ShadeKind};
 use super::super::page::{Block, Figure, Format, Page, Text};
-use super::super::stored::Stored;
+use super::super::stored::{Stored, TopologyInfo};
 use super::super::table::ms;
 use crate::metrics::{ChainHop, Finding, FindingKind, RunResult, Series, ServiceRow, WorkloadRow};
 
@@ -289,7 +289,7 @@ pub(super) fn over_time(p: &mut Page, r: &RunResult) {
 }
 
 /// A waterfall of one chain: each hop's time by part, after the hops before.
-pub(super) fn chain_figure(workload: &str, which: &str, hops: &[ChainHop]) -> Figure {
+pub(in crate::report) fn chain_figure(workload: &str, which: &str, hops: &[ChainHop]) -> Figure {
     let parts = ["queue", "cpu", "network", "backoff", "delay", "wasted"].map(String::from).to_vec();
     let mut b = Bars::waterfall(format!("{workload} — {which}"), "ms along the critical path", parts);
     b.fmt = |v| format!("{} ms", ms(v));
@@ -309,10 +309,14 @@ pub(super) fn chain_figure(workload: &str, which: &str, hops: &[ChainHop]) -> Fi
 
 /// The topology as boxes and arrows, services coloured by utilization.
 pub(super) fn diagram(s: &Stored) -> Diagram {
-    let t = &s.topology;
-    let mut d = Diagram { title: format!("{} — topology", s.result.name), ..Diagram::default() };
+    diagram_of(&s.topology, &s.result)
+}
+
+/// The topology `t` as boxes and arrows, with the figures of the run `r`.
+pub(in crate::report) fn diagram_of(t: &TopologyInfo, r: &RunResult) -> Diagram {
+    let mut d = Diagram { title: format!("{} — topology", r.name), ..Diagram::default() };
     for w in &t.workloads {
-        let offered = s.result.workloads.get(&w.name).map(|r| r.offered);
+        let offered = r.workloads.get(&w.name).map(|r| r.offered);
         let mut lines = vec![w.name.clone(), format!("→ {}", w.target)];
         if let Some(n) = offered {
             lines.push(format!("{} requests", super::super::table::thousands(n)));
@@ -321,16 +325,16 @@ pub(super) fn diagram(s: &Stored) -> Diagram {
     }
     let base = d.nodes.len();
     for sv in &t.services {
-        let res = s.result.services.get(&sv.name);
+        let res = r.services.get(&sv.name);
         let replicas = match sv.autoscale {
             Some([lo, hi]) => format!("{lo}–{hi} replicas (HPA)"),
             None => format!("{} × {} cpu", sv.replicas, sv.cpus),
         };
         let mut lines = vec![sv.name.clone(), replicas];
-        if let Some(r) = res {
-            lines.push(format!("{:.1}% busy, ampl {:.2}", r.utilization * 100.0, r.amplification));
+        if let Some(x) = res {
+            lines.push(format!("{:.1}% busy, ampl {:.2}", x.utilization * 100.0, x.amplification));
         }
-        d.nodes.push(Node { kind: NodeKind::Service, lines, heat: res.map(|r| r.utilization) });
+        d.nodes.push(Node { kind: NodeKind::Service, lines, heat: res.map(|x| x.utilization) });
     }
     let index = |name: &str| t.services.iter().position(|x| x.name == name).map(|i| base + i);
     for (i, w) in t.workloads.iter().enumerate() {

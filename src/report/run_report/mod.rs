@@ -8,8 +8,8 @@
 //! What it does not: run or load anything (a report is rebuilt from stored
 //! files), or read files (the CLI does).
 
-mod charts;
-mod tables;
+pub(super) mod charts;
+pub(super) mod tables;
 
 use super::page::{self, Block, Figure, Format, Page, Text};
 use super::stored::Stored;
@@ -53,7 +53,7 @@ pub fn run_page(s: &Stored) -> Page {
 
 /// Simulated seconds as a reader wants them: at most three decimals
 /// (milliseconds), no trailing zeros (`240`, `112.065`).
-fn secs(v: f64) -> String {
+pub(super) fn secs(v: f64) -> String {
     let s = format!("{v:.3}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
@@ -179,7 +179,7 @@ fn findings(p: &mut Page, r: &RunResult) {
 }
 
 /// A command line as a shell reads it: arguments quoted where needed.
-fn shell_line(args: &[String]) -> String {
+pub(super) fn shell_line(args: &[String]) -> String {
     let quote = |a: &String| {
         let safe = !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "_./=:,@%+-".contains(c));
         if safe { a.clone() } else { format!("'{}'", a.replace('\'', "'\\''")) }

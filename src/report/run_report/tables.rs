@@ -130,7 +130,7 @@ pub(super) fn caches(p: &mut Page, r: &RunResult) {
     p.push(Block::Table(t));
 }
 
-fn chain_table(hops: &[ChainHop]) -> Table {
+pub(in crate::report) fn chain_table(hops: &[ChainHop]) -> Table {
     let mut t = Table::new("hop", &["visits", "queue", "cpu", "network", "backoff", "delay", "wasted", "share"]);
     let total: f64 = hops.iter().map(hop_total).sum();
     for h in hops {
