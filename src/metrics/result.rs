@@ -213,9 +213,15 @@ pub struct ChainHop {
     pub delay_ms: f64,
 }
 
+/// A workload's latency chains: the critical path hop by hop, averaged over
+/// its successful requests (`mean`), over those near the median (`p50`:
+/// between the running p45 and p55) and over the tail (`p99`: at or above
+/// the running p99).
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Chains {
     pub mean: Vec<ChainHop>,
+    #[serde(default)]
+    pub p50: Vec<ChainHop>,
     pub p99: Vec<ChainHop>,
 }
 

@@ -229,7 +229,7 @@ workload: [ { name: w, target: front.e, rate: 50/s } ]
             (e.short_circuits, e.throttled, e.failures, e.skipped) = (n, n, n, n);
         }
         for c in r.chains.values_mut() {
-            for h in c.mean.iter_mut().chain(c.p99.iter_mut()) {
+            for h in c.mean.iter_mut().chain(c.p50.iter_mut()).chain(c.p99.iter_mut()) {
                 (h.visits, h.queue_ms, h.cpu_ms, h.network_ms) = (12345.0, 12345678.9, 12345678.9, 12345678.9);
                 (h.delay_ms, h.wasted_ms) = (12345678.9, 12345678.9);
             }

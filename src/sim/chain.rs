@@ -8,13 +8,25 @@
 //! wasted (timed-out) attempts. A returning call appends the callee's buffer
 //! to the caller strand's; a join keeps only the buffer of the branch it
 //! waited for. When a request ends well, its buffer is summed per node into
-//! the workload's totals (the mean chain) and, if its latency is at or above
-//! the running p99 estimate, into the tail totals (the p99 chain). Buffers
+//! the workload's totals (the mean chain), if its latency lies between the
+//! running p45 and p55 estimates into the median totals (the median chain),
+//! and if it is at or above the running p99 estimate into the tail totals
+//! (the p99 chain). Buffers
 //! are pooled: memory is bounded by the requests in flight.
 
 use crate::engine::SimDuration;
 use crate::model::{EdgeId, Instr, Model, WorkloadId};
 use std::collections::VecDeque;
+
+/// Which latency chains a successful, counted request joins besides the
+/// mean: the median chain (between the running p45 and p55) and the tail
+/// chain (at or above the running p99). Both estimates are refreshed at
+/// each power of two of successes from 1,024, then every 65,536.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Bands {
+    pub median: bool,
+    pub tail: bool,
+}
 
 /// A node of a workload's static call tree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,6 +92,7 @@ pub(crate) struct Chains {
     pool: Vec<VecDeque<Hop>>,
     free: Vec<u32>,
     pub mean: Vec<Totals>,
+    pub median: Vec<Totals>,
     pub tail: Vec<Totals>,
 }
 
@@ -110,6 +123,7 @@ impl Chains {
         let totals = |n: usize| Totals { requests: 0, visits: vec![0; n], ns: vec![[0; PARTS]; n] };
         Chains {
             mean: (0..m.workloads.len()).map(|_| totals(nodes.len())).collect(),
+            median: (0..m.workloads.len()).map(|_| totals(nodes.len())).collect(),
             tail: (0..m.workloads.len()).map(|_| totals(nodes.len())).collect(),
             nodes,
             roots,
@@ -229,7 +243,7 @@ impl Chains {
     }
 
     /// A request of workload `wl` succeeded with this chain.
-    pub fn finish_request(&mut self, wl: WorkloadId, chain: Option<Buf>, in_tail: bool) {
+    pub fn finish_request(&mut self, wl: WorkloadId, chain: Option<Buf>, bands: Bands) {
         let Some(Buf(chain)) = chain else { return };
         let buf = std::mem::take(&mut self.pool[chain as usize]);
         let add_to = |t: &mut Totals| {
@@ -242,7 +256,10 @@ impl Chains {
             }
         };
         add_to(&mut self.mean[wl.ix()]);
-        if in_tail {
+        if bands.median {
+            add_to(&mut self.median[wl.ix()]);
+        }
+        if bands.tail {
             add_to(&mut self.tail[wl.ix()]);
         }
         self.pool[chain as usize] = buf;

@@ -207,7 +207,11 @@ impl World<'_> {
                 })
                 .collect()
         };
-        Chains { mean: hops(&self.chains.mean[wl.ix()]), p99: hops(&self.chains.tail[wl.ix()]) }
+        Chains {
+            mean: hops(&self.chains.mean[wl.ix()]),
+            p50: hops(&self.chains.median[wl.ix()]),
+            p99: hops(&self.chains.tail[wl.ix()]),
+        }
     }
 
     /// The schedule as it ran, for the result.

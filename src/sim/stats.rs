@@ -7,6 +7,7 @@
 //! workload counts, which follow the request's arrival time (a request
 //! counts if it arrived after the warm-up).
 
+use super::chain::Bands;
 use super::detect::{ServiceSample, SloWindow};
 use super::ids::{EdgeId, ServiceId, WorkloadId};
 use super::options::RunOptions;
@@ -96,6 +97,8 @@ pub(crate) struct Stats {
     pub keep_series: bool,
     /// Running p99 estimate per workload for the tail chain, ns.
     pub p99_estimate: Vec<u64>,
+    /// Running p45 and p55 estimates per workload for the median chain, ns.
+    pub median_band: Vec<(u64, u64)>,
     /// Requests in flight per workload, counted or not (series).
     pub wl_live: Vec<u64>,
     /// Per workload with an SLO: what it did in the judged window being filled.
@@ -145,6 +148,7 @@ impl Stats {
             svc_interval: vec![ServiceInterval::default(); m.services.len()],
             keep_series: keep,
             p99_estimate: vec![0; m.workloads.len()],
+            median_band: vec![(0, 0); m.workloads.len()],
             wl_live: vec![0; m.workloads.len()],
             slo_windows: (0..m.workloads.len())
                 .map(|i| m.slo.iter().any(|o| o.workload.ix() == i).then(SloWindow::new))
@@ -178,7 +182,7 @@ impl Stats {
 
     /// A request ended at the edge. Returns whether it belongs to the tail
     /// chain (a counted success at or above the running p99).
-    pub fn request_done(&mut self, wl: WorkloadId, counted: bool, cause: Option<Cause>, latency: SimDuration) -> bool {
+    pub fn request_done(&mut self, wl: WorkloadId, counted: bool, cause: Option<Cause>, latency: SimDuration) -> Bands {
         let i = wl.ix();
         self.wl_live[i] -= 1;
         let iv = &mut self.wl_interval[i];
@@ -192,7 +196,7 @@ impl Stats {
             Some(_) => iv.failed += 1,
         }
         if !counted {
-            return false;
+            return Bands::default();
         }
         if let Some(w) = &mut self.slo_windows[i] {
             match cause {
@@ -212,13 +216,15 @@ impl Stats {
             // 1024, then every 2^16 requests (a quantile walks the histogram).
             if (s.ok.is_power_of_two() && s.ok >= 1024) || s.ok.is_multiple_of(65_536) {
                 self.p99_estimate[i] = s.latency.quantile_ns(0.99);
+                self.median_band[i] = (s.latency.quantile_ns(0.45), s.latency.quantile_ns(0.55));
             }
             let est = self.p99_estimate[i];
-            return est > 0 && latency.0 >= est;
+            let (lo, hi) = self.median_band[i];
+            return Bands { median: hi > 0 && (lo..=hi).contains(&latency.0), tail: est > 0 && latency.0 >= est };
         };
         s.failed_by[cause.kind as usize] += 1;
         *s.causes.entry(cause).or_insert(0) += 1;
-        false
+        Bands::default()
     }
 
     /// A call on `edge` ended in failure (seen by a caller still waiting).

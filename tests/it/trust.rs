@@ -242,3 +242,58 @@ mod erased {
         }
     }
 }
+
+/// The chains say where a request's time went, and their totals are the
+/// latencies they stand for. On M/M/1 (μ = 1000/s, λ = 800/s) the sojourn
+/// is Exp(200/s): the mean chain totals the mean latency (5 ms); the
+/// median chain averages the requests between p45 and p55, whose mean is
+/// E[X | q45 ≤ X ≤ q55] = 3.47 ms; the p99 chain averages those at or
+/// above p99, E[X | X ≥ q99] = q99 + 1/200 s = 28.03 ms (the exponential
+/// forgets).
+///
+/// One run's tail is noisy well beyond its ~1,600 requests (busy periods
+/// make them come in clumps: 200 s runs gave 25.6 to 29.8 ms), so the test
+/// takes 20 seeds and compares the mean over them with theory within
+/// t(19, 0.9995) = 3.88 standard errors, plus 1% for the HDR histogram's
+/// resolution and the running percentile estimates. It also rejects the
+/// wrong answers: a tail chain of requests *near* p99 (23.03 ms), and a
+/// median chain of all requests (5 ms).
+#[test]
+fn the_median_and_tail_chains_total_what_they_stand_for() {
+    use crate::common::replicate;
+    let m = load_topology("mm1.yaml");
+    let seeds: Vec<u64> = (1..=20).collect();
+    let total = |hops: &[stormcast::metrics::ChainHop]| -> f64 {
+        hops.iter().map(|h| h.queue_ms + h.cpu_ms + h.network_ms + h.backoff_ms + h.wasted_ms + h.delay_ms).sum()
+    };
+    let runs: Vec<[f64; 3]> = replicate(&m, &seeds, Some(secs(201)), |r| {
+        let c = &r.chains["clients"];
+        [total(&c.mean), total(&c.p50), total(&c.p99)]
+    });
+    let rate = 200.0; // μ − λ, per second
+    let q = |p: f64| -(1.0f64 - p).ln() / rate * 1000.0; // ms
+    // E[X | a ≤ X ≤ b] for X ~ Exp(rate), in ms.
+    let band = |a: f64, b: f64| {
+        let (a, b) = (a / 1000.0, b / 1000.0);
+        let mass = (-rate * a).exp() - (-rate * b).exp();
+        let part = |x: f64| (x + 1.0 / rate) * (-rate * x).exp();
+        (part(a) - part(b)) / mass * 1000.0
+    };
+    let theory = [1000.0 / rate, band(q(0.45), q(0.55)), q(0.99) + 1000.0 / rate];
+    let wrong = [None, Some(1000.0 / rate), Some(q(0.99))];
+    for (k, what) in ["mean chain", "median chain", "p99 chain"].iter().enumerate() {
+        let xs: Vec<f64> = runs.iter().map(|r| r[k]).collect();
+        let n = xs.len() as f64;
+        let mean = xs.iter().sum::<f64>() / n;
+        let sd = (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+        let tol = 3.88 * sd / n.sqrt() + 0.01 * theory[k];
+        assert!(
+            (mean - theory[k]).abs() <= tol,
+            "{what}: {mean:.3} ms over {n} seeds, theory {:.3} ms (±{tol:.3})",
+            theory[k]
+        );
+        if let Some(w) = wrong[k] {
+            assert!((mean - w).abs() > tol, "{what}: {mean:.3} ms cannot tell theory from {w:.3} ms (±{tol:.3})");
+        }
+    }
+}

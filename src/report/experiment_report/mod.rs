@@ -176,8 +176,8 @@ fn chains(p: &mut Page, r: &ExperimentResult) {
         Text::new()
             .t("The critical path of a successful request, hop by hop (ms per request), in the ")
             .strong(format!("baseline's first replication (seed {}, point {})", run.seed, label(&r.points[0])))
-            .t(": one run, not a mean over replications. The stored chains are the mean successful request's and the \
-         mean of the requests at or above p99 (no median chain is stored)."),
+            .t(": one run, not a mean over replications. Each chain averages requests: all successful ones \
+                (mean), those near the median (between p45 and p55) and those at or above p99."),
     );
     for (name, c) in &run.chains {
         if c.mean.is_empty() {
@@ -185,18 +185,7 @@ fn chains(p: &mut Page, r: &ExperimentResult) {
         }
         let target = run.workloads.get(name).map(|w| w.target.as_str()).unwrap_or("?");
         p.heading(3, format!("{name} → {target}"));
-        let rr = &super::run_report::charts::chain_figure;
-        let mut figs = vec![rr(name, "mean successful request", &c.mean)];
-        if !c.p99.is_empty() {
-            figs.push(rr(name, "requests at or above p99", &c.p99));
-        }
-        p.only(Format::Html, Block::Figures(figs));
-        p.paragraph(Text::plain("Mean successful request:"));
-        p.push(Block::Table(super::run_report::tables::chain_table(&c.mean)));
-        if !c.p99.is_empty() {
-            p.paragraph(Text::plain("Requests at or above p99:"));
-            p.push(Block::Table(super::run_report::tables::chain_table(&c.p99)));
-        }
+        super::run_report::tables::chain_blocks(p, name, c);
     }
 }
 

@@ -158,7 +158,8 @@ pub(super) fn chains(p: &mut Page, r: &RunResult) {
     p.paragraph(Text::plain(
         "The critical path of a successful request, hop by hop (ms per request): waiting for a slot or a core \
          (queue), on a core (cpu), on the wire (network), between retries (backoff), in delay steps (delay), and \
-         on attempts the caller then gave up on (wasted). The p99 chain averages the requests at or above p99.",
+         on attempts the caller then gave up on (wasted). The median chain averages the requests between p45 and \
+         p55, the p99 chain those at or above p99.",
     ));
     for (name, c) in &r.chains {
         if c.mean.is_empty() {
@@ -166,16 +167,27 @@ pub(super) fn chains(p: &mut Page, r: &RunResult) {
         }
         let end_to_end = r.workloads.get(name).map(|w| opt_ms(w.latency_ms.mean)).unwrap_or_else(|| "—".into());
         p.heading(3, format!("{name} (mean end to end {end_to_end} ms)"));
-        let mut figs = vec![charts::chain_figure(name, "mean successful request", &c.mean)];
-        if !c.p99.is_empty() {
-            figs.push(charts::chain_figure(name, "requests at or above p99", &c.p99));
+        chain_blocks(p, name, c);
+    }
+}
+
+/// A workload's chains as waterfalls (HTML) and tables: the mean
+/// successful request, the median one and the p99 one (those that exist).
+pub(crate) fn chain_blocks(p: &mut Page, name: &str, c: &crate::metrics::Chains) {
+    let kinds = [
+        ("mean successful request", &c.mean),
+        ("median request (p45–p55)", &c.p50),
+        ("requests at or above p99", &c.p99),
+    ];
+    let present = || kinds.iter().filter(|(_, hops)| !hops.is_empty());
+    let figs = present().map(|(what, hops)| charts::chain_figure(name, what, hops)).collect();
+    p.only(Format::Html, Block::Figures(figs));
+    for (what, hops) in present() {
+        let mut what = what.to_string();
+        if let Some(first) = what.get_mut(0..1) {
+            first.make_ascii_uppercase();
         }
-        p.only(Format::Html, Block::Figures(figs));
-        p.paragraph(Text::plain("Mean successful request:"));
-        p.push(Block::Table(chain_table(&c.mean)));
-        if !c.p99.is_empty() {
-            p.paragraph(Text::plain("Requests at or above p99:"));
-            p.push(Block::Table(chain_table(&c.p99)));
-        }
+        p.paragraph(Text::plain(format!("{what}:")));
+        p.push(Block::Table(chain_table(hops)));
     }
 }

@@ -240,9 +240,9 @@ fn call_done(w: &mut World, call_key: CallKey, outcome: Outcome, cause: Option<C
     match call.parent {
         Parent::Request { wl, user } => {
             w.count.requests_in_flight -= 1;
-            let in_tail = w.stats.request_done(wl, call.counted, cause, now.since(call.start));
+            let bands = w.stats.request_done(wl, call.counted, cause, now.since(call.start));
             if cause.is_none() && call.counted {
-                w.chains.finish_request(wl, callee_chain, in_tail);
+                w.chains.finish_request(wl, callee_chain, bands);
             } else {
                 w.chains.recycle(callee_chain);
             }
