@@ -46,6 +46,18 @@ impl FileSource for FsFiles {
     fn read_to_string(&self, path: &Path) -> std::io::Result<String> {
         std::fs::read_to_string(path)
     }
+
+    /// Opens the file now (so a missing one is a load error) and again for
+    /// each replay, read through a 64 KiB buffer.
+    fn opener(&self, path: &Path) -> std::io::Result<std::sync::Arc<crate::model::OpenTrace>> {
+        std::fs::File::open(path)?;
+        let path = path.to_path_buf();
+        Ok(std::sync::Arc::new(move || {
+            let f = std::fs::File::open(&path)?;
+            let r: Box<dyn std::io::BufRead + Send> = Box::new(std::io::BufReader::with_capacity(1 << 16, f));
+            Ok(r)
+        }))
+    }
 }
 
 /// Reads and checks a topology file from disk.

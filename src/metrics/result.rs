@@ -50,6 +50,26 @@ pub struct WorkloadResult {
     pub failures: FailureCounts,
     /// Failed requests by root cause, most frequent first.
     pub causes: Vec<FailureCause>,
+    /// A replayed trace: its window and what happened when it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<TraceReplay>,
+}
+
+/// How a `trace:` workload was replayed.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TraceReplay {
+    pub file: String,
+    /// Requests in the window at scale 1.
+    pub window_requests: u64,
+    /// One pass of the window in simulated seconds (after `speed`).
+    pub window_s: f64,
+    /// `stop` or `loop`.
+    pub on_end: String,
+    /// Passes over the window the run covered (1 or less: it never ended).
+    pub passes: f64,
+    /// In words, when the window ended before the run.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
 }
 
 /// Failed requests (or calls) by the kind of their root cause: the failure

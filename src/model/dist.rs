@@ -53,6 +53,20 @@ pub enum Dist {
     Empirical(Empirical),
     /// `mix(w: dist, …)`: a weighted mixture.
     Mix(Mix),
+    /// `per(ATTR, 20us)`: a request attribute times a duration; draws
+    /// nothing. Only [`Dist::per_attribute`] gives its value;
+    /// [`Dist::sample`] and [`Dist::mean_ns`] know no request and say 0.
+    Per(PerAttr),
+}
+
+/// `per(ATTR, unit)`: the attribute named `name` (slot `slot` of a
+/// request's attribute vector) times `unit`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PerAttr {
+    pub name: String,
+    /// Set when the model's attribute table is known (`u16::MAX` before).
+    pub slot: u16,
+    pub unit: SimDuration,
 }
 
 /// A parameter a constructor refused.
@@ -540,7 +554,16 @@ impl Dist {
                 let i = m.cum.partition_point(|&c| c <= u).min(m.parts.len() - 1);
                 m.parts[i].1.sample(rng)
             }
+            Dist::Per(_) => SimDuration::ZERO,
         }
+    }
+
+    /// For `per(ATTR, unit)`: the attribute in `attrs` times the unit, or
+    /// `Err(name)` when the request does not carry it. `None`: not a `per`.
+    pub fn per_attribute(&self, attrs: Option<&[f64]>) -> Option<Result<SimDuration, &str>> {
+        let Dist::Per(p) = self else { return None };
+        let x = attrs.and_then(|a| a.get(p.slot as usize)).copied().filter(|x| x.is_finite() && *x >= 0.0);
+        Some(x.map(|x| round_ns(x * ns(p.unit))).ok_or(p.name.as_str()))
     }
 
     /// The mean in nanoseconds: analytic where one exists (the truncated
@@ -558,6 +581,7 @@ impl Dist {
             Dist::Percentiles(p) => p.mean_ns,
             Dist::Empirical(e) => e.mean_ns,
             Dist::Mix(m) => m.mean_ns,
+            Dist::Per(_) => 0.0,
         }
     }
 
@@ -572,6 +596,7 @@ impl Dist {
             Dist::Percentiles(p) => p.points.last().is_some_and(|(_, v)| v.0 == 0),
             Dist::Empirical(e) => e.values.iter().all(|v| v.0 == 0),
             Dist::Mix(m) => m.parts.iter().all(|(_, d)| d.is_zero()),
+            Dist::Per(p) => p.unit.0 == 0,
         }
     }
 }
@@ -633,6 +658,7 @@ impl fmt::Display for Dist {
                 }
                 f.write_str(")")
             }
+            Dist::Per(p) => write!(f, "per({}, {})", p.name, p.unit),
         }
     }
 }

@@ -12,15 +12,17 @@ mod dist;
 mod fault;
 mod policy;
 mod slo;
+mod trace;
 
 pub use autoscale::*;
-pub use dist::Dist;
+pub use dist::{Dist, PerAttr};
 pub use fault::{Fault, FaultKind, OutageMode};
 pub use policy::{
     AdaptiveCfg, AwsQuota, Backoff, BreakerCfg, BreakerWindow, Budget, FailureKind, Hedge, Jitter, LimitAlgorithm,
     RetryOn, RetryPolicy, Shared, Throttle,
 };
 pub use slo::{Slo, Stat};
+pub use trace::{Layout, OnEnd, OpenTrace, TimeUnit, Trace, TraceFormat};
 
 use crate::engine::{SimDuration, SimTime};
 
@@ -94,6 +96,9 @@ pub struct Model {
     pub cost_per_replica_hour: Option<f64>,
     /// Objectives checked after a run (`slo:`).
     pub slo: Vec<Slo>,
+    /// Names of the request attributes that trace workloads carry; a
+    /// request's attribute vector is indexed like this.
+    pub attributes: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -290,8 +295,17 @@ pub enum Shape {
 
 #[derive(Clone, Debug)]
 pub enum WorkloadKind {
-    Open { rate_per_s: f64, arrivals: Arrivals, shape: Vec<Shape> },
-    Closed { users: u32, think: DistId },
+    Open {
+        rate_per_s: f64,
+        arrivals: Arrivals,
+        shape: Vec<Shape>,
+    },
+    Closed {
+        users: u32,
+        think: DistId,
+    },
+    /// `trace:` arrivals replayed from a file.
+    Trace(Box<Trace>),
 }
 
 #[derive(Clone, Debug)]

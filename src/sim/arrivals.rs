@@ -11,6 +11,7 @@
 //! A leaf: it draws times; the event handling is `flow`'s.
 
 use super::ids::WorkloadId;
+use super::trace::{self, TraceState};
 use crate::engine::{RngStream, SimDuration, SimTime};
 use crate::model::{Arrivals, Model, Shape, WorkloadKind};
 
@@ -25,6 +26,8 @@ pub(crate) struct WorkloadState {
     bursts_rng: RngStream,
     /// Upper bound of the product of shape factors.
     shape_max: f64,
+    /// A replayed trace's reader.
+    pub(crate) trace: Option<Box<TraceState>>,
 }
 
 pub(crate) fn init(m: &Model, seed: u64) -> Vec<WorkloadState> {
@@ -33,7 +36,7 @@ pub(crate) fn init(m: &Model, seed: u64) -> Vec<WorkloadState> {
         .map(|w| {
             let shape: &[Shape] = match &w.kind {
                 WorkloadKind::Open { shape, .. } => shape,
-                WorkloadKind::Closed { .. } => &[],
+                WorkloadKind::Closed { .. } | WorkloadKind::Trace(_) => &[],
             };
             let n_bursts = shape.iter().filter(|s| matches!(s, Shape::Bursts { .. })).count();
             WorkloadState {
@@ -43,6 +46,10 @@ pub(crate) fn init(m: &Model, seed: u64) -> Vec<WorkloadState> {
                 bursts: vec![(true, SimTime::ZERO); n_bursts], // flips to off at once
                 bursts_rng: RngStream::derive(seed, "bursts", &w.name),
                 shape_max: shape.iter().map(factor_max).product(),
+                trace: match &w.kind {
+                    WorkloadKind::Trace(t) => Some(Box::new(TraceState::new(t, seed, &w.name, m.attributes.len()))),
+                    _ => None,
+                },
             }
         })
         .collect()
@@ -63,7 +70,7 @@ fn factor_max(s: &Shape) -> f64 {
 pub(crate) fn think(m: &Model, st: &mut WorkloadState, wl: WorkloadId) -> Option<SimDuration> {
     match &m.workloads[wl.ix()].kind {
         WorkloadKind::Closed { think, .. } => Some(m.dist(*think).sample(&mut st.think)),
-        WorkloadKind::Open { .. } => None,
+        WorkloadKind::Open { .. } | WorkloadKind::Trace(_) => None,
     }
 }
 
@@ -75,8 +82,10 @@ pub(crate) fn next_arrival(
     now: SimTime,
     end: SimTime,
 ) -> Option<SimTime> {
-    let WorkloadKind::Open { rate_per_s, arrivals, shape } = &m.workloads[wl.ix()].kind else {
-        return None;
+    let (rate_per_s, arrivals, shape) = match &m.workloads[wl.ix()].kind {
+        WorkloadKind::Open { rate_per_s, arrivals, shape } => (rate_per_s, arrivals, shape),
+        WorkloadKind::Trace(t) => return trace::next(t, st.trace.as_mut()?, now, end),
+        WorkloadKind::Closed { .. } => return None,
     };
     let peak = rate_per_s * st.shape_max;
     if peak <= 0.0 || !peak.is_finite() {

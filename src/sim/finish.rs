@@ -9,7 +9,7 @@ use crate::engine::SimTime;
 use crate::metrics::{
     CacheResult, ChainHop, Chains, CostResult, EdgeResult, EngineResult, FailureCause, FailureCounts, FaultResult,
     Finding, FindingKind, LatencySummary, ReplicaSummary, RunResult, ScaleEventResult, Series, ServiceResult, SloCheck,
-    SloResult, StopReason, Window, WorkloadResult,
+    SloResult, StopReason, TraceReplay, Window, WorkloadResult,
 };
 use crate::model::{Slo, Stat};
 use std::collections::BTreeMap;
@@ -45,6 +45,7 @@ impl World<'_> {
                     latency_ms: s.latency.summary(),
                     failures,
                     causes,
+                    trace: trace_replay(wl, m.duration),
                 },
             );
         }
@@ -316,4 +317,31 @@ fn autoscaling_findings(w: &mut World, s: usize) -> Vec<Finding> {
     let max = w.m.services[s].autoscale.as_ref().map_or(0, |c| c.max as i32);
     let (period, delay) = (a.sync_period, a.metrics_delay);
     a.episodes.findings(&w.m.services[s].name, max, period, delay, &a.events)
+}
+
+/// What a `trace:` workload's result says of its replay.
+fn trace_replay(wl: &crate::model::Workload, run: crate::engine::SimDuration) -> Option<TraceReplay> {
+    let crate::model::WorkloadKind::Trace(t) = &wl.kind else { return None };
+    let window_s = t.period.as_secs_f64() / t.speed;
+    let (run_s, passes) = (run.as_secs_f64(), run.as_secs_f64() / window_s);
+    let on_end = if t.on_end == crate::model::OnEnd::Loop { "loop" } else { "stop" };
+    let note = match t.on_end {
+        _ if passes <= 1.0 => String::new(),
+        crate::model::OnEnd::Stop => {
+            format!(
+                "the trace's window ({window_s:.1} s) ended before the run ({run_s:.1} s): no requests after it (on_end: stop)"
+            )
+        }
+        crate::model::OnEnd::Loop => {
+            format!("the trace's window ({window_s:.1} s) was replayed {passes:.2} times over the run (on_end: loop)")
+        }
+    };
+    Some(TraceReplay {
+        file: t.file.clone(),
+        window_requests: t.window_count,
+        window_s,
+        on_end: on_end.into(),
+        passes,
+        note,
+    })
 }

@@ -46,6 +46,7 @@ mod retry;
 mod scaling;
 mod state;
 mod stats;
+pub mod trace;
 mod world;
 
 use crate::metrics::{RunResult, StopReason};
@@ -134,10 +135,11 @@ fn dispatch(w: &mut World, ev: Event) {
     match ev {
         Event::ArrivalDue { wl } => {
             let st = &mut w.wl[wl.ix()];
+            let attrs = st.trace.as_mut().and_then(|t| t.take_due());
             if let Some(t) = arrivals::next_arrival(w.m, st, wl, now, w.end) {
                 w.q.schedule_at(t, Event::ArrivalDue { wl });
             }
-            send::start_request(w, wl, None);
+            send::start_request_with(w, wl, None, attrs);
         }
         Event::UserWakes { wl, user } => send::start_request(w, wl, Some(user)),
         Event::AttemptArrives { attempt } => serve::on_attempt_arrives(w, attempt),

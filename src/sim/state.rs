@@ -14,6 +14,7 @@ use super::ids::{EdgeId, EndpointId, ReplicaId, ServiceId, WorkloadId};
 use super::resilience::BackoffState;
 use crate::engine::{Key, SimTime};
 use crate::model::{FailureKind, MAX_LOOP_DEPTH};
+use std::rc::Rc;
 
 pub(crate) type CallKey = Key<Call>;
 pub(crate) type AttemptKey = Key<Attempt>;
@@ -124,6 +125,9 @@ pub(crate) struct Call {
     pub caller: Option<AttemptKey>,
     pub prev: Option<CallKey>,
     pub next: Option<CallKey>,
+    /// The request's attributes (a trace's `attributes`), shared by every
+    /// call and attempt it leads to; `None` for requests without any.
+    pub attrs: Option<Rc<[f64]>>,
 }
 
 impl Call {
@@ -151,6 +155,7 @@ impl Call {
             caller: None,
             prev: None,
             next: None,
+            attrs: None,
         }
     }
 
@@ -240,6 +245,8 @@ pub(crate) struct Attempt {
     pub chain: Option<Buf>,
     /// Head of the list of calls its endpoint has outstanding.
     pub calls: Option<CallKey>,
+    /// Its request's attributes (see [`Call::attrs`]).
+    pub attrs: Option<Rc<[f64]>>,
 }
 
 /// A program counter over an endpoint's compiled code. A fork runs each

@@ -50,6 +50,7 @@ fn single(work: Dist, rate: f64, arrivals: Arrivals, secs: u64) -> Model {
         faults: vec![],
         cost_per_replica_hour: None,
         slo: vec![],
+        attributes: vec![],
     }
 }
 

@@ -124,6 +124,9 @@ pub struct Ctx<'a> {
     /// that was adjusted), shown on stderr.
     pub notes: Vec<Diagnostic>,
     pub dists: Vec<Dist>,
+    /// Where each `per(ATTR, …)` distribution was written (checked once
+    /// the workloads' attributes are known).
+    pub pers: Vec<(DistId, Loc, String)>,
 }
 
 impl<'a> Ctx<'a> {
@@ -452,8 +455,13 @@ impl<'a> Ctx<'a> {
         };
         match parse_dist(text, self.files, self.base_dir) {
             Ok(d) => {
+                let per = matches!(d, Dist::Per(_));
                 self.dists.push(d);
-                Some(DistId((self.dists.len() - 1) as u32))
+                let id = DistId((self.dists.len() - 1) as u32);
+                if per {
+                    self.pers.push((id, n.loc(), path.to_string()));
+                }
+                Some(id)
             }
             Err(e) => {
                 let offset = text.get(..e.offset).map_or(0, |s| s.chars().count());

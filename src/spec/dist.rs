@@ -242,7 +242,7 @@ impl<'a> Lexer<'a> {
 // ---------------------------------------------------------------- build
 
 /// Every distribution function and an example of it.
-const FUNCTIONS: [(&str, &str); 11] = [
+const FUNCTIONS: [(&str, &str); 12] = [
     ("exp", "exp(5ms)"),
     ("uniform", "uniform(1ms, 3ms)"),
     ("normal", "normal(10ms, 2ms)"),
@@ -254,6 +254,7 @@ const FUNCTIONS: [(&str, &str); 11] = [
     ("percentiles", "percentiles(p50=3ms, p90=8ms, p99=40ms, max=200ms)"),
     ("empirical", "empirical(file=latencies.csv)"),
     ("mix", "mix(0.9: exp(2ms), 0.1: exp(50ms))"),
+    ("per", "per(ContextTokens, 20us)"),
 ];
 
 /// Names people write for a distribution, and what it is called here.
@@ -399,6 +400,12 @@ impl Builder<'_> {
             "percentiles" => percentiles(c),
             "empirical" => self.empirical(c),
             "mix" => self.mix(c),
+            "per" => {
+                let [attr, unit] = bind(c, &Sig::new("per", &["attribute", "unit"], 2))?;
+                let name = text_value(need(c, attr, "attribute")?, "attribute")?;
+                let unit = duration(need(c, unit, "unit")?)?;
+                Ok(Dist::Per(crate::model::PerAttr { name: name.to_string(), slot: u16::MAX, unit }))
+            }
             other => Err(unknown_function(other, c.at)),
         }
     }
@@ -435,7 +442,11 @@ impl Builder<'_> {
             let weight = parse_ratio(w).map_err(|_| {
                 DistError::new(at, format!("mix weight '{w}' is not a number")).hint(format!("e.g. {}", example("mix")))
             })?;
-            parts.push((weight, self.build(&a.value)?));
+            let part = self.build(&a.value)?;
+            if matches!(part, Dist::Per(_)) {
+                return Err(DistError::new(a.value.at(), "per() is a whole distribution: it cannot be a part of mix"));
+            }
+            parts.push((weight, part));
             offs.push(at);
         }
         placed!(Dist::mix(parts), offs, c.close)

@@ -61,6 +61,7 @@ pub fn load_experiment(file: &str, text: &str, opts: &LoadOptions) -> Result<Loa
             .collect(),
         notes: Vec::new(),
         dists: Vec::new(),
+        pers: Vec::new(),
     };
     let Some(root) = parsed.root else { return Err(Diagnostics(cx.diags)) };
     let Some(f) = cx.fields(&root, "", root.loc(), &keys::EXPERIMENT) else {

@@ -35,6 +35,7 @@ mod source;
 #[cfg(test)]
 pub(crate) mod testing;
 mod topology;
+mod trace;
 pub mod units;
 mod workload;
 pub mod yaml;
@@ -48,6 +49,17 @@ use std::path::{Path, PathBuf};
 /// Where referenced files (`empirical(file=…)`, traces) are read from.
 pub trait FileSource {
     fn read_to_string(&self, path: &Path) -> std::io::Result<String>;
+
+    /// Something that opens `path` afresh for each reading of a trace. The
+    /// default reads it whole once and serves it from memory (for tests);
+    /// the CLI's opens the file each time and streams it.
+    fn opener(&self, path: &Path) -> std::io::Result<std::sync::Arc<crate::model::OpenTrace>> {
+        let bytes: std::sync::Arc<[u8]> = self.read_to_string(path)?.into_bytes().into();
+        Ok(std::sync::Arc::new(move || {
+            let r: Box<dyn std::io::BufRead + Send> = Box::new(std::io::Cursor::new(bytes.clone()));
+            Ok(r)
+        }))
+    }
 }
 
 /// Resolves a path written in a topology relative to the topology's folder.

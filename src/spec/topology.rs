@@ -117,6 +117,7 @@ pub(super) fn load_root(
             diags: early,
             notes: Vec::new(),
             dists: Vec::new(),
+            pers: Vec::new(),
         },
         model: Model {
             name: stem,
@@ -138,6 +139,7 @@ pub(super) fn load_root(
             faults: Vec::new(),
             cost_per_replica_hour: None,
             slo: Vec::new(),
+            attributes: Vec::new(),
         },
         edge_sites: Vec::new(),
         cache_sites: Vec::new(),
@@ -148,6 +150,7 @@ pub(super) fn load_root(
     };
     top_level(&mut b, root);
     super::cycles::report_cycles(&mut b);
+    super::trace::resolve_per(&mut b);
     let mut diags = Diagnostics(std::mem::take(&mut b.cx.diags));
     if !diags.is_empty() {
         diags.sort();

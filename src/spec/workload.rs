@@ -1,7 +1,7 @@
 //! Workloads: open loop (`rate`, `arrivals`, `shape`) and closed loop
 //! (`users`, `think`), as in the Workload section of
-//! `shared/spec/format.md`. Trace replay and the edge `client` are not built
-//! yet and are reported as such.
+//! `shared/spec/format.md`; trace replay (`trace:`) is read in `trace`. The
+//! edge `client` is not built yet and is reported as such.
 
 use super::decode::{Ctx, Fields, Loc, found};
 use super::keys::{BURSTS, DIURNAL, RAMP, SHAPE, SPIKE, WORKLOAD};
@@ -59,15 +59,24 @@ fn workload(b: &mut Build, n: &Node, path: &str) -> Option<Workload> {
         }
         (Some(r), None) => open(&mut b.cx, &f, r),
         (None, Some(u)) => closed(&mut b.cx, &f, u),
-        (None, None) => {
-            if f.get("trace").is_none() {
-                let msg = format!("missing 'rate' (open loop) or 'users' (closed loop) in {path}");
+        (None, None) => match f.get("trace") {
+            Some(t) => {
+                misplaced(&mut b.cx, &f, &["arrivals", "shape", "think"], "open-loop (rate) or closed-loop (users)");
+                super::trace::trace(&mut b.cx, t, &f.at("trace"), &mut b.model.attributes)
+            }
+            None => {
+                let msg = format!("missing 'rate' (open loop), 'users' (closed loop) or 'trace' (replay) in {path}");
                 let hint = Some("e.g. rate: 100/s, or users: 50 with think: exp(5s)".into());
                 b.cx.error(f.at, path, msg, hint);
+                None
             }
-            None
-        }
+        },
     };
+    if let (Some(t), Some(_)) = (f.key("trace"), f.get("rate").or(f.get("users"))) {
+        let msg = "a workload replays a 'trace' or has a 'rate' or 'users', not both";
+        b.cx.error(t.loc(), &f.at("trace"), msg, None);
+        return None;
+    }
     Some(Workload { name: name?.to_string(), target: target?, kind: kind? })
 }
 

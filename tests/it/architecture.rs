@@ -26,6 +26,7 @@ const LEAVES: &[&str] = &[
     "scaling",
     "state",
     "stats",
+    "trace",
 ];
 /// What leaves may not import.
 const ORCHESTRATORS: &[&str] = &["world", "flow", "pods", "observe", "finish", "invariants", "(root)"];

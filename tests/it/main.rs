@@ -14,6 +14,8 @@
 //!   random numbers, threads, bad paths, an objective against Erlang C;
 //! - [`storms`]: retries, hedges, breakers and faults against arithmetic;
 //! - [`autoscale`]: the HPA in the simulation under step loads;
+//! - [`traces`]: trace replay and request attributes (`per()`), bad
+//!   traces refused with file and line;
 //! - [`trust`]: answers that once misled, pinned (findings per window,
 //!   null latencies, the digest, stable random streams);
 //! - [`cli`]: the command line as a user runs it (exit codes, stderr,
@@ -44,4 +46,5 @@ mod report;
 mod schema;
 mod storms;
 mod theory;
+mod traces;
 mod trust;

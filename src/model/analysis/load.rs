@@ -152,6 +152,11 @@ fn offered(m: &Model, run: SimDuration) -> Vec<Offered> {
                 let bound = (think_s > 0.0).then(|| *users as f64 / think_s);
                 Offered { base_per_s: bound, peak_per_s: bound, closed: true }
             }
+            WorkloadKind::Trace(t) => {
+                // The window's mean rate; the trace's own peaks are not known here.
+                let mean = Some(t.mean_rate_per_s());
+                Offered { base_per_s: mean, peak_per_s: mean, closed: false }
+            }
         })
         .collect()
 }

@@ -34,6 +34,7 @@ fn closed_note(m: &Model, w: usize) -> String {
             let think = SimDuration::from_secs_f64(m.dist(*think).mean_ns() / 1e9);
             format!("{users} users / {think} mean think")
         }
+        WorkloadKind::Trace(t) => format!("the mean of {} requests in the trace {}", t.window_count, t.file),
         WorkloadKind::Open { .. } => String::new(),
     }
 }

@@ -12,6 +12,7 @@ use super::super::world::World;
 use super::{answer, serve};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::{FailureKind, OutageMode};
+use std::rc::Rc;
 
 /// Most attempts handled inline inside one another (a chain of calls with
 /// no network latency): beyond it they go through the ready list, so a call
@@ -28,6 +29,11 @@ pub(crate) enum AttemptKind {
 
 /// A workload's client sends a new request (`user` for closed loops).
 pub(crate) fn start_request(w: &mut World, wl: WorkloadId, user: Option<u32>) {
+    start_request_with(w, wl, user, None);
+}
+
+/// [`start_request`] for a request that carries attributes (a trace's).
+pub(crate) fn start_request_with(w: &mut World, wl: WorkloadId, user: Option<u32>, attrs: Option<Rc<[f64]>>) {
     let now = w.now();
     let counted = w.counted_now();
     let target = w.m.workloads[wl.ix()].target;
@@ -36,6 +42,7 @@ pub(crate) fn start_request(w: &mut World, wl: WorkloadId, user: Option<u32>) {
     w.count.peak_requests_in_flight = w.count.peak_requests_in_flight.max(w.count.requests_in_flight);
     let mut call = Call::new(Parent::Request { wl, user }, None, target, now, counted);
     call.node = w.chains.root_node(wl);
+    call.attrs = attrs;
     let key = w.calls.insert(call);
     send_attempt(w, key, AttemptKind::First);
 }
@@ -55,6 +62,7 @@ pub(crate) fn start_call(w: &mut World, strand: StrandKey, edge: EdgeId) -> bool
     let mut call = Call::new(Parent::Strand(strand), Some(edge), e.callee, now, a.counted);
     call.node = w.chains.child_node(a.node, edge);
     call.caller = Some(caller);
+    call.attrs = a.attrs.clone();
     // The caller's own deadline bounds its retries; it travels downstream
     // only where the call propagates deadlines (see `send_attempt`).
     call.deadline = a.deadline;
@@ -113,6 +121,7 @@ pub(crate) fn send_attempt(w: &mut World, call_key: CallKey, kind: AttemptKind) 
     call.attempts_made += 1;
     call.last_sent = now;
     let (call_deadline, total) = (call.deadline, call.total_deadline);
+    let attrs = call.attrs.clone();
     if let Some(e) = edge
         && !w.res.breaker_permits(w.m, e, now)
     {
@@ -160,6 +169,7 @@ pub(crate) fn send_attempt(w: &mut World, call_key: CallKey, kind: AttemptKind) 
         node,
         chain: None,
         calls: None,
+        attrs,
     });
     let call = w.calls.get_mut(call_key).expect("live call");
     call.last = Some(attempt);

@@ -178,12 +178,20 @@ pub(crate) fn run_strand(w: &mut World, key: StrandKey) {
         let s = w.strands.get_mut(key).expect("live");
         match next_step(m, code, s, &mut w.rng.choice[endpoint.ix()]) {
             Step::Work(d) => {
-                let demand = m.dist(d).sample(&mut w.rng.work[endpoint.ix()]);
+                let demand = match m.dist(d).per_attribute(w.attempts.get(attempt).and_then(|a| a.attrs.as_deref())) {
+                    None => m.dist(d).sample(&mut w.rng.work[endpoint.ix()]),
+                    Some(Ok(x)) => x,
+                    Some(Err(_)) => return fail_strand(w, key, missing_attribute(service)),
+                };
                 let demand = w.faults.scale(service, demand, true);
                 return serve::request_core(w, key, replica, demand);
             }
             Step::Delay(d) => {
-                let dur = m.dist(d).sample(&mut w.rng.work[endpoint.ix()]);
+                let dur = match m.dist(d).per_attribute(w.attempts.get(attempt).and_then(|a| a.attrs.as_deref())) {
+                    None => m.dist(d).sample(&mut w.rng.work[endpoint.ix()]),
+                    Some(Ok(x)) => x,
+                    Some(Err(_)) => return fail_strand(w, key, missing_attribute(service)),
+                };
                 let dur = w.faults.scale(service, dur, false);
                 w.strands.get_mut(key).expect("live").t0 = w.q.now();
                 return w.after(dur, Event::DelayDone { strand: key });
@@ -208,6 +216,12 @@ pub(crate) fn run_strand(w: &mut World, key: StrandKey) {
             }
         }
     }
+}
+
+/// A `per(ATTR, …)` step in a request without that attribute (possible only
+/// where the load-time check could not tell): the step fails as an error.
+fn missing_attribute(service: crate::model::ServiceId) -> Cause {
+    Cause { kind: FailureKind::Error, origin: Origin::Service(service) }
 }
 
 /// The root strand finished (or failed): the attempt responds.

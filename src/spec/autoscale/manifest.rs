@@ -114,6 +114,7 @@ pub(super) fn read(cx: &mut Ctx, n: &Node, path: &str, skip_metrics: bool, skip_
         diags: Vec::new(),
         notes: Vec::new(),
         dists: Vec::new(),
+        pers: Vec::new(),
     };
     for e in parsed.errors {
         m.diags.push(Diagnostic {

@@ -18,11 +18,13 @@ pub mod json;
 pub mod markdown;
 mod resilience;
 mod tables;
+mod trace;
 
 pub use autoscale::*;
 pub use experiment::*;
 pub use resilience::*;
 pub use tables::*;
+pub use trace::TRACE;
 
 /// What a value is.
 #[derive(Clone, Copy, Debug)]

@@ -324,7 +324,7 @@ pub static CACHE: Block = block(
 
 static WORKLOAD_TY: Ty = Map(&WORKLOAD);
 pub static WORKLOAD: Block = Block {
-    one_of: &["rate", "users"],
+    one_of: &["rate", "users", "trace"],
     ..block(
         "workload",
         "a workload",
@@ -352,7 +352,7 @@ pub static WORKLOAD: Block = Block {
                 "closed loop: users who each wait for their answer, think, ask again",
             ),
             key("think", Dist, "", "closed loop: the pause between an answer and the user's next request (required)"),
-            planned("trace", "trace replay"),
+            key("trace", Map(&super::TRACE), "", "replay: requests at the times of a file's lines"),
             planned("client", "edge client timeouts and retries"),
         ],
     )
