@@ -83,10 +83,11 @@ pub(super) fn cmd_capacity(a: &CapArgs) -> i32 {
         ));
     };
     if !matches!(model.workloads[i].kind, WorkloadKind::Open { .. }) {
-        return usage_error(&format!(
-            "--workload {}: a closed loop (users) has no rate to raise; capacity searches open-loop workloads",
-            a.workload
-        ));
+        let what = match model.workloads[i].kind {
+            WorkloadKind::Trace(_) => "a trace replay has no rate to raise (its `scale` multiplies it)",
+            _ => "a closed loop (users) has no rate to raise",
+        };
+        return usage_error(&format!("--workload {}: {what}; capacity searches open-loop workloads", a.workload));
     }
     let wl = WorkloadId(i as u32);
     let slo = match parse_slo(&a.slo, wl, &a.workload) {
