@@ -633,8 +633,13 @@ fn later_features_are_errors_not_ignored() {
         "'client' is not supported yet",
     );
     let trace = SHOP.replace("    rate: 500/s\n    arrivals: uniform\n", "    trace: { file: t.csv }\n");
-    // No second complaint (missing 'rate') about the same workload.
-    one_error(&trace, "'trace' is not supported yet (planned: trace replay)");
+    // A trace replaces the rate: no complaint of a missing 'rate', but its
+    // shape does not apply to a replay.
+    let errs = errors(&trace);
+    let messages: Vec<&str> = errs.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(messages[0].contains("cannot read the trace t.csv"), "{messages:?}");
+    assert!(messages[1].contains("'shape' applies to open-loop (rate) workloads only"));
 }
 
 #[test]
@@ -646,7 +651,7 @@ fn workload_modes() {
     );
     one_error(
         &format!("{base}  - {{ name: w, target: a.x }}\n"),
-        "missing 'rate' (open loop) or 'users' (closed loop) in workload[0]",
+        "missing 'rate' (open loop), 'users' (closed loop) or 'trace' (replay) in workload[0]",
     );
     one_error(&format!("{base}  - {{ name: w, target: a.x, users: 3 }}\n"), "missing 'think'");
     one_error(

@@ -61,7 +61,8 @@ fn workload(b: &mut Build, n: &Node, path: &str) -> Option<Workload> {
         (None, Some(u)) => closed(&mut b.cx, &f, u),
         (None, None) => match f.get("trace") {
             Some(t) => {
-                misplaced(&mut b.cx, &f, &["arrivals", "shape", "think"], "open-loop (rate) or closed-loop (users)");
+                misplaced(&mut b.cx, &f, &["arrivals", "shape"], "open-loop (rate)");
+                misplaced(&mut b.cx, &f, &["think"], "closed-loop (users)");
                 super::trace::trace(&mut b.cx, t, &f.at("trace"), &mut b.model.attributes)
             }
             None => {
