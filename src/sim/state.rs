@@ -12,9 +12,9 @@
 use super::chain::{Buf, NodeId};
 use super::ids::{EdgeId, EndpointId, ReplicaId, ServiceId, WorkloadId};
 use super::resilience::BackoffState;
+use super::trace::Attrs;
 use crate::engine::{Key, SimTime};
 use crate::model::{FailureKind, MAX_LOOP_DEPTH};
-use std::rc::Rc;
 
 pub(crate) type CallKey = Key<Call>;
 pub(crate) type AttemptKey = Key<Attempt>;
@@ -127,7 +127,7 @@ pub(crate) struct Call {
     pub next: Option<CallKey>,
     /// The request's attributes (a trace's `attributes`), shared by every
     /// call and attempt it leads to; `None` for requests without any.
-    pub attrs: Option<Rc<[f64]>>,
+    pub attrs: Option<Attrs>,
 }
 
 impl Call {
@@ -246,7 +246,7 @@ pub(crate) struct Attempt {
     /// Head of the list of calls its endpoint has outstanding.
     pub calls: Option<CallKey>,
     /// Its request's attributes (see [`Call::attrs`]).
-    pub attrs: Option<Rc<[f64]>>,
+    pub attrs: Option<Attrs>,
 }
 
 /// A program counter over an endpoint's compiled code. A fork runs each

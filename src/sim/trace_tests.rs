@@ -39,7 +39,7 @@ fn rescan(t: &mut Trace) {
 }
 
 /// Every arrival of a replay until `end`, with its attributes.
-fn replay(t: &Trace, seed: u64, end: SimTime) -> Vec<(SimTime, Option<Rc<[f64]>>)> {
+fn replay(t: &Trace, seed: u64, end: SimTime) -> Vec<(SimTime, Option<Attrs>)> {
     let mut st = TraceState::new(t, seed, "w", 1);
     let mut out = Vec::new();
     let mut now = SimTime::ZERO;

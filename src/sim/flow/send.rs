@@ -8,11 +8,11 @@ use super::super::ids::{EdgeId, ServiceId, WorkloadId};
 use super::super::retry::Decision;
 use super::super::state::{Attempt, AttemptState, Call, Cause, Origin, Outcome, Parent};
 use super::super::state::{CallKey, StrandKey};
+use super::super::trace::Attrs;
 use super::super::world::World;
 use super::{answer, serve};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::{FailureKind, OutageMode};
-use std::rc::Rc;
 
 /// Most attempts handled inline inside one another (a chain of calls with
 /// no network latency): beyond it they go through the ready list, so a call
@@ -33,7 +33,7 @@ pub(crate) fn start_request(w: &mut World, wl: WorkloadId, user: Option<u32>) {
 }
 
 /// [`start_request`] for a request that carries attributes (a trace's).
-pub(crate) fn start_request_with(w: &mut World, wl: WorkloadId, user: Option<u32>, attrs: Option<Rc<[f64]>>) {
+pub(crate) fn start_request_with(w: &mut World, wl: WorkloadId, user: Option<u32>, attrs: Option<Attrs>) {
     let now = w.now();
     let counted = w.counted_now();
     let target = w.m.workloads[wl.ix()].target;

@@ -178,19 +178,23 @@ pub(crate) fn run_strand(w: &mut World, key: StrandKey) {
         let s = w.strands.get_mut(key).expect("live");
         match next_step(m, code, s, &mut w.rng.choice[endpoint.ix()]) {
             Step::Work(d) => {
-                let demand = match m.dist(d).per_attribute(w.attempts.get(attempt).and_then(|a| a.attrs.as_deref())) {
-                    None => m.dist(d).sample(&mut w.rng.work[endpoint.ix()]),
-                    Some(Ok(x)) => x,
-                    Some(Err(_)) => return fail_strand(w, key, missing_attribute(service)),
+                let demand = match m.dist(d) {
+                    crate::model::Dist::Per(_) => match per(w, attempt, m.dist(d)) {
+                        Some(x) => x,
+                        None => return fail_strand(w, key, missing_attribute(service)),
+                    },
+                    dist => dist.sample(&mut w.rng.work[endpoint.ix()]),
                 };
                 let demand = w.faults.scale(service, demand, true);
                 return serve::request_core(w, key, replica, demand);
             }
             Step::Delay(d) => {
-                let dur = match m.dist(d).per_attribute(w.attempts.get(attempt).and_then(|a| a.attrs.as_deref())) {
-                    None => m.dist(d).sample(&mut w.rng.work[endpoint.ix()]),
-                    Some(Ok(x)) => x,
-                    Some(Err(_)) => return fail_strand(w, key, missing_attribute(service)),
+                let dur = match m.dist(d) {
+                    crate::model::Dist::Per(_) => match per(w, attempt, m.dist(d)) {
+                        Some(x) => x,
+                        None => return fail_strand(w, key, missing_attribute(service)),
+                    },
+                    dist => dist.sample(&mut w.rng.work[endpoint.ix()]),
                 };
                 let dur = w.faults.scale(service, dur, false);
                 w.strands.get_mut(key).expect("live").t0 = w.q.now();
@@ -216,6 +220,13 @@ pub(crate) fn run_strand(w: &mut World, key: StrandKey) {
             }
         }
     }
+}
+
+/// The duration of a `per(ATTR, …)` step for the request of `attempt`;
+/// `None` when it does not carry the attribute.
+fn per(w: &World, attempt: AttemptKey, d: &crate::model::Dist) -> Option<crate::engine::SimDuration> {
+    let attrs = w.attempts.get(attempt).and_then(|a| a.attrs.as_deref()).map(Vec::as_slice);
+    d.per_attribute(attrs)?.ok()
 }
 
 /// A `per(ATTR, …)` step in a request without that attribute (possible only
