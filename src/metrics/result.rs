@@ -154,6 +154,20 @@ pub struct ServiceResult {
     pub scale_events: Vec<ScaleEventResult>,
     /// Server-side latency: arrival at the replica to response sent.
     pub latency_ms: LatencySummary,
+    /// The same, per endpoint of the service (when several workloads or
+    /// callers reach different endpoints, each has its own figures).
+    #[serde(default)]
+    pub endpoints: BTreeMap<String, EndpointResult>,
+}
+
+/// One endpoint of a service: its attempts that responded, and their
+/// server-side latency (arrival at the replica to response sent; 1%
+/// histogram resolution).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct EndpointResult {
+    pub completed: u64,
+    pub errors: u64,
+    pub latency_ms: LatencySummary,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -177,6 +191,11 @@ pub struct EdgeResult {
     /// Failed calls by the kind of their root cause (a call that failed
     /// because its callee's own call timed out counts as a timeout).
     pub failed_by: FailureCounts,
+    /// Latency of the successful calls as the caller saw them: first
+    /// attempt sent to the answer received, network, retries and backoff
+    /// included (1% histogram resolution).
+    #[serde(default)]
+    pub latency_ms: LatencySummary,
 }
 
 impl EdgeResult {
