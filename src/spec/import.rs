@@ -69,7 +69,7 @@ fn stages(cx: &mut Ctx, f: &Fields, n: &Node) -> Option<Profile> {
         return None;
     }
     let start = match f.get("start_rate") {
-        Some(r) => cx.rate(r, &f.at("start_rate")),
+        Some(r) => rate_or_zero(cx, r, &f.at("start_rate")),
         None => Some(0.0),
     };
     let read: Vec<Option<(SimDuration, f64)>> = items
@@ -79,7 +79,7 @@ fn stages(cx: &mut Ctx, f: &Fields, n: &Node) -> Option<Profile> {
             let at = format!("{path}[{i}]");
             let g = cx.fields(item, &at, item.loc(), &STAGE)?;
             let d = cx.req(&g, "duration", Ctx::duration);
-            let target = cx.req(&g, "target", Ctx::rate);
+            let target = cx.req(&g, "target", rate_or_zero);
             Some((d?, target?))
         })
         .collect();
@@ -88,6 +88,14 @@ fn stages(cx: &mut Ctx, f: &Fields, n: &Node) -> Option<Profile> {
         p.to(d, target);
     }
     p.stop("stages").ok()
+}
+
+/// A rate, where `0/s` (no traffic) is allowed too.
+fn rate_or_zero(cx: &mut Ctx, n: &Node, path: &str) -> Option<f64> {
+    let zero = n.as_str().and_then(|s| s.split_once('/')).is_some_and(|(count, per)| {
+        count.trim().parse::<f64>() == Ok(0.0) && super::units::parse_rate(&format!("1/{}", per.trim())).is_ok()
+    });
+    if zero { Some(0.0) } else { cx.rate(n, path) }
 }
 
 /// Reads the file a `file:` key names.
