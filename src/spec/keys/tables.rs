@@ -341,7 +341,7 @@ pub static WORKLOAD: Block = Block {
                  `target` over its `duration`, and stops (0) after the last stage, as k6 does",
             ),
             key("start_rate", Rate, "0/s", "with `stages`: the rate at t = 0"),
-            key("k6", Map(&K6), "", "the rate or users of a k6 scenario (see *Traffic from k6 and Prometheus*)"),
+            key("k6", Map(&K6), "", "the rate or users of a k6 scenario (see *Stages, k6 and Prometheus*)"),
             key("prometheus", Map(&PROMETHEUS), "", "open loop: a request rate recorded by Prometheus"),
             key(
                 "arrivals",
