@@ -26,7 +26,8 @@ pub(super) const SOURCES: [&str; 5] = ["rate", "users", "stages", "k6", "prometh
 
 /// The workload's kind if it has `stages`, `k6` or `prometheus`;
 /// `None` when it has none of them (the caller reads `rate`/`users`).
-pub(super) fn kind(cx: &mut Ctx, f: &Fields) -> Option<Option<WorkloadKind>> {
+/// A note says so when the traffic stops before `run` (the file's duration).
+pub(super) fn kind(cx: &mut Ctx, f: &Fields, run: SimDuration) -> Option<Option<WorkloadKind>> {
     let present: Vec<&str> = SOURCES.iter().copied().filter(|k| f.get(k).is_some()).collect();
     let source = *present.iter().find(|k| !matches!(**k, "rate" | "users"))?;
     if present.len() > 1 {
@@ -40,11 +41,37 @@ pub(super) fn kind(cx: &mut Ctx, f: &Fields) -> Option<Option<WorkloadKind>> {
         misplaced(cx, f, &["start_rate"], "'stages'");
     }
     let n = f.get(source).expect("present");
-    Some(match source {
+    let kind = match source {
         "stages" => stages(cx, f, n).and_then(|p| open(cx, f, p)),
         "k6" => from_k6(cx, f, n),
         _ => from_prometheus(cx, f, n).and_then(|p| open(cx, f, p)),
-    })
+    };
+    let profile = match &kind {
+        Some(WorkloadKind::Open { shape, .. }) => shape.first().and_then(|s| match s {
+            Shape::Linear(p) => Some(p),
+            _ => None,
+        }),
+        Some(WorkloadKind::Closed { schedule, .. }) => schedule.as_ref(),
+        None => None,
+    };
+    if let Some(end) = profile.map(traffic_end)
+        && end.0 < run.0
+    {
+        let msg = format!(
+            "the traffic of '{source}' stops at {}, before the run ends ({run}): nothing arrives after it",
+            SimDuration(end.0)
+        );
+        let hint = "stages, k6 scenarios and Prometheus samples stop at their end; shorten 'duration' to match";
+        cx.note(f.key(source).expect("present").loc(), &f.at(source), msg, Some(hint.into()));
+    }
+    Some(kind)
+}
+
+/// When a profile falls to 0 for good.
+fn traffic_end(p: &Profile) -> SimTime {
+    let pts = p.points();
+    let zeros = pts.iter().rev().take_while(|q| q.1 == 0.0).count();
+    if zeros == 0 { SimTime::MAX } else { pts[pts.len() - zeros].0 }
 }
 
 /// An open loop at `rate` requests per second over time, with the

@@ -52,7 +52,7 @@ fn workload(b: &mut Build, n: &Node, path: &str) -> Option<Workload> {
     let name = name.and_then(|nn| b.cx.text(nn, &f.at("name"), "a name"));
     let hint = Some("the endpoint requests are sent to, e.g. target: frontend.home");
     let target = b.cx.require(&f, "target", hint).and_then(|t| b.target(t, &f.at("target")));
-    let imported = super::import::kind(&mut b.cx, &f);
+    let imported = super::import::kind(&mut b.cx, &f, b.model.duration);
     let kind = if let Some(kind) = imported {
         kind
     } else {

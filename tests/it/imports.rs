@@ -263,3 +263,12 @@ fn stages_and_sources_are_checked() {
     assert_eq!(code, Some(2));
     assert!(err.contains("stages[0].target"), "{err}");
 }
+
+/// Traffic that stops before the run ends is fine, with a note on stderr.
+#[test]
+fn traffic_that_stops_early_is_noted() {
+    let m = topology("80s", "    target: api.get\n    stages: [ { duration: 70s, target: 5/s } ]\n");
+    let (code, err) = check_cli("early-end", &[("t.yaml", &m)]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("the traffic of 'stages' stops at 70s, before the run ends (80s)"), "{err}");
+}
