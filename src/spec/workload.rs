@@ -52,27 +52,24 @@ fn workload(b: &mut Build, n: &Node, path: &str) -> Option<Workload> {
     let name = name.and_then(|nn| b.cx.text(nn, &f.at("name"), "a name"));
     let hint = Some("the endpoint requests are sent to, e.g. target: frontend.home");
     let target = b.cx.require(&f, "target", hint).and_then(|t| b.target(t, &f.at("target")));
-    let imported = super::import::kind(&mut b.cx, &f, b.model.duration);
-    let kind = if let Some(kind) = imported {
-        kind
-    } else {
-        match (f.get("rate"), f.get("users")) {
-            (Some(_), Some(u)) => {
-                let msg = "a workload has either 'rate' (open loop) or 'users' (closed loop), not both";
-                b.cx.error(u.loc(), &f.at("users"), msg, None);
-                None
+    if let Some(kind) = super::import::kind(&mut b.cx, &f, b.model.duration) {
+        return Some(Workload { name: name?.to_string(), target: target?, kind: kind? });
+    }
+    let kind = match (f.get("rate"), f.get("users")) {
+        (Some(_), Some(u)) => {
+            let msg = "a workload has either 'rate' (open loop) or 'users' (closed loop), not both";
+            b.cx.error(u.loc(), &f.at("users"), msg, None);
+            None
+        }
+        (Some(r), None) => open(&mut b.cx, &f, r),
+        (None, Some(u)) => closed(&mut b.cx, &f, u),
+        (None, None) => {
+            if f.get("trace").is_none() {
+                let msg = format!("missing 'rate' (open loop) or 'users' (closed loop) in {path}");
+                let hint = Some("e.g. rate: 100/s, or users: 50 with think: exp(5s)".into());
+                b.cx.error(f.at, path, msg, hint);
             }
-            (Some(r), None) => open(&mut b.cx, &f, r),
-            (None, Some(u)) => closed(&mut b.cx, &f, u),
-            (None, None) => {
-                if f.get("trace").is_none() {
-                    let msg = format!("missing 'rate' (open loop) or 'users' (closed loop) in {path}");
-                    let hint =
-                        Some("e.g. rate: 100/s, or users: 50 with think: exp(5s) (or stages, k6, prometheus)".into());
-                    b.cx.error(f.at, path, msg, hint);
-                }
-                None
-            }
+            None
         }
     };
     Some(Workload { name: name?.to_string(), target: target?, kind: kind? })
