@@ -11,6 +11,7 @@ mod autoscale;
 mod dist;
 mod fault;
 mod policy;
+mod profile;
 mod slo;
 
 pub use autoscale::*;
@@ -20,6 +21,7 @@ pub use policy::{
     AdaptiveCfg, AwsQuota, Backoff, BreakerCfg, BreakerWindow, Budget, FailureKind, Hedge, Jitter, LimitAlgorithm,
     RetryOn, RetryPolicy, Shared, Throttle,
 };
+pub use profile::Profile;
 pub use slo::{Slo, Stat};
 
 use crate::engine::{SimDuration, SimTime};
@@ -269,10 +271,12 @@ pub enum Shape {
         max: f64,
         peak_at: SimDuration,
     },
+    /// `from` until `at`, linear to `to` over `over`, then `to`.
     Ramp {
         from: f64,
         to: f64,
         over: SimDuration,
+        at: SimTime,
     },
     Spike {
         at: SimTime,
@@ -286,12 +290,25 @@ pub enum Shape {
         off: DistId,
         factor: f64,
     },
+    /// A piecewise-linear factor (k6 stages and scenarios, Prometheus
+    /// samples), as fractions of the workload's rate.
+    Linear(Profile),
 }
 
 #[derive(Clone, Debug)]
 pub enum WorkloadKind {
-    Open { rate_per_s: f64, arrivals: Arrivals, shape: Vec<Shape> },
-    Closed { users: u32, think: DistId },
+    Open {
+        rate_per_s: f64,
+        arrivals: Arrivals,
+        shape: Vec<Shape>,
+    },
+    /// `schedule`: how many of the `users` are active over time (k6's
+    /// virtual-user executors); absent, all of them always are.
+    Closed {
+        users: u32,
+        think: DistId,
+        schedule: Option<Profile>,
+    },
 }
 
 #[derive(Clone, Debug)]

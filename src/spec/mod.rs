@@ -27,9 +27,12 @@ pub mod dist;
 pub mod experiment;
 mod fault;
 pub mod fuzzing;
+mod import;
+mod k6;
 pub mod keys;
 pub mod patch;
 mod policy;
+mod prometheus;
 mod slo;
 mod source;
 #[cfg(test)]

@@ -273,7 +273,7 @@ fn the_shop_workloads() {
     let h = SimDuration::from_secs(3600);
     let expected_head = [
         Shape::Diurnal { period: SimDuration(24 * h.0), min: 0.3, max: 1.0, peak_at: SimDuration(14 * h.0) },
-        Shape::Ramp { from: 0.1, to: 1.0, over: SimDuration::from_secs(300) },
+        Shape::Ramp { from: 0.1, to: 1.0, over: SimDuration::from_secs(300), at: SimTime::ZERO },
         Shape::Spike { at: SimTime(600_000_000_000), duration: SimDuration::from_secs(120), factor: 3.0 },
         Shape::Steps(vec![(SimTime(0), 1.0), (SimTime(600_000_000_000), 2.0)]),
     ];
@@ -284,7 +284,7 @@ fn the_shop_workloads() {
         (&Dist::Const(SimDuration::from_secs(10)), &Dist::Const(SimDuration::from_secs(50)), 4.0)
     );
     let app = &m.workloads[1];
-    let WorkloadKind::Closed { users, think } = &app.kind else { panic!("closed loop") };
+    let WorkloadKind::Closed { users, think, .. } = &app.kind else { panic!("closed loop") };
     assert_eq!((*users, m.dist(*think)), (500, &Dist::Const(SimDuration::from_secs(5))));
 }
 

@@ -13,6 +13,8 @@
 //! - [`experiments`]: every file in `experiments/` runs (reduced); common
 //!   random numbers, threads, bad paths, an objective against Erlang C;
 //! - [`storms`]: retries, hedges, breakers and faults against arithmetic;
+//! - [`imports`]: k6 options, Prometheus responses and `stages` as
+//!   arrivals over time (counts against integrals), bad files refused;
 //! - [`autoscale`]: the HPA in the simulation under step loads;
 //! - [`trust`]: answers that once misled, pinned (findings per window,
 //!   null latencies, the digest, stable random streams);
@@ -39,6 +41,7 @@ mod examples;
 mod experiment_cli;
 mod experiments;
 mod formulas;
+mod imports;
 mod invariants;
 mod report;
 mod schema;

@@ -324,7 +324,7 @@ pub static CACHE: Block = block(
 
 static WORKLOAD_TY: Ty = Map(&WORKLOAD);
 pub static WORKLOAD: Block = Block {
-    one_of: &["rate", "users"],
+    one_of: &["rate", "users", "stages", "k6", "prometheus"],
     ..block(
         "workload",
         "a workload",
@@ -333,6 +333,16 @@ pub static WORKLOAD: Block = Block {
             required("name", Text, "the workload's name in the results (unique)"),
             required("target", Target, "where requests enter"),
             key("rate", Rate, "", "open loop: the base arrival rate"),
+            key(
+                "stages",
+                List(&STAGE_TY),
+                "",
+                "open loop, k6-style: the rate moves linearly from the previous target (or `start_rate`) to each \
+                 `target` over its `duration`, and stops (0) after the last stage, as k6 does",
+            ),
+            key("start_rate", Rate, "0/s", "with `stages`: the rate at t = 0"),
+            key("k6", Map(&K6), "", "the rate or users of a k6 scenario (see *Stages, k6 and Prometheus*)"),
+            key("prometheus", Map(&PROMETHEUS), "", "open loop: a request rate recorded by Prometheus"),
             key(
                 "arrivals",
                 Words(&["poisson", "uniform", "deterministic"]),
@@ -351,12 +361,48 @@ pub static WORKLOAD: Block = Block {
                 "",
                 "closed loop: users who each wait for their answer, think, ask again",
             ),
-            key("think", Dist, "", "closed loop: the pause between an answer and the user's next request (required)"),
+            key(
+                "think",
+                Dist,
+                "",
+                "closed loop: the pause between an answer and the user's next request (required with `users`; \
+                 `0s` for a k6 virtual-user scenario, whose script's `sleep()` stormcast cannot see)",
+            ),
             planned("trace", "trace replay"),
             planned("client", "edge client timeouts and retries"),
         ],
     )
 };
+
+static STAGE_TY: Ty = Map(&STAGE);
+pub static STAGE: Block = block(
+    "stage",
+    "a stage",
+    "a stage is a map such as { duration: 1m, target: 500/s }",
+    &[
+        required("duration", Duration, "how long the rate takes to move to `target`"),
+        required("target", Rate, "the rate at the end of the stage"),
+    ],
+);
+pub static K6: Block = block(
+    "k6",
+    "k6",
+    "write k6: { file: load/options.json, scenario: lunch_peak }",
+    &[
+        required("file", File, "k6 options JSON, as `k6 inspect script.js` prints it, or a k6 config file"),
+        key("scenario", Text, "the only one", "the scenario under `scenarios` to take"),
+    ],
+);
+pub static PROMETHEUS: Block = block(
+    "prometheus",
+    "prometheus",
+    "write prometheus: { file: metrics/rate.json, series: { job: menu-api }, scale: 1.0 }",
+    &[
+        required("file", File, "a `query_range` JSON response (resultType matrix) of a request rate, per second"),
+        key("series", Any, "every series", "labels `{ name: value }` a series must have to be summed"),
+        key("scale", Number, "1.0", "multiplies the rate"),
+    ],
+);
 
 static SHAPE_TY: Ty = Map(&SHAPE);
 pub static SHAPE: Block = Block {
@@ -395,11 +441,12 @@ pub static DIURNAL: Block = block(
 pub static RAMP: Block = block(
     "ramp",
     "ramp",
-    "write ramp: { from: 0.1, to: 1.0, over: 5m }",
+    "write ramp: { from: 0.1, to: 1.0, over: 5m } (and at: 2m to start later)",
     &[
-        required("from", Number, "the factor at t = 0"),
-        required("to", Number, "the factor from `over` on"),
+        required("from", Number, "the factor until `at`"),
+        required("to", Number, "the factor from `at` + `over` on"),
         required("over", Duration, "how long the change takes"),
+        key("at", Duration, "0s", "when the change starts"),
     ],
 );
 pub static SPIKE: Block = block(
