@@ -12,6 +12,8 @@
 //!   runs them (shards merged byte for byte, resume, exit codes);
 //! - [`experiments`]: every file in `experiments/` runs (reduced); common
 //!   random numbers, threads, bad paths, an objective against Erlang C;
+//! - [`caches`]: keyed caches against Che's approximation, the TTL renewal
+//!   formula, and what flushes, restarts, coalescing and warm starts do;
 //! - [`storms`]: retries, hedges, breakers and faults against arithmetic;
 //! - [`autoscale`]: the HPA in the simulation under step loads;
 //! - [`trust`]: answers that once misled, pinned (findings per window,
@@ -30,6 +32,7 @@
 
 mod architecture;
 mod autoscale;
+mod caches;
 mod cli;
 mod common;
 mod corpus;
