@@ -87,7 +87,7 @@ fn bench(c: &mut Criterion) {
     // set to the keyed one's, so both do the same work but for the keys.
     let keyed = shop_with_cache(
         "caches:\n  catalogue: { keys: 100000, zipf: 0.9, capacity: 10000 }\n",
-        "{ name: catalogue, hit: [ { work: 0.02ms } ], miss: [ { work: gamma(shape=2, mean=0.12ms) } ] }",
+        "{ name: catalogue, hit: [ { work: 0.02ms } ], miss: [ { work: \"gamma(shape=2, mean=0.12ms)\" } ] }",
     );
     let r = run(&keyed, &o);
     let ratio = r.caches["catalogue"].hit_ratio.expect("lookups");
@@ -96,8 +96,8 @@ fn bench(c: &mut Criterion) {
     let fixed = shop_with_cache(
         "",
         &format!(
-            "{{ name: catalogue, hit_ratio: {ratio:.3}, hit: [ {{ work: 0.02ms }} ], miss: [ {{ work: gamma(shape=2, \
-             mean=0.12ms) }} ] }}"
+            "{{ name: catalogue, hit_ratio: {ratio:.3}, hit: [ {{ work: 0.02ms }} ], miss: [ {{ work: \"gamma(shape=2, \
+             mean=0.12ms)\" }} ] }}"
         ),
     );
     g.throughput(Throughput::Elements(visits(&run(&fixed, &o))));
