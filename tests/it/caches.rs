@@ -312,3 +312,42 @@ fn coalescing_survives_timeouts_crashes_and_flushes() {
         assert!(c.expirations.unwrap() > 0 && c.hits > 0, "{c:?}");
     }
 }
+
+#[test]
+fn replicas_added_by_the_autoscaler_start_cold() {
+    // One replica at 500/s, then 2,000/s from 60 s: the HPA adds a replica.
+    // In-process caches (`scope: replica`, warm at start) give the new
+    // replica an empty store: the entries go from 1,000 towards 2,000
+    // over a couple of seconds instead of jumping, and the first interval
+    // with two ready replicas holds fewer than 1,500 (the new store has only
+    // what it was asked in that second). A shared cache (`scope: service`)
+    // stays at 1,000 entries throughout. Entries are counted exactly: no
+    // tolerance.
+    let text = |scope: &str| {
+        format!(
+            "name: hpa\nduration: 150s\ncaches:\n  menu: {{ keys: 10000, zipf: 0.8, capacity: 1000, scope: {scope}, \
+             initial: warm }}\nservices:\n  api:\n    cpus: 4\n    autoscale: {{ min: 1, max: 4, metrics: [ {{ rps: \
+             1200 }} ] }}\n    endpoints:\n      get:\n        steps:\n          - cache: {{ name: menu, hit: [ {{ work: \
+             0.1ms }} ], miss: [ {{ call: db.read }} ] }}\n  db:\n    cpus: 64\n    endpoints:\n      read: {{ work: \
+             0.1ms }}\nworkload:\n  - {{ name: web, target: api.get, rate: 500/s, shape: {{ steps: [ [0s, 1.0], [60s, \
+             4.0] ] }} }}\n"
+        )
+    };
+    // (ready replicas, entries) per 1 s interval.
+    let series = |scope: &str| {
+        let m = load_yaml("hpa.yaml", &text(scope)).unwrap_or_else(|d| panic!("{}", crate::common::show(&d)));
+        let r = run_checked(&m, &RunOptions { keep_series: true, interval: secs(1), ..options(10, None) });
+        let api = r.series.service_names.iter().position(|s| s == "api").unwrap() as u32;
+        let rows = r.series.services.iter().filter(|s| s.service == api);
+        rows.zip(&r.series.caches).map(|(s, c)| (s.replicas_ready, c.entries)).collect::<Vec<(u32, u64)>>()
+    };
+    let replica = series("replica");
+    assert_eq!(replica[0], (1, 1000), "warm at start");
+    let joined = replica.iter().position(|x| x.0 == 2).expect("the HPA added a replica");
+    assert!(replica[joined].1 < 1500, "the new replica's store starts empty: {:?}", &replica[joined - 1..joined + 3]);
+    let (ready, entries) = *replica.last().unwrap();
+    assert_eq!(entries, u64::from(ready) * 1000, "every replica's store fills to its capacity");
+    let service = series("service");
+    assert!(service.iter().any(|x| x.0 == 2));
+    assert!(service.iter().all(|x| x.1 == 1000), "one shared store, full throughout");
+}
