@@ -94,7 +94,7 @@ impl KeyedCaches {
                 interval: CacheCounts::default(),
             };
             match kc.cfg.scope {
-                CacheScope::Service => kc.stores.push(Some(kc.fresh(true))),
+                CacheScope::Service => kc.stores.push(Some(kc.initial())),
                 CacheScope::Replica if kc.cfg.warm => {
                     let mut services: Vec<usize> = m
                         .cache_sites
@@ -106,7 +106,7 @@ impl KeyedCaches {
                     services.dedup();
                     for s in services {
                         for r in initial(s) {
-                            let store = kc.fresh(true);
+                            let store = kc.initial();
                             kc.slot(r.ix()).replace(store);
                         }
                     }
@@ -266,11 +266,12 @@ impl KeyedCaches {
 }
 
 impl KeyedCache {
-    /// An empty store, or one filled with the `capacity` most popular keys
-    /// (`initial: warm`, at start only), the most popular the most recent.
-    fn fresh(&self, at_start: bool) -> Lru {
+    /// A store at the start of the run: empty, or filled with the
+    /// `capacity` most popular keys (`initial: warm`), the most popular the
+    /// most recently used.
+    fn initial(&self) -> Lru {
         let mut s = Lru::new(self.cfg.capacity);
-        if at_start && self.cfg.warm {
+        if self.cfg.warm {
             let n = u64::from(self.cfg.capacity).min(self.cfg.keys);
             for k in (0..n).rev() {
                 s.put(k, 0);
