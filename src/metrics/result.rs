@@ -369,10 +369,28 @@ pub struct EngineResult {
     pub peak_in_flight: u64,
 }
 
+/// A cache's counts after the warm-up. A fixed-ratio cache has `hits` and
+/// `misses` only; a keyed cache (`caches:`) has the rest too.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct CacheResult {
     pub hits: u64,
     pub misses: u64,
+    /// Keyed: lookups (hits + misses; a coalesced miss that waited for
+    /// another's fetch counts as a hit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookups: Option<u64>,
+    /// Keyed: hits / lookups (`None` without lookups).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hit_ratio: Option<f64>,
+    /// Keyed: entries evicted by LRU to make room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evictions: Option<u64>,
+    /// Keyed: entries found expired (TTL) by a lookup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expirations: Option<u64>,
+    /// Keyed: entries held at the end (every replica's, for `scope: replica`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entries_end: Option<u64>,
 }
 
 /// One fault of the chaos schedule, as it ran.
@@ -455,8 +473,21 @@ pub struct ServiceRow {
     pub faults: String,
 }
 
-/// Per-interval series. Rows reference workloads and services by index into
-/// `workload_names` / `service_names`.
+/// One row of `caches.csv` (keyed caches only).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CacheRow {
+    pub t_s: f64,
+    pub cache: u32,
+    pub lookups: u64,
+    pub hits: u64,
+    /// `None`: no lookup in the interval.
+    pub hit_ratio: Option<f64>,
+    /// Entries held at the interval's end.
+    pub entries: u64,
+}
+
+/// Per-interval series. Rows reference workloads, services and caches by
+/// index into `workload_names` / `service_names` / `cache_names`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Series {
     pub interval_s: f64,
@@ -464,4 +495,9 @@ pub struct Series {
     pub service_names: Vec<String>,
     pub workloads: Vec<WorkloadRow>,
     pub services: Vec<ServiceRow>,
+    /// Keyed caches only (empty without).
+    #[serde(default)]
+    pub cache_names: Vec<String>,
+    #[serde(default)]
+    pub caches: Vec<CacheRow>,
 }

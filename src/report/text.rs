@@ -39,9 +39,18 @@ pub fn summary(r: &RunResult) -> String {
         let _ = writeln!(o);
         for (name, c) in &r.caches {
             let total = (c.hits + c.misses).max(1) as f64;
+            let keyed = match (c.evictions, c.expirations, c.entries_end) {
+                (Some(ev), Some(ex), Some(n)) => format!(
+                    "; {} evictions, {} expirations, {} entries at the end",
+                    thousands(ev),
+                    thousands(ex),
+                    thousands(n)
+                ),
+                _ => String::new(),
+            };
             let _ = writeln!(
                 o,
-                "cache {name}: {} hits, {} misses ({:.1}% hit)",
+                "cache {name}: {} hits, {} misses ({:.1}% hit){keyed}",
                 thousands(c.hits),
                 thousands(c.misses),
                 100.0 * c.hits as f64 / total

@@ -121,6 +121,17 @@ impl World<'_> {
             r.hits += self.stats.caches[i].0;
             r.misses += self.stats.caches[i].1;
         }
+        for (i, t) in self.keyed.totals().into_iter().enumerate() {
+            let Some((n, entries)) = t else { continue };
+            let r = caches.entry(m.caches[i].name.clone()).or_default();
+            r.hits = n.hits;
+            r.misses = n.lookups - n.hits;
+            r.lookups = Some(n.lookups);
+            r.hit_ratio = (n.lookups > 0).then(|| n.hits as f64 / n.lookups as f64);
+            r.evictions = Some(n.evictions);
+            r.expirations = Some(n.expirations);
+            r.entries_end = Some(entries);
+        }
 
         let mut chains = BTreeMap::new();
         for (i, wl) in m.workloads.iter().enumerate() {
@@ -164,6 +175,8 @@ impl World<'_> {
             service_names: m.services.iter().map(|s| s.name.clone()).collect(),
             workloads: std::mem::take(&mut self.obs.wl_rows),
             services: std::mem::take(&mut self.obs.svc_rows),
+            cache_names: m.caches.iter().filter(|c| c.keyed.is_some()).map(|c| c.name.clone()).collect(),
+            caches: std::mem::take(&mut self.obs.cache_rows),
         };
 
         RunResult {

@@ -36,6 +36,7 @@ mod fleet;
 mod flow;
 mod ids;
 mod invariants;
+mod keyed;
 mod observe;
 mod options;
 mod pods;

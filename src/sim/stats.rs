@@ -13,7 +13,7 @@ use super::ids::{EdgeId, EndpointId, ServiceId, WorkloadId};
 use super::options::RunOptions;
 use super::state::{Cause, Origin, Outcome};
 use crate::engine::{SimDuration, SimTime};
-use crate::metrics::{Hist, Integral, ServiceRow, WorkloadRow};
+use crate::metrics::{CacheRow, Hist, Integral, ServiceRow, WorkloadRow};
 use crate::model::{FailureKind, Model};
 use std::collections::BTreeMap;
 
@@ -415,6 +415,7 @@ pub(crate) struct Observer {
     pub due: SimTime,
     pub wl_rows: Vec<WorkloadRow>,
     pub svc_rows: Vec<ServiceRow>,
+    pub cache_rows: Vec<CacheRow>,
     pub samples: Vec<ServiceSample>,
 }
 
@@ -428,6 +429,7 @@ impl Observer {
             due: if m.warmup.0 > 0 { SimTime(m.warmup.0.min(interval.0)) } else { SimTime(interval.0) },
             wl_rows: Vec::new(),
             svc_rows: Vec::new(),
+            cache_rows: Vec::new(),
             samples: vec![ServiceSample::default(); m.services.len()],
         }
     }

@@ -19,6 +19,7 @@
 //! (the CLI's reads the disk), so tests can serve files from memory.
 
 mod autoscale;
+mod caches;
 mod compile;
 mod cycles;
 mod decode;

@@ -12,6 +12,8 @@
 //!   runs them (shards merged byte for byte, resume, exit codes);
 //! - [`experiments`]: every file in `experiments/` runs (reduced); common
 //!   random numbers, threads, bad paths, an objective against Erlang C;
+//! - [`caches`]: keyed caches against Che's approximation, the TTL renewal
+//!   formula, and what flushes, restarts, coalescing and warm starts do;
 //! - [`storms`]: retries, hedges, breakers and faults against arithmetic;
 //! - [`imports`]: k6 options, Prometheus responses and `stages` as
 //!   arrivals over time (counts against integrals), bad files refused;
@@ -32,6 +34,7 @@
 
 mod architecture;
 mod autoscale;
+mod caches;
 mod cli;
 mod common;
 mod corpus;

@@ -151,15 +151,27 @@ pub(super) fn caches(p: &mut Page, r: &RunResult) {
         return;
     }
     p.heading(2, "Caches");
-    let mut t = Table::new("cache", &["hits", "misses", "hit ratio"]);
+    // Keyed caches (`caches:`) add what their store did.
+    let keyed = r.caches.values().any(|c| c.entries_end.is_some());
+    let cols: &[&str] = if keyed {
+        &["hits", "misses", "hit ratio", "evictions", "expirations", "entries at end"]
+    } else {
+        &["hits", "misses", "hit ratio"]
+    };
+    let mut t = Table::new("cache", cols);
+    let count = |v: Option<u64>| v.map_or(Cell::Missing, |n| Cell::num(thousands(n)));
     for (name, c) in &r.caches {
         let total = (c.hits + c.misses).max(1) as f64;
-        t.row(vec![
+        let mut row = vec![
             Cell::Code(name.clone()),
             Cell::num(thousands(c.hits)),
             Cell::num(thousands(c.misses)),
             Cell::num(format!("{:.1}%", 100.0 * c.hits as f64 / total)),
-        ]);
+        ];
+        if keyed {
+            row.extend([count(c.evictions), count(c.expirations), count(c.entries_end)]);
+        }
+        t.row(row);
     }
     p.push(Block::Table(t));
 }

@@ -8,7 +8,6 @@ use super::Ty::*;
 use super::{AUTOSCALE, Block, Key, POLICY, Tag, Ty, Union, key, planned, required};
 use crate::spec::topology::{MAX_CPUS, MAX_REPEAT, MAX_REPLICAS, MAX_USERS};
 
-pub(super) const KEYED_CACHES: &str = "keyed caches with an emergent hit ratio";
 pub(super) const QUEUES: &str = "asynchronous queues";
 pub(super) const U32: u64 = u32::MAX as u64;
 
@@ -53,7 +52,12 @@ pub static TOPOLOGY: Block = block(
             "",
             "service-level objectives checked after the run: each miss is an `slo_violation` finding, exit status 1",
         ),
-        planned("caches", KEYED_CACHES),
+        key(
+            "caches",
+            MapOf(&KEYED_CACHE),
+            "",
+            "keyed caches, by name: their hit ratio emerges from keys, capacity and TTL",
+        ),
         planned("queues", QUEUES),
     ],
 );
@@ -284,7 +288,11 @@ pub static CACHE_STEP: Block = block(
     "step-cache",
     "a cache step",
     STEP_HINT,
-    &[required("cache", Map(&CACHE), "a cache decision: `hit` steps with probability `hit_ratio`, else `miss` steps")],
+    &[required(
+        "cache",
+        Map(&CACHE),
+        "a cache decision: `hit` steps on a hit, else `miss` steps (then, on a keyed cache, the key is written)",
+    )],
 );
 
 static ALTERNATIVE_TY: Ty = Map(&ALTERNATIVE);
@@ -313,10 +321,76 @@ pub static CACHE: Block = block(
     "a cache",
     "write cache: { name: cart-cache, hit_ratio: 90%, hit: [ … ], miss: [ … ] }",
     &[
-        required("name", Text, "counted under this name in the result; one name, one hit ratio"),
-        required("hit_ratio", Ratio, "the probability of a hit"),
+        required(
+            "name",
+            Text,
+            "a cache declared under `caches` (keyed), or any name with `hit_ratio`; counted under it in the result",
+        ),
+        key(
+            "hit_ratio",
+            Ratio,
+            "",
+            "a fixed probability of a hit (a cache not declared under `caches`); one name, one hit ratio",
+        ),
         key("hit", List(&STEP_TY), "", "steps run on a hit"),
-        key("miss", List(&STEP_TY), "", "steps run on a miss"),
+        key(
+            "miss",
+            List(&STEP_TY),
+            "",
+            "steps run on a miss; on a keyed cache, the key is written when they succeed (cache-aside)",
+        ),
+        key(
+            "invalidate",
+            Ratio,
+            "",
+            "keyed caches: instead of a lookup, draw a key and evict it with this probability (a write path)",
+        ),
+    ],
+);
+
+pub static KEYED_CACHE: Block = block(
+    "keyed-cache",
+    "a keyed cache",
+    "write caches: { menu-cache: { keys: 100000, zipf: 0.9, capacity: 20000 } }",
+    &[
+        required("keys", Int(1, 1 << 40), "distinct keys requested (ranks of a Zipf law: key 1 the most popular)"),
+        key(
+            "zipf",
+            Number,
+            "0",
+            "the Zipf exponent of key popularity: key k is asked with weight k^-zipf (0: uniform)",
+        ),
+        required(
+            "capacity",
+            Int(1, crate::spec::caches::MAX_CAPACITY as u64),
+            "entries held; beyond it the least recently used is evicted",
+        ),
+        key(
+            "ttl",
+            Duration,
+            "",
+            "an entry expires this long after it was *written* (like `SET EX`): a hit does not extend it",
+        ),
+        key(
+            "scope",
+            Words(&["service", "replica"]),
+            "service",
+            "`service`: one cache shared by every replica (like Valkey); `replica`: one per replica (in-process), \
+             a new or restarted replica starts cold",
+        ),
+        key(
+            "initial",
+            Words(&["cold", "warm"]),
+            "cold",
+            "`warm`: filled at start with the `capacity` most popular keys",
+        ),
+        key(
+            "coalesce",
+            Bool,
+            "false",
+            "concurrent misses of one key wait for the first one's fetch and then hit (else each goes to the backend: \
+             the thundering herd)",
+        ),
     ],
 );
 
@@ -488,9 +562,19 @@ pub static FAULT: Union = Union {
         &PARTITION_FAULT,
         &PAUSES_FAULT,
         &SLOWDOWN_FAULT,
+        &CACHE_FLUSH_FAULT,
     ],
-    tags: &[&["latency"], &["errors"], &["crash"], &["outage"], &["partition"], &["pauses"], &["slowdown"]],
-    later: &[planned("cache_flush", KEYED_CACHES)],
+    tags: &[
+        &["latency"],
+        &["errors"],
+        &["crash"],
+        &["outage"],
+        &["partition"],
+        &["pauses"],
+        &["slowdown"],
+        &["cache_flush"],
+    ],
+    later: &[],
 };
 
 const AT: Key = required("at", Duration, "when it starts, from the start of the run (before its end)");
@@ -570,4 +654,14 @@ pub static SLOWDOWN_FAULT: Block = fault(
     "fault-slowdown",
     "a slowdown fault",
     &[AT, FOR, KIND, HIT, required("factor", Number, "`work` steps take this many times longer (a slower CPU)")],
+);
+pub static CACHE_FLUSH_FAULT: Block = fault(
+    "fault-cache-flush",
+    "a cache_flush fault",
+    &[
+        AT,
+        INSTANT,
+        KIND,
+        required("cache", Name("cache"), "the keyed cache emptied at once (every replica's, for `scope: replica`)"),
+    ],
 );
