@@ -2,7 +2,9 @@
 //! (b) M/M/1 at ρ = 0.8 — simulated customers/s;
 //! (c) the online-shop topology — service visits (attempts arriving at a
 //!     replica) per second;
-//! plus the shop with a timeout on every call, to price timeouts.
+//! plus the shop with a timeout on every call, to price timeouts, and the
+//! shop with a cache in front of the catalogue's `get_product`: keyed
+//! (`caches:`, LRU under Zipf) against a fixed hit ratio, to price keys.
 //! Figures are reported by criterion as elements/s.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -17,6 +19,22 @@ fn load(file: &str) -> stormcast::model::Model {
         Ok(m) => m,
         Err(d) => panic!("{} does not load:\n{}", path.display(), d.render("")),
     }
+}
+
+/// The online shop with `top` added at the top level and `get_product`
+/// made one `cache` step, warm-up off.
+fn shop_with_cache(top: &str, cache: &str) -> stormcast::model::Model {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies");
+    let text = std::fs::read_to_string(dir.join("online-boutique.yaml")).expect("the shop");
+    let old = "      get_product:\n        work: gamma(shape=2, mean=0.12ms)\n";
+    assert!(text.contains(old), "the shop's get_product changed");
+    let new = format!("      get_product:\n        steps:\n          - cache: {cache}\n");
+    let text = text.replacen("services:\n", &format!("{top}services:\n"), 1).replace(old, &new);
+    let opts = stormcast::spec::LoadOptions { base_dir: dir, files: &stormcast::cli::FsFiles };
+    let mut m =
+        stormcast::spec::load_str("shop-cached.yaml", &text, &opts).unwrap_or_else(|d| panic!("{}", d.render("")));
+    m.warmup = SimDuration::ZERO;
+    m
 }
 
 fn opts(secs: u64) -> RunOptions {
@@ -64,6 +82,26 @@ fn bench(c: &mut Criterion) {
     let n = visits(&run(&retries, &o));
     g.throughput(Throughput::Elements(n));
     g.bench_function("timeouts_and_retries_on_every_call_visits", |b| b.iter(|| run(&retries, &o)));
+
+    // The shop with a cache on the catalogue: keyed, then a fixed hit ratio
+    // set to the keyed one's, so both do the same work but for the keys.
+    let keyed = shop_with_cache(
+        "caches:\n  catalogue: { keys: 100000, zipf: 0.9, capacity: 10000 }\n",
+        "{ name: catalogue, hit: [ { work: 0.02ms } ], miss: [ { work: \"gamma(shape=2, mean=0.12ms)\" } ] }",
+    );
+    let r = run(&keyed, &o);
+    let ratio = r.caches["catalogue"].hit_ratio.expect("lookups");
+    g.throughput(Throughput::Elements(visits(&r)));
+    g.bench_function("keyed_cache_on_catalogue_visits", |b| b.iter(|| run(&keyed, &o)));
+    let fixed = shop_with_cache(
+        "",
+        &format!(
+            "{{ name: catalogue, hit_ratio: {ratio:.3}, hit: [ {{ work: 0.02ms }} ], miss: [ {{ work: \"gamma(shape=2, \
+             mean=0.12ms)\" }} ] }}"
+        ),
+    );
+    g.throughput(Throughput::Elements(visits(&run(&fixed, &o))));
+    g.bench_function("fixed_cache_on_catalogue_visits", |b| b.iter(|| run(&fixed, &o)));
 
     // The retry-storm example: most attempts time out and are retried.
     let storm = load("retry-storm.yaml");

@@ -466,13 +466,17 @@ fn write_out(
     topology: &report::TopologyInfo,
 ) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let files = [
+    let mut files = vec![
         (report::stored::SUMMARY_JSON, pretty(r)?),
         (report::stored::WORKLOADS_CSV, report::workloads_csv(&r.series)),
         (report::stored::SERVICES_CSV, report::services_csv(&r.series)),
         (report::stored::RUN_JSON, pretty(run)?),
         (report::stored::TOPOLOGY_JSON, pretty(topology)?),
     ];
+    // Only models with keyed caches have their series.
+    if !r.series.cache_names.is_empty() {
+        files.push((report::stored::CACHES_CSV, report::caches_csv(&r.series)));
+    }
     for (name, content) in &files {
         write_atomic(dir, name, content)?;
     }
@@ -512,6 +516,10 @@ fn cmd_report(dir: &Path) -> i32 {
                 ));
             }
         }
+    }
+    // Optional: present when the run had keyed caches.
+    if let Ok(t) = std::fs::read_to_string(dir.join(report::stored::CACHES_CSV)) {
+        texts.insert(report::stored::CACHES_CSV, t);
     }
     match write_report(dir, &texts) {
         Ok(()) => {

@@ -81,6 +81,22 @@ impl Hist {
         self.max_ns
     }
 
+    /// Adds every value of `o` (call sites that share a name are one edge).
+    pub fn merge(&mut self, o: &Hist) {
+        if let Some(oh) = &o.h {
+            let h = self.h.get_or_insert_with(|| {
+                Box::new(Histogram::new_with_bounds(1, HIST_MAX_NS, self.digits).expect("valid histogram bounds"))
+            });
+            // Same bounds; a coarser `o` adds at its buckets' values.
+            for v in oh.iter_recorded() {
+                h.saturating_record_n(v.value_iterated_to(), v.count_at_value());
+            }
+        }
+        self.sum_ns += o.sum_ns;
+        self.max_ns = self.max_ns.max(o.max_ns);
+        self.clamped += o.clamped;
+    }
+
     pub fn reset(&mut self) {
         if let Some(h) = &mut self.h
             && !h.is_empty()

@@ -174,6 +174,20 @@ pub struct ServiceResult {
     pub scale_events: Vec<ScaleEventResult>,
     /// Server-side latency: arrival at the replica to response sent.
     pub latency_ms: LatencySummary,
+    /// The same, per endpoint of the service (when several workloads or
+    /// callers reach different endpoints, each has its own figures).
+    #[serde(default)]
+    pub endpoints: BTreeMap<String, EndpointResult>,
+}
+
+/// One endpoint of a service: its attempts that responded, and their
+/// server-side latency (arrival at the replica to response sent; 1%
+/// histogram resolution).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct EndpointResult {
+    pub completed: u64,
+    pub errors: u64,
+    pub latency_ms: LatencySummary,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -197,6 +211,11 @@ pub struct EdgeResult {
     /// Failed calls by the kind of their root cause (a call that failed
     /// because its callee's own call timed out counts as a timeout).
     pub failed_by: FailureCounts,
+    /// Latency of the successful calls as the caller saw them: first
+    /// attempt sent to the answer received, network, retries and backoff
+    /// included (1% histogram resolution).
+    #[serde(default)]
+    pub latency_ms: LatencySummary,
 }
 
 impl EdgeResult {
@@ -370,10 +389,28 @@ pub struct EngineResult {
     pub peak_in_flight: u64,
 }
 
+/// A cache's counts after the warm-up. A fixed-ratio cache has `hits` and
+/// `misses` only; a keyed cache (`caches:`) has the rest too.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct CacheResult {
     pub hits: u64,
     pub misses: u64,
+    /// Keyed: lookups (hits + misses; a coalesced miss that waited for
+    /// another's fetch counts as a hit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookups: Option<u64>,
+    /// Keyed: hits / lookups (`None` without lookups).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hit_ratio: Option<f64>,
+    /// Keyed: entries evicted by LRU to make room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evictions: Option<u64>,
+    /// Keyed: entries found expired (TTL) by a lookup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expirations: Option<u64>,
+    /// Keyed: entries held at the end (every replica's, for `scope: replica`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entries_end: Option<u64>,
 }
 
 /// One fault of the chaos schedule, as it ran.
@@ -456,8 +493,21 @@ pub struct ServiceRow {
     pub faults: String,
 }
 
-/// Per-interval series. Rows reference workloads and services by index into
-/// `workload_names` / `service_names`.
+/// One row of `caches.csv` (keyed caches only).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CacheRow {
+    pub t_s: f64,
+    pub cache: u32,
+    pub lookups: u64,
+    pub hits: u64,
+    /// `None`: no lookup in the interval.
+    pub hit_ratio: Option<f64>,
+    /// Entries held at the interval's end.
+    pub entries: u64,
+}
+
+/// Per-interval series. Rows reference workloads, services and caches by
+/// index into `workload_names` / `service_names` / `cache_names`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Series {
     pub interval_s: f64,
@@ -465,4 +515,9 @@ pub struct Series {
     pub service_names: Vec<String>,
     pub workloads: Vec<WorkloadRow>,
     pub services: Vec<ServiceRow>,
+    /// Keyed caches only (empty without).
+    #[serde(default)]
+    pub cache_names: Vec<String>,
+    #[serde(default)]
+    pub caches: Vec<CacheRow>,
 }

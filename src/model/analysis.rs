@@ -110,7 +110,11 @@ pub fn instruction_mass(m: &Model, code: &[Instr]) -> Vec<f64> {
         let x = mass[pc];
         let next = pc + 1;
         match code[pc] {
-            Instr::Work(_) | Instr::Delay(_) | Instr::Call(_) => mass[next] += x,
+            Instr::Work(_)
+            | Instr::Delay(_)
+            | Instr::Call(_)
+            | Instr::CacheFill { .. }
+            | Instr::CacheInvalidate { .. } => mass[next] += x,
             Instr::Fail { p } => mass[next] += x * (1.0 - p),
             Instr::Jump(to) => mass[to as usize] += x,
             Instr::Branch(b) => {
@@ -120,6 +124,11 @@ pub fn instruction_mass(m: &Model, code: &[Instr]) -> Vec<f64> {
                     mass[start as usize] += x * (c - prev);
                     prev = *c;
                 }
+            }
+            Instr::CacheLookup { site, miss, .. } => {
+                let h = m.caches[m.cache_sites[site.ix()].cache.ix()].hit_ratio;
+                mass[next] += x * h;
+                mass[miss as usize] += x * (1.0 - h);
             }
             Instr::Cache { cache, miss } => {
                 let h = m.caches[cache.ix()].hit_ratio;
@@ -178,14 +187,19 @@ pub fn instruction_max(m: &Model, code: &[Instr]) -> Vec<f64> {
         let x = most[pc];
         let next = pc + 1;
         match code[pc] {
-            Instr::Work(_) | Instr::Delay(_) | Instr::Call(_) | Instr::Fail { .. } => reach(&mut most, next, x),
+            Instr::Work(_)
+            | Instr::Delay(_)
+            | Instr::Call(_)
+            | Instr::Fail { .. }
+            | Instr::CacheFill { .. }
+            | Instr::CacheInvalidate { .. } => reach(&mut most, next, x),
             Instr::Jump(to) => reach(&mut most, to as usize, x),
             Instr::Branch(b) => {
                 for &start in &m.branches[b.ix()].starts {
                     reach(&mut most, start as usize, x);
                 }
             }
-            Instr::Cache { miss, .. } => {
+            Instr::Cache { miss, .. } | Instr::CacheLookup { miss, .. } => {
                 reach(&mut most, next, x);
                 reach(&mut most, miss as usize, x);
             }
@@ -306,7 +320,11 @@ impl<F: Fn(super::EdgeId) -> Vec<f64>> Worst<'_, F> {
         let stop = stop.min(self.code.len());
         while pc < stop {
             let next = match self.code[pc] {
-                Instr::Work(_) | Instr::Delay(_) | Instr::Fail { .. } => pc + 1,
+                Instr::Work(_)
+                | Instr::Delay(_)
+                | Instr::Fail { .. }
+                | Instr::CacheFill { .. }
+                | Instr::CacheInvalidate { .. } => pc + 1,
                 Instr::Call(e) => {
                     add(&mut acc, &(self.leaf)(e), 1.0);
                     pc + 1
@@ -329,7 +347,7 @@ impl<F: Fn(super::EdgeId) -> Vec<f64>> Worst<'_, F> {
                     add(&mut acc, &most, 1.0);
                     end
                 }
-                Instr::Cache { miss, .. } => {
+                Instr::Cache { miss, .. } | Instr::CacheLookup { miss, .. } => {
                     let (mut most, at) = self.block(pc + 1, miss as usize);
                     let end = self.jump_target(at).unwrap_or(miss as usize);
                     let (v, _) = self.block(miss as usize, end);

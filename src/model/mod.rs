@@ -11,8 +11,10 @@ mod autoscale;
 mod dist;
 mod fault;
 mod policy;
+mod profile;
 mod slo;
 mod trace;
+mod zipf;
 
 pub use autoscale::*;
 pub use dist::{Dist, PerAttr};
@@ -21,8 +23,10 @@ pub use policy::{
     AdaptiveCfg, AwsQuota, Backoff, BreakerCfg, BreakerWindow, Budget, FailureKind, Hedge, Jitter, LimitAlgorithm,
     RetryOn, RetryPolicy, Shared, Throttle,
 };
+pub use profile::Profile;
 pub use slo::{Slo, Stat};
 pub use trace::{Layout, OnEnd, OpenTrace, TimeUnit, Trace, TraceFormat};
+pub use zipf::Zipf;
 
 use crate::engine::{SimDuration, SimTime};
 
@@ -55,6 +59,8 @@ id_type!(
     BranchId,
     /// Index into [`Model::caches`].
     CacheId,
+    /// Index into [`Model::cache_sites`]: one `cache` step on a keyed cache.
+    CacheSiteId,
     /// Index into [`Model::breakers`].
     BreakerId,
     /// Index into [`Model::budgets`].
@@ -84,6 +90,8 @@ pub struct Model {
     pub forks: Vec<Fork>,
     pub branches: Vec<BranchTable>,
     pub caches: Vec<Cache>,
+    /// The `cache` steps on keyed caches (lookups and invalidations).
+    pub cache_sites: Vec<CacheSite>,
     /// Circuit breakers, one per `caller->service.endpoint` that has one.
     pub breakers: Vec<Shared<BreakerCfg>>,
     /// Retry budgets, one per `caller->service` that has one.
@@ -190,6 +198,22 @@ pub enum Instr {
         cache: CacheId,
         miss: u32,
     },
+    /// A keyed cache: draw a key into the strand's key `slot`; a hit
+    /// continues, a miss jumps to `miss` (whose steps end with `CacheFill`).
+    CacheLookup {
+        site: CacheSiteId,
+        slot: u8,
+        miss: u32,
+    },
+    /// The miss steps succeeded: write the key of `slot` (cache-aside).
+    CacheFill {
+        site: CacheSiteId,
+        slot: u8,
+    },
+    /// Draw a key and evict it with the site's `invalidate` probability.
+    CacheInvalidate {
+        site: CacheSiteId,
+    },
     /// Send the response: end of the endpoint.
     Respond,
 }
@@ -220,10 +244,54 @@ pub struct BranchTable {
     pub starts: Vec<u32>,
 }
 
+/// Deepest nesting of keyed `cache` steps (one key slot each per strand).
+pub const MAX_CACHE_DEPTH: usize = 4;
+
 #[derive(Clone, Debug)]
 pub struct Cache {
     pub name: String,
+    /// The fixed hit ratio; for a keyed cache, a static estimate (the
+    /// popularity mass of its `capacity` most popular keys) for analyses.
     pub hit_ratio: f64,
+    /// Declared under `caches:`: the hit ratio emerges from keys and LRU.
+    pub keyed: Option<Keyed>,
+}
+
+/// A keyed cache of `caches:`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Keyed {
+    /// Distinct keys requested (ranks of the Zipf law).
+    pub keys: u64,
+    /// Zipf exponent of key popularity (0: uniform).
+    pub zipf: f64,
+    /// Entries held; LRU eviction beyond.
+    pub capacity: u32,
+    /// An entry expires this long after it was written.
+    pub ttl: Option<SimDuration>,
+    pub scope: CacheScope,
+    /// Filled with the `capacity` most popular keys at start.
+    pub warm: bool,
+    /// Concurrent misses of one key wait for the first fetch.
+    pub coalesce: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CacheScope {
+    /// One cache shared by every replica (like Valkey).
+    Service,
+    /// One cache per replica (in-process); a new replica starts cold.
+    Replica,
+}
+
+/// A `cache` step on a keyed cache.
+#[derive(Clone, Debug)]
+pub struct CacheSite {
+    pub cache: CacheId,
+    pub endpoint: EndpointId,
+    /// Its stable name for its key stream: `cache@service.endpoint#ordinal`.
+    pub name: String,
+    /// `Some(p)`: an invalidation with probability `p`; `None`: a lookup.
+    pub invalidate: Option<f64>,
 }
 
 /// A call site: `caller` endpoint's step that calls `callee`.
@@ -274,10 +342,12 @@ pub enum Shape {
         max: f64,
         peak_at: SimDuration,
     },
+    /// `from` until `at`, linear to `to` over `over`, then `to`.
     Ramp {
         from: f64,
         to: f64,
         over: SimDuration,
+        at: SimTime,
     },
     Spike {
         at: SimTime,
@@ -291,6 +361,9 @@ pub enum Shape {
         off: DistId,
         factor: f64,
     },
+    /// A piecewise-linear factor (k6 stages and scenarios, Prometheus
+    /// samples), as fractions of the workload's rate.
+    Linear(Profile),
 }
 
 #[derive(Clone, Debug)]
@@ -300,9 +373,12 @@ pub enum WorkloadKind {
         arrivals: Arrivals,
         shape: Vec<Shape>,
     },
+    /// `schedule`: how many of the `users` are active over time (k6's
+    /// virtual-user executors); absent, all of them always are.
     Closed {
         users: u32,
         think: DistId,
+        schedule: Option<Profile>,
     },
     /// `trace:` arrivals replayed from a file.
     Trace(Box<Trace>),

@@ -1,4 +1,5 @@
-//! The per-interval series as CSV (`workloads.csv`, `services.csv`).
+//! The per-interval series as CSV (`workloads.csv`, `services.csv`, and
+//! `caches.csv` when the model has keyed caches).
 
 use crate::metrics::Series;
 use std::fmt::Write;
@@ -55,6 +56,25 @@ pub fn services_csv(s: &Series) -> String {
             r.amplification,
             r.retries,
             field(&r.faults)
+        );
+    }
+    o
+}
+
+/// `caches.csv`: per interval and keyed cache, its lookups, hits, hit ratio
+/// (empty without lookups) and the entries held at the interval's end.
+pub fn caches_csv(s: &Series) -> String {
+    let mut o = String::from("t_s,cache,lookups,hits,hit_ratio,entries\n");
+    for r in &s.caches {
+        let _ = writeln!(
+            o,
+            "{},{},{},{},{},{}",
+            r.t_s,
+            field(&s.cache_names[r.cache as usize]),
+            r.lookups,
+            r.hits,
+            opt(r.hit_ratio),
+            r.entries
         );
     }
     o

@@ -25,7 +25,7 @@ mod text;
 
 pub use capacity::{capacity_csv, capacity_svg, capacity_text};
 pub use check::{Analysis, analyze, check_report};
-pub use csv::{services_csv, workloads_csv};
+pub use csv::{caches_csv, services_csv, workloads_csv};
 pub use experiment_text::{experiment_text, point_label};
 pub use graph::{dot, mermaid};
 pub use stored::{RunInfo, Stored, TopologyInfo, topology_info};

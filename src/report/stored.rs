@@ -6,7 +6,7 @@
 //! What it does not: touch the file system (the CLI reads and writes the
 //! files and hands their text here), load a topology or run anything.
 
-use crate::metrics::{RunResult, Series, ServiceRow, WorkloadRow};
+use crate::metrics::{CacheRow, RunResult, Series, ServiceRow, WorkloadRow};
 use crate::model::Model;
 use crate::model::analysis::Analysis;
 use serde::{Deserialize, Serialize};
@@ -18,6 +18,9 @@ pub const SUMMARY_JSON: &str = "summary.json";
 pub const WORKLOADS_CSV: &str = "workloads.csv";
 /// Per-interval rows per service.
 pub const SERVICES_CSV: &str = "services.csv";
+/// Per-interval rows per keyed cache; written only when the model has
+/// keyed caches, and read when present (not one of [`INPUTS`]).
+pub const CACHES_CSV: &str = "caches.csv";
 /// How the run was made: [`RunInfo`].
 pub const RUN_JSON: &str = "run.json";
 /// What was run, for drawing it: [`TopologyInfo`].
@@ -135,6 +138,9 @@ impl Stored {
         let mut series = Series { interval_s: run.interval_s, ..Series::default() };
         read_workloads(text(WORKLOADS_CSV)?, &mut series).map_err(|e| format!("{WORKLOADS_CSV}: {e}"))?;
         read_services(text(SERVICES_CSV)?, &mut series).map_err(|e| format!("{SERVICES_CSV}: {e}"))?;
+        if let Some(t) = files.get(CACHES_CSV) {
+            read_caches(t, &mut series).map_err(|e| format!("{CACHES_CSV}: {e}"))?;
+        }
         result.series = series;
         Ok(Stored { result, run, topology })
     }
@@ -277,6 +283,23 @@ fn read_services(text: &str, s: &mut Series) -> Result<(), String> {
     Ok(())
 }
 
+fn read_caches(text: &str, s: &mut Series) -> Result<(), String> {
+    let mut csv = Csv::new(text)?;
+    let names = ["t_s", "cache", "lookups", "hits", "hit_ratio", "entries"];
+    let c: Vec<usize> = names.iter().map(|n| csv.col(n)).collect::<Result<_, _>>()?;
+    while let Some((l, f)) = csv.next_row()? {
+        s.caches.push(CacheRow {
+            t_s: num(&f, c[0], l)?,
+            cache: index_of(&mut s.cache_names, &f[c[1]]),
+            lookups: num(&f, c[2], l)?,
+            hits: num(&f, c[3], l)?,
+            hit_ratio: opt_num(&f, c[4], l)?,
+            entries: num(&f, c[5], l)?,
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +316,7 @@ mod tests {
             interval_s: 0.5,
             workload_names: vec!["w,1".into(), "v".into()],
             service_names: vec!["db".into()],
+            cache_names: vec!["menu,1".into()],
             ..Series::default()
         };
         for i in 0..3 {
@@ -311,6 +335,14 @@ mod tests {
                     in_flight: 1,
                 });
             }
+            s.caches.push(CacheRow {
+                t_s,
+                cache: 0,
+                lookups: 3,
+                hits: 1,
+                hit_ratio: (i > 0).then_some(1.0 / 3.0),
+                entries: 9,
+            });
             s.services.push(ServiceRow {
                 t_s,
                 utilization: 0.1 + 0.2,
@@ -324,6 +356,7 @@ mod tests {
         let mut back = Series { interval_s: 0.5, ..Series::default() };
         read_workloads(&super::super::workloads_csv(&s), &mut back).unwrap();
         read_services(&super::super::services_csv(&s), &mut back).unwrap();
+        read_caches(&super::super::caches_csv(&s), &mut back).unwrap();
         assert_eq!(back, s);
     }
 

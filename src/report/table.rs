@@ -244,6 +244,17 @@ mod tests {
     }
 }
 
+/// The endpoints worth a table of their own: those of services with more
+/// than one endpoint that answered (a service's own row already is its
+/// only endpoint's), as (`service.endpoint`, figures).
+pub fn split_endpoints(r: &crate::metrics::RunResult) -> Vec<(String, &crate::metrics::EndpointResult)> {
+    r.services
+        .iter()
+        .filter(|(_, s)| s.endpoints.values().filter(|e| e.completed > 0).count() > 1)
+        .flat_map(|(name, s)| s.endpoints.iter().map(move |(ep, e)| (format!("{name}.{ep}"), e)))
+        .collect()
+}
+
 /// The columns of a call-edge table, and one edge's counts in that order.
 pub const EDGE_HEADERS: [&str; 9] =
     ["calls", "attempts", "retries", "hedges", "timeouts", "short-circ", "throttled", "failures", "skipped"];

@@ -30,6 +30,7 @@ pub fn summary(r: &RunResult) -> String {
     workloads_table(&mut o, r);
     let _ = writeln!(o);
     services_table(&mut o, r);
+    endpoints_table(&mut o, r);
     if !r.edges.is_empty() {
         let _ = writeln!(o);
         edges_table(&mut o, r);
@@ -38,9 +39,18 @@ pub fn summary(r: &RunResult) -> String {
         let _ = writeln!(o);
         for (name, c) in &r.caches {
             let total = (c.hits + c.misses).max(1) as f64;
+            let keyed = match (c.evictions, c.expirations, c.entries_end) {
+                (Some(ev), Some(ex), Some(n)) => format!(
+                    "; {} evictions, {} expirations, {} entries at the end",
+                    thousands(ev),
+                    thousands(ex),
+                    thousands(n)
+                ),
+                _ => String::new(),
+            };
             let _ = writeln!(
                 o,
-                "cache {name}: {} hits, {} misses ({:.1}% hit)",
+                "cache {name}: {} hits, {} misses ({:.1}% hit){keyed}",
                 thousands(c.hits),
                 thousands(c.misses),
                 100.0 * c.hits as f64 / total
@@ -155,9 +165,34 @@ fn services_table(o: &mut String, r: &RunResult) {
 }
 
 fn edges_table(o: &mut String, r: &RunResult) {
-    let mut t = columns(0, "call edge", &super::table::EDGE_HEADERS);
+    let headers: Vec<&str> = super::table::EDGE_HEADERS.into_iter().chain(["p50 ms", "p99 ms"]).collect();
+    let mut t = columns(0, "call edge", &headers);
     for (name, e) in &r.edges {
-        t.row(std::iter::once(name.clone()).chain(super::table::edge_counts(e).map(thousands)).collect());
+        let lat = [opt_ms(e.latency_ms.p50), opt_ms(e.latency_ms.p99)];
+        t.row(std::iter::once(name.clone()).chain(super::table::edge_counts(e).map(thousands)).chain(lat).collect());
+    }
+    t.render(o);
+}
+
+/// Server-side latency per endpoint, for services with several.
+fn endpoints_table(o: &mut String, r: &RunResult) {
+    let rows = super::table::split_endpoints(r);
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(o);
+    let mut t = columns(0, "endpoint", &["completed", "errors", "mean ms", "p50 ms", "p95 ms", "p99 ms"]);
+    for (name, e) in rows {
+        let l = &e.latency_ms;
+        t.row(vec![
+            name,
+            thousands(e.completed),
+            thousands(e.errors),
+            opt_ms(l.mean),
+            opt_ms(l.p50),
+            opt_ms(l.p95),
+            opt_ms(l.p99),
+        ]);
     }
     t.render(o);
 }
@@ -262,7 +297,7 @@ workload: [ { name: w, target: front.e, rate: 50/s } ]
         assert_eq!(table(&text, "workload")[0].split_whitespace().count(), 15, "latency ms: {text}");
         assert_aligned(&text.replace("latency ms", ""), "workload", 13);
         assert_aligned(&text, "service", 14);
-        assert_aligned(&text.replace("call edge", "call_edge"), "call_edge", 10);
+        assert_aligned(&text.replace("call edge", "call_edge"), "call_edge", 12);
         assert_aligned(&text, "hop", 8);
         assert!(text.contains("failed: 1,018,803,901 error at db"), "{text}");
     }

@@ -59,6 +59,7 @@ fn factor_max(s: &Shape) -> f64 {
     match s {
         Shape::Diurnal { min, max, .. } => min.max(*max),
         Shape::Ramp { from, to, .. } => from.max(*to),
+        Shape::Linear(p) => p.max(),
         Shape::Spike { factor, .. } => factor.max(1.0),
         Shape::Steps(steps) => steps.iter().map(|s| s.1).fold(1.0, f64::max),
         Shape::Bursts { factor, .. } => factor.max(1.0),
@@ -71,6 +72,17 @@ pub(crate) fn think(m: &Model, st: &mut WorkloadState, wl: WorkloadId) -> Option
     match &m.workloads[wl.ix()].kind {
         WorkloadKind::Closed { think, .. } => Some(m.dist(*think).sample(&mut st.think)),
         WorkloadKind::Open { .. } | WorkloadKind::Trace(_) => None,
+    }
+}
+
+/// When closed-loop user `user` (from 0) may next send a request: `now`
+/// unless the workload's k6-style schedule has fewer users active now, then
+/// the first time it has enough (`None`: never again). User `i` is active
+/// while the schedule is at least `i + 1`.
+pub(crate) fn user_active_from(m: &Model, wl: WorkloadId, user: u32, now: SimTime) -> Option<SimTime> {
+    match &m.workloads[wl.ix()].kind {
+        WorkloadKind::Closed { schedule: Some(p), .. } => p.first_at_least(f64::from(user) + 1.0, now),
+        _ => Some(now),
     }
 }
 
@@ -135,10 +147,12 @@ fn factor(m: &Model, shape: &[Shape], st: &mut WorkloadState, t: SimTime) -> f64
                 let phase = (secs - peak_at.as_secs_f64()) / period.as_secs_f64();
                 min + (max - min) * (1.0 + (2.0 * std::f64::consts::PI * phase).cos()) / 2.0
             }
-            Shape::Ramp { from, to, over } => {
-                let x = if over.0 == 0 { 1.0 } else { (t.0 as f64 / over.0 as f64).min(1.0) };
+            Shape::Ramp { from, to, over, at } => {
+                let into = t.0.saturating_sub(at.0);
+                let x = if over.0 == 0 { 1.0 } else { (into as f64 / over.0 as f64).min(1.0) };
                 from + (to - from) * x
             }
+            Shape::Linear(p) => p.at(t),
             Shape::Spike { at, duration, factor } => {
                 if t >= *at && t < *at + *duration {
                     *factor
@@ -170,7 +184,7 @@ mod tests {
     fn factor_max_bounds_each_shape() {
         assert_eq!(factor_max(&Shape::Spike { at: SimTime(0), duration: SimDuration(1), factor: 3.0 }), 3.0);
         assert_eq!(factor_max(&Shape::Spike { at: SimTime(0), duration: SimDuration(1), factor: 0.5 }), 1.0);
-        assert_eq!(factor_max(&Shape::Ramp { from: 0.1, to: 2.0, over: SimDuration(1) }), 2.0);
+        assert_eq!(factor_max(&Shape::Ramp { from: 0.1, to: 2.0, over: SimDuration(1), at: SimTime(0) }), 2.0);
         assert_eq!(factor_max(&Shape::Steps(vec![(SimTime(0), 0.5), (SimTime(9), 4.0)])), 4.0);
     }
 }

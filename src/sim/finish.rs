@@ -7,9 +7,9 @@ use super::stats::origin_name;
 use super::world::World;
 use crate::engine::SimTime;
 use crate::metrics::{
-    CacheResult, ChainHop, Chains, CostResult, EdgeResult, EngineResult, FailureCause, FailureCounts, FaultResult,
-    Finding, FindingKind, LatencySummary, ReplicaSummary, RunResult, ScaleEventResult, Series, ServiceResult, SloCheck,
-    SloResult, StopReason, TraceReplay, Window, WorkloadResult,
+    CacheResult, ChainHop, Chains, CostResult, EdgeResult, EndpointResult, EngineResult, FailureCause, FailureCounts,
+    FaultResult, Finding, FindingKind, Hist, LatencySummary, ReplicaSummary, RunResult, ScaleEventResult, Series,
+    ServiceResult, SloCheck, SloResult, StopReason, TraceReplay, Window, WorkloadResult,
 };
 use crate::model::{Slo, Stat};
 use std::collections::BTreeMap;
@@ -84,14 +84,36 @@ impl World<'_> {
                 replica_hours,
                 scale_events,
                 latency_ms: s.latency.summary(),
+                endpoints: m
+                    .endpoints
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, ep)| ep.service.ix() == i)
+                    .map(|(k, ep)| {
+                        let e = &self.stats.endpoints[k];
+                        let r = EndpointResult {
+                            completed: e.completed,
+                            errors: e.errors,
+                            latency_ms: e.latency.summary(),
+                        };
+                        (ep.name.clone(), r)
+                    })
+                    .collect(),
             };
             services.insert(svc.name.clone(), r);
         }
 
         let mut edges: BTreeMap<String, EdgeResult> = BTreeMap::new();
+        let mut edge_latency: BTreeMap<&str, Hist> = BTreeMap::new();
         for (i, e) in m.edges.iter().enumerate() {
             // Call sites that share a name add up.
             edges.entry(e.name.clone()).or_default().add(&self.stats.edges[i]);
+            edge_latency.entry(e.name.as_str()).or_insert_with(|| Hist::new(2)).merge(&self.stats.edge_latency[i]);
+        }
+        for (name, h) in edge_latency {
+            if let Some(e) = edges.get_mut(name) {
+                e.latency_ms = h.summary();
+            }
         }
 
         let mut caches: BTreeMap<String, CacheResult> = BTreeMap::new();
@@ -99,6 +121,17 @@ impl World<'_> {
             let r = caches.entry(c.name.clone()).or_default();
             r.hits += self.stats.caches[i].0;
             r.misses += self.stats.caches[i].1;
+        }
+        for (i, t) in self.keyed.totals().into_iter().enumerate() {
+            let Some((n, entries)) = t else { continue };
+            let r = caches.entry(m.caches[i].name.clone()).or_default();
+            r.hits = n.hits;
+            r.misses = n.lookups - n.hits;
+            r.lookups = Some(n.lookups);
+            r.hit_ratio = (n.lookups > 0).then(|| n.hits as f64 / n.lookups as f64);
+            r.evictions = Some(n.evictions);
+            r.expirations = Some(n.expirations);
+            r.entries_end = Some(entries);
         }
 
         let mut chains = BTreeMap::new();
@@ -143,6 +176,8 @@ impl World<'_> {
             service_names: m.services.iter().map(|s| s.name.clone()).collect(),
             workloads: std::mem::take(&mut self.obs.wl_rows),
             services: std::mem::take(&mut self.obs.svc_rows),
+            cache_names: m.caches.iter().filter(|c| c.keyed.is_some()).map(|c| c.name.clone()).collect(),
+            caches: std::mem::take(&mut self.obs.cache_rows),
         };
 
         RunResult {

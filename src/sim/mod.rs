@@ -36,6 +36,7 @@ mod fleet;
 mod flow;
 mod ids;
 mod invariants;
+mod keyed;
 mod observe;
 mod options;
 mod pods;
@@ -80,7 +81,14 @@ fn start(w: &mut World) {
         if let Some(t) = arrivals::next_arrival(w.m, st, wl, crate::engine::SimTime::ZERO, w.end) {
             w.q.schedule_at(t, Event::ArrivalDue { wl });
         }
-        if let crate::model::WorkloadKind::Closed { users, .. } = w.m.workloads[i].kind {
+        if let crate::model::WorkloadKind::Closed { users, schedule: Some(_), .. } = w.m.workloads[i].kind {
+            // A k6-style schedule: each user starts when the schedule reaches it.
+            for user in 0..users {
+                if let Some(t) = arrivals::user_active_from(w.m, wl, user, crate::engine::SimTime::ZERO) {
+                    w.q.schedule_at(t, Event::UserWakes { wl, user });
+                }
+            }
+        } else if let crate::model::WorkloadKind::Closed { users, .. } = w.m.workloads[i].kind {
             for user in 0..users {
                 // Users start mid-think, so they do not all fire at t = 0.
                 let d = arrivals::think(w.m, &mut w.wl[i], wl).expect("a closed loop thinks");
@@ -141,7 +149,11 @@ fn dispatch(w: &mut World, ev: Event) {
             }
             send::start_request_with(w, wl, None, attrs);
         }
-        Event::UserWakes { wl, user } => send::start_request(w, wl, Some(user)),
+        Event::UserWakes { wl, user } => match arrivals::user_active_from(w.m, wl, user, now) {
+            Some(t) if t == now => send::start_request(w, wl, Some(user)),
+            Some(t) => w.q.schedule_at(t, Event::UserWakes { wl, user }),
+            None => {}
+        },
         Event::AttemptArrives { attempt } => serve::on_attempt_arrives(w, attempt),
         Event::AttemptStarts { attempt } => serve::on_attempt_starts(w, attempt),
         Event::StrandReady { strand } => strand::run_strand(w, strand),

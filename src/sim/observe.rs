@@ -12,7 +12,7 @@ use super::detect::ServiceSample;
 use super::ids::ServiceId;
 use super::world::World;
 use crate::engine::SimTime;
-use crate::metrics::{ServiceRow, WorkloadRow};
+use crate::metrics::{CacheRow, ServiceRow, WorkloadRow};
 
 /// Closes every boundary at or before `t` (and not after the run's end).
 #[inline]
@@ -46,6 +46,7 @@ fn close_boundaries(w: &mut World, t: SimTime) {
 fn warmup_ends(w: &mut World) {
     let now = w.now();
     w.stats.warmup_ends(now);
+    w.keyed.warmup_ends();
     w.fleet.warmup_ends(now);
 }
 
@@ -96,6 +97,22 @@ fn interval_ends(w: &mut World) {
         iv.busy_area_start = busy_area;
         iv.slots_area_start = slots_area;
         iv.serving_area_start = serving_area;
+    }
+    if w.keyed.any {
+        let rows = w.keyed.take_interval();
+        // Rows name keyed caches by their index among the keyed ones.
+        for (ix, (n, entries)) in rows.into_iter().flatten().enumerate() {
+            if w.stats.keep_series {
+                w.obs.cache_rows.push(CacheRow {
+                    t_s: from.as_secs_f64(),
+                    cache: ix as u32,
+                    lookups: n.lookups,
+                    hits: n.hits,
+                    hit_ratio: (n.lookups > 0).then(|| n.hits as f64 / n.lookups as f64),
+                    entries,
+                });
+            }
+        }
     }
     w.detect.interval(from, now, offered, ok, &w.obs.samples);
     if let Some(span) = w.detect.take_judged() {

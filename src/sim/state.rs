@@ -14,7 +14,7 @@ use super::ids::{EdgeId, EndpointId, ReplicaId, ServiceId, WorkloadId};
 use super::resilience::BackoffState;
 use super::trace::Attrs;
 use crate::engine::{Key, SimTime};
-use crate::model::{FailureKind, MAX_LOOP_DEPTH};
+use crate::model::{FailureKind, MAX_CACHE_DEPTH, MAX_LOOP_DEPTH};
 
 pub(crate) type CallKey = Key<Call>;
 pub(crate) type AttemptKey = Key<Attempt>;
@@ -257,6 +257,8 @@ pub(crate) struct Strand {
     pub join: Option<JoinKey>,
     pub pc: u32,
     pub counters: [u32; MAX_LOOP_DEPTH],
+    /// The key drawn by each open keyed `cache` step (by nesting depth).
+    pub keys: [u64; MAX_CACHE_DEPTH],
     pub chain: Option<Buf>,
     /// When the current delay began.
     pub t0: SimTime,

@@ -9,11 +9,11 @@
 
 use super::chain::Bands;
 use super::detect::{ServiceSample, SloWindow};
-use super::ids::{EdgeId, ServiceId, WorkloadId};
+use super::ids::{EdgeId, EndpointId, ServiceId, WorkloadId};
 use super::options::RunOptions;
 use super::state::{Cause, Origin, Outcome};
 use crate::engine::{SimDuration, SimTime};
-use crate::metrics::{Hist, Integral, ServiceRow, WorkloadRow};
+use crate::metrics::{CacheRow, Hist, Integral, ServiceRow, WorkloadRow};
 use crate::model::{FailureKind, Model};
 use std::collections::BTreeMap;
 
@@ -103,6 +103,20 @@ pub(crate) struct Stats {
     pub wl_live: Vec<u64>,
     /// Per workload with an SLO: what it did in the judged window being filled.
     pub slo_windows: Vec<Option<SloWindow>>,
+    /// Per endpoint: completed attempts, of which errors, and their
+    /// server-side latency (2 digits: 1%).
+    pub endpoints: Vec<EndpointStats>,
+    /// Per call site: the latency of successful calls as the caller saw
+    /// them, first attempt sent to answer, retries and backoff included.
+    pub edge_latency: Vec<Hist>,
+}
+
+/// Per endpoint: what its service's figures are, split by endpoint.
+#[derive(Clone)]
+pub(crate) struct EndpointStats {
+    pub completed: u64,
+    pub errors: u64,
+    pub latency: Hist,
 }
 
 impl Stats {
@@ -150,6 +164,8 @@ impl Stats {
             p99_estimate: vec![0; m.workloads.len()],
             median_band: vec![(0, 0); m.workloads.len()],
             wl_live: vec![0; m.workloads.len()],
+            endpoints: vec![EndpointStats { completed: 0, errors: 0, latency: Hist::new(2) }; m.endpoints.len()],
+            edge_latency: vec![Hist::new(2); m.edges.len()],
             slo_windows: (0..m.workloads.len())
                 .map(|i| m.slo.iter().any(|o| o.workload.ix() == i).then(SloWindow::new))
                 .collect(),
@@ -280,13 +296,31 @@ impl Stats {
 
     /// An admitted attempt responded after `server_latency` at the replica.
     #[inline]
-    pub fn attempt_completed(&mut self, service: ServiceId, outcome: Outcome, server_latency: SimDuration) {
+    pub fn attempt_completed(
+        &mut self,
+        service: ServiceId,
+        endpoint: EndpointId,
+        outcome: Outcome,
+        server_latency: SimDuration,
+    ) {
         let s = &mut self.services[service.ix()];
         s.completed += 1;
         if outcome == Outcome::Error {
             s.errors += 1;
         }
         s.latency.record(server_latency.0);
+        let e = &mut self.endpoints[endpoint.ix()];
+        e.completed += 1;
+        if outcome == Outcome::Error {
+            e.errors += 1;
+        }
+        e.latency.record(server_latency.0);
+    }
+
+    /// A call on `edge` succeeded `latency` after its first attempt was sent.
+    #[inline]
+    pub fn call_ok(&mut self, edge: EdgeId, latency: SimDuration) {
+        self.edge_latency[edge.ix()].record(latency.0);
     }
 
     /// An attempt started its endpoint after waiting `wait` since it arrived.
@@ -350,6 +384,13 @@ impl Stats {
         for e in &mut self.edges {
             *e = EdgeStats::default();
         }
+        for e in &mut self.endpoints {
+            (e.completed, e.errors) = (0, 0);
+            e.latency.reset();
+        }
+        for h in &mut self.edge_latency {
+            h.reset();
+        }
         for c in &mut self.caches {
             *c = (0, 0);
         }
@@ -374,6 +415,7 @@ pub(crate) struct Observer {
     pub due: SimTime,
     pub wl_rows: Vec<WorkloadRow>,
     pub svc_rows: Vec<ServiceRow>,
+    pub cache_rows: Vec<CacheRow>,
     pub samples: Vec<ServiceSample>,
 }
 
@@ -387,6 +429,7 @@ impl Observer {
             due: if m.warmup.0 > 0 { SimTime(m.warmup.0.min(interval.0)) } else { SimTime(interval.0) },
             wl_rows: Vec::new(),
             svc_rows: Vec::new(),
+            cache_rows: Vec::new(),
             samples: vec![ServiceSample::default(); m.services.len()],
         }
     }

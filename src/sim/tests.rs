@@ -44,6 +44,7 @@ fn single(work: Dist, rate: f64, arrivals: Arrivals, secs: u64) -> Model {
         forks: vec![],
         branches: vec![],
         caches: vec![],
+        cache_sites: vec![],
         breakers: vec![],
         budgets: vec![],
         throttles: vec![],

@@ -10,6 +10,7 @@ use super::event::Event;
 use super::faults::FaultState;
 use super::fleet::Fleet;
 use super::ids::{EdgeId, EndpointId, ServiceId, WorkloadId};
+use super::keyed::KeyedCaches;
 use super::options::RunOptions;
 use super::retry::Resilience;
 use super::scaling::Scaling;
@@ -76,6 +77,8 @@ pub(crate) struct World<'m> {
     pub lanes: Lanes,
     pub res: Resilience,
     pub faults: FaultState,
+    /// Keyed caches: contents, key streams, counters.
+    pub keyed: KeyedCaches,
     pub wl: Vec<WorkloadState>,
     pub calls: Slab<Call>,
     pub attempts: Slab<Attempt>,
@@ -122,6 +125,7 @@ impl<'m> World<'m> {
             max_wait: m.services.iter().map(|s| s.queue.max_wait.map(|d| q.lane(d))).collect(),
         };
         let fleet = Fleet::new(m, seed);
+        let keyed = KeyedCaches::new(m, seed, &|s| fleet.alive(ServiceId(s as u32)).collect());
         let scaling = Scaling::new(m, seed);
         World {
             m,
@@ -136,6 +140,7 @@ impl<'m> World<'m> {
             lanes,
             res: Resilience::new(m, seed, &sites),
             faults: FaultState::new(m, seed),
+            keyed,
             wl: arrivals::init(m, seed),
             calls: Slab::new(),
             attempts: Slab::new(),

@@ -9,7 +9,10 @@
 //!   slot is the repeat's nesting depth counted from the endpoint root or
 //!   the nearest enclosing parallel branch (at most [`MAX_LOOP_DEPTH`]).
 //! - `cache`: `Cache { cache, miss }`, the hit steps, `Jump(end)`, the miss
-//!   steps.
+//!   steps; on a keyed cache `CacheLookup { site, slot, miss }`, the hit
+//!   steps, `Jump(end)`, the miss steps, `CacheFill { site, slot }` (the
+//!   slot: the keyed cache's nesting depth, at most [`MAX_CACHE_DEPTH`]);
+//!   `invalidate`: `CacheInvalidate { site }`.
 //! - the endpoint ends with `Respond`.
 //!
 //! Problems are reported through [`Build`]; code compiled from a file with
@@ -20,7 +23,8 @@ use super::keys::{ALTERNATIVE, CACHE, ENDPOINT, REPEAT, STEP};
 use super::topology::{Build, MAX_REPEAT};
 use super::yaml::Node;
 use crate::model::{
-    BranchId, BranchTable, Cache, CacheId, Edge, EndpointId, Fork, ForkId, Instr, MAX_LOOP_DEPTH, Wait,
+    BranchId, BranchTable, Cache, CacheId, CacheSite, CacheSiteId, Edge, EndpointId, Fork, ForkId, Instr,
+    MAX_CACHE_DEPTH, MAX_LOOP_DEPTH, Wait,
 };
 
 /// Where a `call` is written.
@@ -34,7 +38,7 @@ const STEPS_HINT: &str = "write each step on its own line starting with '- '";
 
 /// Compiles one endpoint (`{ work: … }` or `{ steps: [...] }`).
 pub(super) fn endpoint(b: &mut Build, id: EndpointId, v: &Node, path: &str, at: Loc) -> Vec<Instr> {
-    let mut e = Emitter { b, ep: id, code: Vec::new() };
+    let mut e = Emitter { b, ep: id, code: Vec::new(), cache_depth: 0 };
     if let Some(f) = e.b.cx.fields(v, path, at, &ENDPOINT) {
         match (f.get("work"), f.get("steps")) {
             (Some(_), Some(s)) => {
@@ -64,6 +68,8 @@ struct Emitter<'b, 'a> {
     b: &'b mut Build<'a>,
     ep: EndpointId,
     code: Vec<Instr>,
+    /// Keyed `cache` steps open around the step being compiled.
+    cache_depth: usize,
 }
 
 impl Emitter<'_, '_> {
@@ -265,14 +271,15 @@ impl Emitter<'_, '_> {
             return;
         };
         let name = self.b.cx.require(&f, "name", None).and_then(|n| self.b.cx.text(n, &f.at("name"), "a cache name"));
-        let ratio = match f.get("hit_ratio") {
-            Some(n) => self.b.cx.probability(n, &f.at("hit_ratio")),
-            None => {
-                let msg = "a 'cache' without 'hit_ratio' (a keyed cache) is not supported yet (planned: keyed caches with an emergent hit ratio)";
-                self.b.cx.error(at, vpath, msg, Some("give the cache a hit ratio, e.g. hit_ratio: 90%".into()));
-                None
-            }
-        };
+        let declared = name.and_then(|n| self.b.keyed_caches.get(n).copied());
+        if f.get("hit_ratio").is_none() || declared.is_some() {
+            return self.keyed(&f, name, declared, at, vpath, depth);
+        }
+        let ratio = f.get("hit_ratio").and_then(|n| self.b.cx.probability(n, &f.at("hit_ratio")));
+        if let Some(n) = f.get("invalidate") {
+            let msg = "'invalidate' applies to a keyed cache (declared under 'caches'), not to a fixed hit_ratio";
+            self.b.cx.error(n.loc(), &f.at("invalidate"), msg, None);
+        }
         let id = match (name, ratio) {
             (Some(name), Some(r)) => {
                 self.cache_id(name, r, f.get("hit_ratio").map_or(at, Node::loc), &f.at("hit_ratio"))
@@ -295,6 +302,79 @@ impl Emitter<'_, '_> {
         self.code[lookup] = Instr::Cache { cache: id.unwrap_or(CacheId(0)), miss };
     }
 
+    /// A `cache` step on a keyed cache: `CacheLookup`, the hit steps,
+    /// `Jump(end)`, the miss steps, `CacheFill`; or a `CacheInvalidate`.
+    fn keyed(&mut self, f: &Fields, name: Option<&str>, declared: Option<CacheId>, at: Loc, vpath: &str, depth: usize) {
+        let site = match (name, declared) {
+            (Some(_), Some(cache)) => Some(cache),
+            (Some(n), None) => {
+                let msg = format!("cache '{n}' has no 'hit_ratio' and is not declared under 'caches'");
+                let hint = format!(
+                    "declare it (caches: {{ {n}: {{ keys: 100000, zipf: 0.9, capacity: 20000 }} }}) or give it a hit ratio, e.g. hit_ratio: 90%"
+                );
+                self.b.cx.error(f.get("name").map_or(at, Node::loc), &f.at("name"), msg, Some(hint));
+                None
+            }
+            _ => None,
+        };
+        if let Some(n) = f.get("hit_ratio") {
+            let msg = format!(
+                "cache '{}' is declared under 'caches': its hit ratio emerges from its keys",
+                name.unwrap_or("")
+            );
+            let hint = Some("remove 'hit_ratio', or use another name for a fixed-ratio cache".into());
+            self.b.cx.error(n.loc(), &f.at("hit_ratio"), msg, hint);
+        }
+        let site = site.map(|cache| self.site(cache, None));
+        if let Some(n) = f.get("invalidate") {
+            let p = self.b.cx.probability(n, &f.at("invalidate"));
+            for k in ["hit", "miss"] {
+                if let Some(x) = f.get(k) {
+                    let msg = format!("an 'invalidate' cache step has no '{k}' steps: it only evicts a key");
+                    self.b.cx.error(x.loc(), &f.at(k), msg, None);
+                }
+            }
+            if let (Some(s), Some(p)) = (site, p) {
+                self.b.model.cache_sites[s.ix()].invalidate = Some(p);
+                self.code.push(Instr::CacheInvalidate { site: s });
+            }
+            return;
+        }
+        if self.cache_depth >= MAX_CACHE_DEPTH {
+            let msg = format!("keyed cache steps nest at most {MAX_CACHE_DEPTH} deep");
+            self.b.cx.error(at, vpath, msg, None);
+            return;
+        }
+        let slot = self.cache_depth as u8;
+        let site = site.unwrap_or(CacheSiteId(0));
+        self.cache_depth += 1;
+        let lookup = self.code.len();
+        self.code.push(Instr::CacheLookup { site, slot, miss: 0 });
+        if let Some(h) = f.get("hit") {
+            self.steps(h, &f.at("hit"), depth);
+        }
+        let jump = self.code.len();
+        self.code.push(Instr::Jump(0));
+        let miss = self.pc();
+        if let Some(m) = f.get("miss") {
+            self.steps(m, &f.at("miss"), depth);
+        }
+        self.code.push(Instr::CacheFill { site, slot });
+        let end = self.pc();
+        self.code[jump] = Instr::Jump(end);
+        self.code[lookup] = Instr::CacheLookup { site, slot, miss };
+        self.cache_depth -= 1;
+    }
+
+    /// A new keyed cache site of this endpoint, named for its key stream.
+    fn site(&mut self, cache: CacheId, invalidate: Option<f64>) -> CacheSiteId {
+        let m = &mut self.b.model;
+        let base = format!("{}@{}", m.caches[cache.ix()].name, m.endpoints[self.ep.ix()].full_name);
+        let ordinal = m.cache_sites.iter().filter(|s| s.cache == cache && s.endpoint == self.ep).count();
+        m.cache_sites.push(CacheSite { cache, endpoint: self.ep, name: format!("{base}#{ordinal}"), invalidate });
+        CacheSiteId((m.cache_sites.len() - 1) as u32)
+    }
+
     /// The id of the cache named `name`; the same name must mean the same
     /// hit ratio everywhere.
     fn cache_id(&mut self, name: &str, ratio: f64, at: Loc, path: &str) -> Option<CacheId> {
@@ -314,7 +394,7 @@ impl Emitter<'_, '_> {
         }
         let id = CacheId(caches.len() as u32);
         self.b.caches_by_name.insert(name.to_string(), caches.len());
-        self.b.model.caches.push(Cache { name: name.to_string(), hit_ratio: ratio });
+        self.b.model.caches.push(Cache { name: name.to_string(), hit_ratio: ratio, keyed: None });
         self.b.cache_sites.push(at);
         Some(id)
     }

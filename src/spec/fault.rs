@@ -6,7 +6,7 @@
 //! kinds that are windows (latency, errors, outage, partition, slowdown),
 //! optional for `pauses` and refused for a crash (an instant), ratios in
 //! range, and that `at` is before the end of the run (a window may run past
-//! it: it is cut). `cache_flush` is planned (keyed caches).
+//! it: it is cut). `cache_flush` empties a keyed cache of `caches:`.
 //!
 //! Read after the services. What a fault does is the simulation's.
 
@@ -41,13 +41,17 @@ fn fault(b: &mut Build, n: &Node, path: &str) -> Option<Fault> {
     let f = b.cx.fields(n, path, n.loc(), FAULT.variants[k])?;
     let at = start(b, &f);
     let duration = match (kind, f.get("for")) {
-        ("crash", Some(d)) => {
+        ("crash" | "cache_flush", Some(d)) => {
             let msg = format!("a {kind} happens at one instant and has no 'for'");
-            let hint = "to bring the replicas back, write restart_after: 45s";
+            let hint = if kind == "crash" {
+                "to bring the replicas back, write restart_after: 45s"
+            } else {
+                "a flush empties the cache at once; it refills as requests miss"
+            };
             b.cx.error(f.key("for").map_or(d.loc(), |k| k.loc()), &f.at("for"), msg, Some(hint.into()));
             None
         }
-        ("crash", None) => Some(None),
+        ("crash" | "cache_flush", None) => Some(None),
         ("pauses", d) => d.map_or(Some(None), |d| b.cx.positive_duration(d, &f.at("for")).map(Some)),
         (_, _) => {
             let hint = Some("how long it lasts, e.g. for: 3m");
@@ -74,6 +78,23 @@ fn start(b: &mut Build, f: &Fields) -> Option<SimTime> {
 }
 
 fn kind_of(b: &mut Build, f: &Fields, kind: &str) -> Option<FaultKind> {
+    if kind == "cache_flush" {
+        let n = b.cx.require(f, "cache", Some("the keyed cache it empties, e.g. cache: menu-cache"))?;
+        let name = b.cx.text(n, &f.at("cache"), "a cache name")?;
+        if let Some(&cache) = b.keyed_caches.get(name) {
+            return Some(FaultKind::CacheFlush { cache });
+        }
+        let names = || b.keyed_caches.keys().map(String::as_str);
+        let msg =
+            format!("no keyed cache '{}'{}", super::decode::shown(name), super::decode::did_you_mean(name, names()));
+        let hint = if b.keyed_caches.is_empty() {
+            "declare it under 'caches' (a cache with a fixed hit_ratio has no contents to flush)".into()
+        } else {
+            format!("caches: {}", super::decode::listing(names()))
+        };
+        b.cx.error(n.loc(), &f.at("cache"), msg, Some(hint));
+        return None;
+    }
     if kind == "partition" {
         let from = b.cx.require(f, "from", Some("the calling service")).and_then(|n| service(b, n, &f.at("from")));
         let to = b.cx.require(f, "to", Some("the called service")).and_then(|n| service(b, n, &f.at("to")));

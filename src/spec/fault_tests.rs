@@ -104,10 +104,7 @@ fn for_where_the_kind_needs_it() {
     );
     assert!(d.hint.unwrap().contains("restart_after"));
     assert_eq!(d.path, "faults[0].for");
-    one_error(
-        &with_faults("  - { at: 1m, kind: cache_flush, cache: cart-cache }\n"),
-        "'cache_flush' is not supported yet",
-    );
+    one_error(&with_faults("  - { at: 1m, kind: cache_flush, cache: cart-cache }\n"), "no keyed cache 'cart-cache'");
     one_error(
         &with_faults("  - { at: 1m, for: 0s, kind: pauses, service: db, every: 1s, pause: 1ms }\n"),
         "longer than zero",

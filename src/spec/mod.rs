@@ -19,6 +19,7 @@
 //! (the CLI's reads the disk), so tests can serve files from memory.
 
 mod autoscale;
+mod caches;
 mod compile;
 mod cycles;
 mod decode;
@@ -27,9 +28,12 @@ pub mod dist;
 pub mod experiment;
 mod fault;
 pub mod fuzzing;
+mod import;
+mod k6;
 pub mod keys;
 pub mod patch;
 mod policy;
+mod prometheus;
 mod slo;
 mod source;
 #[cfg(test)]

@@ -3,10 +3,9 @@
 //!
 //! Loading never stops at the first problem: every key is checked, every
 //! reference resolved, and all problems come back together, sorted by
-//! position. Keys of the format that are not built yet (`queues`, keyed
-//! `caches`, …) are errors saying so, never silently ignored. `policies`
+//! position. Keys of the format that are not built yet (`queues`, …) are errors saying so, never silently ignored. `policies`
 //! and adaptive `max_in_flight` are read in `policy`, `faults` in `fault`,
-//! `autoscale` in `autoscale`.
+//! `autoscale` in `autoscale`, keyed `caches` in `caches`.
 //!
 //! Defaults: `duration` 60 s ([`DEFAULT_DURATION`]), `warmup` 0 s, `seed`
 //! 1, `name` the file name without extension; per service `replicas` 1,
@@ -100,6 +99,8 @@ pub(super) struct Build<'a> {
     pub services_by_name: BTreeMap<String, ServiceId>,
     pub endpoints_by_name: BTreeMap<String, EndpointId>,
     pub caches_by_name: BTreeMap<String, usize>,
+    /// The keyed caches of `caches:`, by name.
+    pub keyed_caches: BTreeMap<String, crate::model::CacheId>,
 }
 
 pub(super) fn load_root(
@@ -133,6 +134,7 @@ pub(super) fn load_root(
             forks: Vec::new(),
             branches: Vec::new(),
             caches: Vec::new(),
+            cache_sites: Vec::new(),
             breakers: Vec::new(),
             budgets: Vec::new(),
             throttles: Vec::new(),
@@ -147,6 +149,7 @@ pub(super) fn load_root(
         services_by_name: BTreeMap::new(),
         endpoints_by_name: BTreeMap::new(),
         caches_by_name: BTreeMap::new(),
+        keyed_caches: BTreeMap::new(),
     };
     top_level(&mut b, root);
     super::cycles::report_cycles(&mut b);
@@ -183,6 +186,9 @@ fn top_level(b: &mut Build, root: &Node) {
     }
     if let Some(p) = f.get("policies") {
         super::policy::policies(b, p);
+    }
+    if let Some(c) = f.get("caches") {
+        super::caches::caches(b, c);
     }
     let hint = Some("add services: { name: { endpoints: { … } } }");
     if let Some(s) = b.cx.require(&f, "services", hint) {

@@ -1,7 +1,8 @@
 //! Workloads: open loop (`rate`, `arrivals`, `shape`) and closed loop
 //! (`users`, `think`), as in the Workload section of
-//! `shared/spec/format.md`; trace replay (`trace:`) is read in `trace`. The
-//! edge `client` is not built yet and is reported as such.
+//! `shared/spec/format.md`. `stages`, `k6` and `prometheus` are read by
+//! `import`; trace replay (`trace:`) by `trace`. The edge `client` is not
+//! built yet and is reported as such.
 
 use super::decode::{Ctx, Fields, Loc, found};
 use super::keys::{BURSTS, DIURNAL, RAMP, SHAPE, SPIKE, WORKLOAD};
@@ -51,6 +52,9 @@ fn workload(b: &mut Build, n: &Node, path: &str) -> Option<Workload> {
     let name = name.and_then(|nn| b.cx.text(nn, &f.at("name"), "a name"));
     let hint = Some("the endpoint requests are sent to, e.g. target: frontend.home");
     let target = b.cx.require(&f, "target", hint).and_then(|t| b.target(t, &f.at("target")));
+    if let Some(kind) = super::import::kind(&mut b.cx, &f, b.model.duration) {
+        return Some(Workload { name: name?.to_string(), target: target?, kind: kind? });
+    }
     let kind = match (f.get("rate"), f.get("users")) {
         (Some(_), Some(u)) => {
             let msg = "a workload has either 'rate' (open loop) or 'users' (closed loop), not both";
@@ -81,7 +85,7 @@ fn workload(b: &mut Build, n: &Node, path: &str) -> Option<Workload> {
     Some(Workload { name: name?.to_string(), target: target?, kind: kind? })
 }
 
-fn misplaced(cx: &mut Ctx, f: &Fields, keys: &[&str], mode: &str) {
+pub(super) fn misplaced(cx: &mut Ctx, f: &Fields, keys: &[&str], mode: &str) {
     for key in keys {
         if let Some(k) = f.key(key) {
             let msg = format!("'{key}' applies to {mode} workloads only");
@@ -92,7 +96,14 @@ fn misplaced(cx: &mut Ctx, f: &Fields, keys: &[&str], mode: &str) {
 
 fn open(cx: &mut Ctx, f: &Fields, r: &Node) -> Option<WorkloadKind> {
     misplaced(cx, f, &["think"], "closed-loop (users)");
+    misplaced(cx, f, &["start_rate"], "'stages'");
     let rate = cx.rate(r, &f.at("rate"));
+    let (arrivals, shape) = open_parts(cx, f);
+    Some(WorkloadKind::Open { rate_per_s: rate?, arrivals: arrivals?, shape: shape? })
+}
+
+/// An open loop's `arrivals` and `shape`.
+pub(super) fn open_parts(cx: &mut Ctx, f: &Fields) -> (Option<Arrivals>, Option<Vec<Shape>>) {
     let arrivals = match f.get("arrivals") {
         Some(a) => cx.choice(a, &f.at("arrivals"), "arrival process", &ARRIVALS),
         None => Some(Arrivals::Poisson),
@@ -101,15 +112,16 @@ fn open(cx: &mut Ctx, f: &Fields, r: &Node) -> Option<WorkloadKind> {
         Some(s) => shapes(cx, s, &f.at("shape")),
         None => Some(Vec::new()),
     };
-    Some(WorkloadKind::Open { rate_per_s: rate?, arrivals: arrivals?, shape: shape? })
+    (arrivals, shape)
 }
 
 fn closed(cx: &mut Ctx, f: &Fields, u: &Node) -> Option<WorkloadKind> {
     misplaced(cx, f, &["arrivals", "shape"], "open-loop (rate)");
+    misplaced(cx, f, &["start_rate"], "'stages'");
     let users = cx.u32(u, &f.at("users"), 1, super::topology::MAX_USERS);
     let hint = Some("the pause between an answer and the user's next request, e.g. think: exp(5s) (or 0s)");
     let think = cx.require(f, "think", hint).and_then(|t| cx.dist(t, &f.at("think")));
-    Some(WorkloadKind::Closed { users: users?, think: think? })
+    Some(WorkloadKind::Closed { users: users?, think: think?, schedule: None })
 }
 
 /// Every shape, or `None` if any is wrong (all are checked).
@@ -149,7 +161,11 @@ fn shape(cx: &mut Ctx, n: &Node, path: &str) -> Option<Shape> {
             let g = cx.fields(v, &vpath, at, &RAMP)?;
             let (from, to) = (cx.req(&g, "from", Ctx::factor), cx.req(&g, "to", Ctx::factor));
             let over = cx.req(&g, "over", Ctx::positive_duration);
-            Some(Shape::Ramp { from: from?, to: to?, over: over? })
+            let start = match g.get("at") {
+                Some(a) => cx.duration(a, &g.at("at")),
+                None => Some(crate::engine::SimDuration::ZERO),
+            };
+            Some(Shape::Ramp { from: from?, to: to?, over: over?, at: SimTime(start?.0) })
         }
         "spike" => {
             let g = cx.fields(v, &vpath, at, &SPIKE)?;

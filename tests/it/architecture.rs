@@ -18,6 +18,7 @@ const LEAVES: &[&str] = &[
     "faults",
     "fleet",
     "ids",
+    "keyed",
     "options",
     "pods_report",
     "replica",

@@ -12,7 +12,11 @@
 //!   runs them (shards merged byte for byte, resume, exit codes);
 //! - [`experiments`]: every file in `experiments/` runs (reduced); common
 //!   random numbers, threads, bad paths, an objective against Erlang C;
+//! - [`caches`]: keyed caches against Che's approximation, the TTL renewal
+//!   formula, and what flushes, restarts, coalescing and warm starts do;
 //! - [`storms`]: retries, hedges, breakers and faults against arithmetic;
+//! - [`imports`]: k6 options, Prometheus responses and `stages` as
+//!   arrivals over time (counts against integrals), bad files refused;
 //! - [`autoscale`]: the HPA in the simulation under step loads;
 //! - [`traces`]: trace replay and request attributes (`per()`), bad
 //!   traces refused with file and line;
@@ -32,6 +36,7 @@
 
 mod architecture;
 mod autoscale;
+mod caches;
 mod cli;
 mod common;
 mod corpus;
@@ -41,6 +46,7 @@ mod examples;
 mod experiment_cli;
 mod experiments;
 mod formulas;
+mod imports;
 mod invariants;
 mod report;
 mod schema;

@@ -297,3 +297,51 @@ fn the_median_and_tail_chains_total_what_they_stand_for() {
         }
     }
 }
+
+/// Latency per endpoint and per call edge, the detail users asked for when
+/// several workloads hit one service. `api` serves two endpoints (2 ms and
+/// 8 ms of deterministic work on 16 cores: no queueing at 40 and 10
+/// requests/s); `fast` calls `db.q` (1 ms) over a network of 0.5 ms each
+/// way. So the endpoints' server-side latencies are exactly 2+1+1 ms = 4 ms
+/// (fast: its own 2 ms and the call's 1 ms of work and 1 ms of network) and
+/// 8 ms, the edge's call latency is 2 ms, and the service's own figure
+/// mixes them. The histograms for endpoints and edges keep 2 significant
+/// digits: ±1%.
+#[test]
+fn endpoints_and_edges_have_their_own_latency() {
+    let m = model(
+        "duration: 60s
+network: { latency: 0.5ms }
+services:
+  api:
+    cpus: 16
+    endpoints:
+      fast: { steps: [ { work: 2ms }, { call: db.q } ] }
+      slow: { work: 8ms }
+  db:
+    cpus: 16
+    endpoints: { q: { work: 1ms } }
+workload:
+  - { name: a, target: api.fast, rate: 40/s }
+  - { name: b, target: api.slow, rate: 10/s }
+",
+    );
+    let r = run_checked(&m, &options(1, None));
+    let api = &r.services["api"];
+    let near = |got: Option<f64>, want: f64, what: &str| {
+        let got = got.unwrap_or_else(|| panic!("{what}: no value"));
+        assert!((got - want).abs() <= 0.01 * want, "{what}: {got} ms, expected {want} ms (±1%)");
+    };
+    near(api.endpoints["fast"].latency_ms.p50, 4.0, "api.fast p50");
+    near(api.endpoints["fast"].latency_ms.p99, 4.0, "api.fast p99");
+    near(api.endpoints["slow"].latency_ms.p99, 8.0, "api.slow p99");
+    let (fast, slow) = (api.endpoints["fast"].completed, api.endpoints["slow"].completed);
+    assert_eq!(fast + slow, api.completed, "the endpoints split the service's attempts");
+    assert!(fast > 3 * slow, "{fast} vs {slow}: 40/s vs 10/s");
+    // The service's own p50 is the fast endpoint's, its p99 the slow one's.
+    near(api.latency_ms.p99, 8.0, "api p99");
+    let edge = &r.edges["api->db.q"];
+    near(edge.latency_ms.p50, 2.0, "api->db.q p50");
+    near(edge.latency_ms.max, 2.0, "api->db.q max");
+    assert_eq!(r.services["db"].endpoints["q"].completed, r.services["db"].completed);
+}

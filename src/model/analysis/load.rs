@@ -24,7 +24,7 @@
 #[cfg(doc)]
 use super::Analysis;
 use super::instruction_mass;
-use crate::engine::SimDuration;
+use crate::engine::{SimDuration, SimTime};
 use crate::model::{Instr, Model, Shape, WorkloadKind};
 
 /// What one workload offers, in requests per second.
@@ -119,9 +119,14 @@ pub fn shape_peak(shape: &Shape, run: SimDuration) -> f64 {
                 .map(f)
                 .fold(f64::NEG_INFINITY, f64::max)
         }
-        Shape::Ramp { from, to, over } => {
-            let x = if over.0 == 0 { 1.0 } else { (run.0 as f64 / over.0 as f64).min(1.0) };
+        Shape::Ramp { from, to, over, at } => {
+            let into = run.0.saturating_sub(at.0);
+            let x = if over.0 == 0 { 1.0 } else { (into as f64 / over.0 as f64).min(1.0) };
             from.max(from + (to - from) * x)
+        }
+        Shape::Linear(p) => {
+            let end = SimTime(run.0);
+            p.points().iter().filter(|q| q.0 < end).map(|q| q.1).fold(p.at(SimTime::ZERO).max(p.at(end)), f64::max)
         }
         Shape::Spike { at, duration, factor } => {
             if at.0 < run.0 && duration.0 > 0 {
@@ -147,7 +152,7 @@ fn offered(m: &Model, run: SimDuration) -> Vec<Offered> {
                 let peak = shape.iter().map(|s| shape_peak(s, run)).product::<f64>();
                 Offered { base_per_s: Some(*rate_per_s), peak_per_s: Some(rate_per_s * peak), closed: false }
             }
-            WorkloadKind::Closed { users, think } => {
+            WorkloadKind::Closed { users, think, .. } => {
                 let think_s = m.dist(*think).mean_ns() / 1e9;
                 let bound = (think_s > 0.0).then(|| *users as f64 / think_s);
                 Offered { base_per_s: bound, peak_per_s: bound, closed: true }

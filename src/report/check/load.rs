@@ -30,7 +30,7 @@ fn rate(r: Option<f64>, closed: bool) -> String {
 /// What a closed loop's bound is made of: `10 users / 90ms mean think`.
 fn closed_note(m: &Model, w: usize) -> String {
     match &m.workloads[w].kind {
-        WorkloadKind::Closed { users, think } => {
+        WorkloadKind::Closed { users, think, .. } => {
             let think = SimDuration::from_secs_f64(m.dist(*think).mean_ns() / 1e9);
             format!("{users} users / {think} mean think")
         }

@@ -286,6 +286,35 @@ pub(super) fn over_time(p: &mut Page, r: &RunResult) {
         p.only(Format::Html, Block::Paragraph(Text::plain(n)));
     }
     p.only(Format::Html, Block::Figures(figs));
+    if !r.series.cache_names.is_empty() {
+        p.only(Format::Html, Block::Heading(3, "Caches".into()));
+        p.only(Format::Html, Block::Figures(vec![cache_figure(&f)]));
+    }
+}
+
+/// The hit ratio of each keyed cache over time.
+fn cache_figure(f: &Frame) -> Figure {
+    let s = &f.r.series;
+    let names: Vec<&str> = s.cache_names.iter().map(String::as_str).take(MAX_SERVICES).collect();
+    let mut c = f.chart("Hit ratio of the keyed caches".into(), "% of lookups", Some(&names));
+    c.y_max = Some(105.0);
+    c.y_fmt = pct;
+    for (i, n) in names.iter().enumerate() {
+        let rows: Vec<&crate::metrics::CacheRow> = s.caches.iter().filter(|r| r.cache as usize == i).collect();
+        let ratio = |c: &[&crate::metrics::CacheRow]| {
+            let (l, h) = c.iter().fold((0u64, 0u64), |(l, h), r| (l + r.lookups, h + r.hits));
+            (l > 0).then(|| 100.0 * h as f64 / l as f64)
+        };
+        c.lines.push(Line::new(*n, i, points(&rows, |r| r.t_s, f.k, f.width_s(), ratio)));
+    }
+    Figure {
+        svg: c.to_svg(),
+        caption: format!(
+            "Hits over lookups, {}; gaps: no lookup. A flush or a cold replica shows as a drop, refilling as a climb.",
+            per_point(f)
+        ),
+        wide: false,
+    }
 }
 
 /// A waterfall of one chain: each hop's time by part, after the hops before.

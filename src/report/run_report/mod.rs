@@ -43,6 +43,7 @@ pub fn run_page(s: &Stored) -> Page {
     findings(&mut p, r);
     tables::workloads(&mut p, r);
     tables::services(&mut p, r);
+    tables::endpoints(&mut p, r);
     tables::edges(&mut p, r);
     tables::caches(&mut p, r);
     charts::over_time(&mut p, r);

@@ -104,11 +104,45 @@ pub(super) fn edges(p: &mut Page, r: &RunResult) {
         return;
     }
     p.heading(2, "Call edges");
-    let mut t = Table::new("call edge", &crate::report::table::EDGE_HEADERS);
+    let headers: Vec<&str> = crate::report::table::EDGE_HEADERS.into_iter().chain(["p50 ms", "p99 ms"]).collect();
+    let mut t = Table::new("call edge", &headers);
     for (name, e) in &r.edges {
         let counts = crate::report::table::edge_counts(e);
-        t.row(std::iter::once(Cell::Code(name.clone())).chain(counts.map(|n| Cell::num(thousands(n)))).collect());
+        let lat = [Cell::opt(e.latency_ms.p50.map(ms)), Cell::opt(e.latency_ms.p99.map(ms))];
+        t.row(
+            std::iter::once(Cell::Code(name.clone()))
+                .chain(counts.map(|n| Cell::num(thousands(n))))
+                .chain(lat)
+                .collect(),
+        );
     }
+    t.note(Text::plain(
+        "Latency of successful calls as the caller saw them: first attempt sent to the answer, retries and backoff included.",
+    ));
+    p.push(Block::Table(t));
+}
+
+/// Server-side latency per endpoint, for services with several.
+pub(super) fn endpoints(p: &mut Page, r: &RunResult) {
+    let rows = crate::report::table::split_endpoints(r);
+    if rows.is_empty() {
+        return;
+    }
+    p.heading(2, "Endpoints");
+    let mut t = Table::new("endpoint", &["completed", "errors", "mean ms", "p50 ms", "p95 ms", "p99 ms"]);
+    for (name, e) in rows {
+        let l = &e.latency_ms;
+        t.row(vec![
+            Cell::Code(name),
+            Cell::num(thousands(e.completed)),
+            Cell::num(thousands(e.errors)),
+            Cell::opt(l.mean.map(ms)),
+            Cell::opt(l.p50.map(ms)),
+            Cell::opt(l.p95.map(ms)),
+            Cell::opt(l.p99.map(ms)),
+        ]);
+    }
+    t.note(Text::plain("Server-side: arrival at the replica to response sent, for services with several endpoints."));
     p.push(Block::Table(t));
 }
 
@@ -117,15 +151,27 @@ pub(super) fn caches(p: &mut Page, r: &RunResult) {
         return;
     }
     p.heading(2, "Caches");
-    let mut t = Table::new("cache", &["hits", "misses", "hit ratio"]);
+    // Keyed caches (`caches:`) add what their store did.
+    let keyed = r.caches.values().any(|c| c.entries_end.is_some());
+    let cols: &[&str] = if keyed {
+        &["hits", "misses", "hit ratio", "evictions", "expirations", "entries at end"]
+    } else {
+        &["hits", "misses", "hit ratio"]
+    };
+    let mut t = Table::new("cache", cols);
+    let count = |v: Option<u64>| v.map_or(Cell::Missing, |n| Cell::num(thousands(n)));
     for (name, c) in &r.caches {
         let total = (c.hits + c.misses).max(1) as f64;
-        t.row(vec![
+        let mut row = vec![
             Cell::Code(name.clone()),
             Cell::num(thousands(c.hits)),
             Cell::num(thousands(c.misses)),
             Cell::num(format!("{:.1}%", 100.0 * c.hits as f64 / total)),
-        ]);
+        ];
+        if keyed {
+            row.extend([count(c.evictions), count(c.expirations), count(c.entries_end)]);
+        }
+        t.row(row);
     }
     p.push(Block::Table(t));
 }

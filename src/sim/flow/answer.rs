@@ -256,7 +256,12 @@ fn call_done(w: &mut World, call_key: CallKey, outcome: Outcome, cause: Option<C
             let edge = call.edge.expect("a strand's call is on an edge");
             let live = strand::strand_live(w, s);
             let result = match cause {
-                None => Ok(()),
+                None => {
+                    if live {
+                        w.stats.call_ok(edge, now.since(call.start));
+                    }
+                    Ok(())
+                }
                 Some(cause) => {
                     // A call abandoned with its caller is not a failure anyone saw.
                     if live {

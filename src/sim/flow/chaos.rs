@@ -32,6 +32,7 @@ pub(crate) fn on_fault_starts(w: &mut World, fault: FaultId) {
     }
     match f.kind {
         FaultKind::Crash { service, replicas, .. } => crash(w, service, replicas),
+        FaultKind::CacheFlush { cache } if w.m.caches[cache.ix()].keyed.is_some() => w.keyed.flush(cache),
         FaultKind::Pauses { service, every, .. } => {
             let alive: Vec<ReplicaId> = w.fleet.alive(service).collect();
             for r in alive {
@@ -63,6 +64,7 @@ fn crash(w: &mut World, service: ServiceId, n: u32) {
         w.fleet.alive(service).filter(|r| !w.fleet.replica(*r).down).take(n as usize).collect();
     for &r in &victims {
         w.fleet.set_down(r, true);
+        w.keyed.replica_lost(r);
     }
     // Listed first, then closed one by one: closing one can close or free
     // another (a slot freed by a crash admits nothing, but its attempt's

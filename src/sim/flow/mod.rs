@@ -51,7 +51,7 @@ pub(crate) fn close(w: &mut World, key: AttemptKey, how: Close) {
     let a = w.attempts.get_mut(key).expect("a closing attempt is live");
     debug_assert!(a.state != AttemptState::Done, "an attempt closes once");
     let prev = std::mem::replace(&mut a.state, AttemptState::Done);
-    let (replica, service) = (a.replica, a.service);
+    let (replica, service, endpoint) = (a.replica, a.service, a.endpoint);
     if a.calls.is_some() {
         // Calls its endpoint left behind (wait: any, a failure, cancellation): abandoned.
         w.ready.push_back(Event::CallsAbandoned { attempt: key });
@@ -64,7 +64,7 @@ pub(crate) fn close(w: &mut World, key: AttemptKey, how: Close) {
             a.responded = now;
             let (arrived, admitted, at_admission) = (a.arrived, a.admitted, a.in_flight_at_admission);
             if prev == AttemptState::Running {
-                w.stats.attempt_completed(service, outcome, now.since(arrived));
+                w.stats.attempt_completed(service, endpoint, outcome, now.since(arrived));
                 w.fleet.replica_mut(replica).adm.limiter_sample(
                     now.since(admitted),
                     at_admission,

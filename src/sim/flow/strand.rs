@@ -16,12 +16,15 @@
 use super::super::chain::{Buf, Part};
 use super::super::event::Event;
 use super::super::ids::EdgeId;
+use super::super::keyed::Lookup;
 use super::super::state::{AttemptKey, JoinKey, StrandKey};
 use super::super::state::{AttemptState, Cause, Join, Origin, Outcome, Strand};
 use super::super::world::World;
 use super::{Close, answer, close, send, serve};
 use crate::engine::RngStream;
-use crate::model::{CacheId, DistId, FailureKind, ForkId, Instr, MAX_LOOP_DEPTH, Model, Wait};
+use crate::model::{
+    CacheId, CacheSiteId, DistId, FailureKind, ForkId, Instr, MAX_CACHE_DEPTH, MAX_LOOP_DEPTH, Model, Wait,
+};
 
 /// The step a strand stopped at.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -37,6 +40,18 @@ pub(crate) enum Step {
     Cache {
         cache: CacheId,
         miss: u32,
+    },
+    CacheLookup {
+        site: CacheSiteId,
+        slot: u8,
+        miss: u32,
+    },
+    CacheFill {
+        site: CacheSiteId,
+        slot: u8,
+    },
+    CacheInvalidate {
+        site: CacheSiteId,
     },
 }
 
@@ -54,6 +69,9 @@ pub(crate) fn next_step(m: &Model, code: &[Instr], s: &mut Strand, choice: &mut 
             Instr::EndBranch => break Step::EndBranch,
             Instr::Respond => break Step::Respond,
             Instr::Cache { cache, miss } => break Step::Cache { cache, miss },
+            Instr::CacheLookup { site, slot, miss } => break Step::CacheLookup { site, slot, miss },
+            Instr::CacheFill { site, slot } => break Step::CacheFill { site, slot },
+            Instr::CacheInvalidate { site } => break Step::CacheInvalidate { site },
             Instr::Branch(b) => {
                 let t = &m.branches[b.ix()];
                 let u = choice.unit();
@@ -90,7 +108,15 @@ pub(crate) fn next_step(m: &Model, code: &[Instr], s: &mut Strand, choice: &mut 
 pub(crate) fn start_root(w: &mut World, attempt: AttemptKey, chain: Option<Buf>) {
     let now = w.now();
     w.attempts.get_mut(attempt).expect("live").strands += 1;
-    let s = w.strands.insert(Strand { attempt, join: None, pc: 0, counters: [0; MAX_LOOP_DEPTH], chain, t0: now });
+    let s = w.strands.insert(Strand {
+        attempt,
+        join: None,
+        pc: 0,
+        counters: [0; MAX_LOOP_DEPTH],
+        keys: [0; MAX_CACHE_DEPTH],
+        chain,
+        t0: now,
+    });
     run_strand(w, s);
 }
 
@@ -218,8 +244,55 @@ pub(crate) fn run_strand(w: &mut World, key: StrandKey) {
                 let s = w.strands.get_mut(key).expect("live");
                 s.pc = if hit { s.pc + 1 } else { miss };
             }
+            Step::CacheLookup { site, slot, miss } => {
+                let k = w.keyed.draw(m, site);
+                let (cache, now) = (m.cache_sites[site.ix()].cache, w.now());
+                let found = w.keyed.lookup(cache, replica, k, now, key);
+                let s = w.strands.get_mut(key).expect("live");
+                s.keys[slot as usize] = k;
+                match found {
+                    Lookup::Hit => s.pc += 1,
+                    Lookup::Miss => s.pc = miss,
+                    Lookup::Parked => {
+                        // Woken by `wake_parked` when the key is written.
+                        s.t0 = now;
+                        return;
+                    }
+                }
+            }
+            Step::CacheFill { site, slot } => {
+                let s = w.strands.get_mut(key).expect("live");
+                let k = s.keys[slot as usize];
+                s.pc += 1;
+                let (cache, now) = (m.cache_sites[site.ix()].cache, w.now());
+                for waiter in w.keyed.fill(cache, replica, k, now, key) {
+                    wake_parked(w, waiter, true);
+                }
+            }
+            Step::CacheInvalidate { site } => {
+                w.keyed.invalidate(m, site, replica);
+                w.strands.get_mut(key).expect("live").pc += 1;
+            }
         }
     }
+}
+
+/// A strand parked on a key another strand was fetching goes on: as a hit
+/// (the key was written) or as a miss (the fetch failed), the wait counted
+/// as delay in its latency chain.
+fn wake_parked(w: &mut World, key: StrandKey, hit: bool) {
+    let Some(s) = w.strands.get(key) else { return };
+    let now = w.now();
+    let a = w.attempts.get(s.attempt);
+    let (node, endpoint) = (a.and_then(|a| a.node), a.map(|a| a.endpoint));
+    let (c, t0, pc) = (s.chain, s.t0, s.pc);
+    w.chains.add(c, node, Part::Delay, now.since(t0));
+    let next = match (endpoint.map(|e| w.m.endpoints[e.ix()].code[pc as usize]), hit) {
+        (Some(Instr::CacheLookup { miss, .. }), false) => miss,
+        _ => pc + 1,
+    };
+    w.strands.get_mut(key).expect("live").pc = next;
+    w.ready.push_back(Event::StrandReady { strand: key });
 }
 
 /// The duration of a `per(ATTR, …)` step for the request of `attempt`;
@@ -284,6 +357,7 @@ fn fork(w: &mut World, parent: StrandKey, f: ForkId, attempt: AttemptKey) {
             join: Some(join),
             pc: start,
             counters: [0; MAX_LOOP_DEPTH],
+            keys: [0; MAX_CACHE_DEPTH],
             chain,
             t0: now,
         });
@@ -298,6 +372,11 @@ fn end_strand(w: &mut World, key: StrandKey, end: End) {
     let Some(s) = w.strands.remove(key) else {
         return;
     };
+    if w.keyed.any {
+        for waiter in w.keyed.strand_ended(key) {
+            wake_parked(w, waiter, false);
+        }
+    }
     let attempt = s.attempt;
     if let Some(a) = w.attempts.get_mut(attempt) {
         a.strands -= 1;

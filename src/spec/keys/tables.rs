@@ -8,7 +8,6 @@ use super::Ty::*;
 use super::{AUTOSCALE, Block, Key, POLICY, Tag, Ty, Union, key, planned, required};
 use crate::spec::topology::{MAX_CPUS, MAX_REPEAT, MAX_REPLICAS, MAX_USERS};
 
-pub(super) const KEYED_CACHES: &str = "keyed caches with an emergent hit ratio";
 pub(super) const QUEUES: &str = "asynchronous queues";
 pub(super) const U32: u64 = u32::MAX as u64;
 
@@ -53,7 +52,12 @@ pub static TOPOLOGY: Block = block(
             "",
             "service-level objectives checked after the run: each miss is an `slo_violation` finding, exit status 1",
         ),
-        planned("caches", KEYED_CACHES),
+        key(
+            "caches",
+            MapOf(&KEYED_CACHE),
+            "",
+            "keyed caches, by name: their hit ratio emerges from keys, capacity and TTL",
+        ),
         planned("queues", QUEUES),
     ],
 );
@@ -284,7 +288,11 @@ pub static CACHE_STEP: Block = block(
     "step-cache",
     "a cache step",
     STEP_HINT,
-    &[required("cache", Map(&CACHE), "a cache decision: `hit` steps with probability `hit_ratio`, else `miss` steps")],
+    &[required(
+        "cache",
+        Map(&CACHE),
+        "a cache decision: `hit` steps on a hit, else `miss` steps (then, on a keyed cache, the key is written)",
+    )],
 );
 
 static ALTERNATIVE_TY: Ty = Map(&ALTERNATIVE);
@@ -313,10 +321,76 @@ pub static CACHE: Block = block(
     "a cache",
     "write cache: { name: cart-cache, hit_ratio: 90%, hit: [ … ], miss: [ … ] }",
     &[
-        required("name", Text, "counted under this name in the result; one name, one hit ratio"),
-        required("hit_ratio", Ratio, "the probability of a hit"),
+        required(
+            "name",
+            Text,
+            "a cache declared under `caches` (keyed), or any name with `hit_ratio`; counted under it in the result",
+        ),
+        key(
+            "hit_ratio",
+            Ratio,
+            "",
+            "a fixed probability of a hit (a cache not declared under `caches`); one name, one hit ratio",
+        ),
         key("hit", List(&STEP_TY), "", "steps run on a hit"),
-        key("miss", List(&STEP_TY), "", "steps run on a miss"),
+        key(
+            "miss",
+            List(&STEP_TY),
+            "",
+            "steps run on a miss; on a keyed cache, the key is written when they succeed (cache-aside)",
+        ),
+        key(
+            "invalidate",
+            Ratio,
+            "",
+            "keyed caches: instead of a lookup, draw a key and evict it with this probability (a write path)",
+        ),
+    ],
+);
+
+pub static KEYED_CACHE: Block = block(
+    "keyed-cache",
+    "a keyed cache",
+    "write caches: { menu-cache: { keys: 100000, zipf: 0.9, capacity: 20000 } }",
+    &[
+        required("keys", Int(1, 1 << 40), "distinct keys requested (ranks of a Zipf law: key 1 the most popular)"),
+        key(
+            "zipf",
+            Number,
+            "0",
+            "the Zipf exponent of key popularity: key k is asked with weight k^-zipf (0: uniform)",
+        ),
+        required(
+            "capacity",
+            Int(1, crate::spec::caches::MAX_CAPACITY as u64),
+            "entries held; beyond it the least recently used is evicted",
+        ),
+        key(
+            "ttl",
+            Duration,
+            "",
+            "an entry expires this long after it was *written* (like `SET EX`): a hit does not extend it",
+        ),
+        key(
+            "scope",
+            Words(&["service", "replica"]),
+            "service",
+            "`service`: one cache shared by every replica (like Valkey); `replica`: one per replica (in-process), \
+             a new or restarted replica starts cold",
+        ),
+        key(
+            "initial",
+            Words(&["cold", "warm"]),
+            "cold",
+            "`warm`: filled at start with the `capacity` most popular keys",
+        ),
+        key(
+            "coalesce",
+            Bool,
+            "false",
+            "concurrent misses of one key wait for the first one's fetch and then hit (else each goes to the backend: \
+             the thundering herd)",
+        ),
     ],
 );
 
@@ -324,7 +398,7 @@ pub static CACHE: Block = block(
 
 static WORKLOAD_TY: Ty = Map(&WORKLOAD);
 pub static WORKLOAD: Block = Block {
-    one_of: &["rate", "users", "trace"],
+    one_of: &["rate", "users", "stages", "k6", "prometheus", "trace"],
     ..block(
         "workload",
         "a workload",
@@ -333,6 +407,16 @@ pub static WORKLOAD: Block = Block {
             required("name", Text, "the workload's name in the results (unique)"),
             required("target", Target, "where requests enter"),
             key("rate", Rate, "", "open loop: the base arrival rate"),
+            key(
+                "stages",
+                List(&STAGE_TY),
+                "",
+                "open loop, k6-style: the rate moves linearly from the previous target (or `start_rate`) to each \
+                 `target` over its `duration`, and stops (0) after the last stage, as k6 does",
+            ),
+            key("start_rate", Rate, "0/s", "with `stages`: the rate at t = 0"),
+            key("k6", Map(&K6), "", "the rate or users of a k6 scenario (see *Stages, k6 and Prometheus*)"),
+            key("prometheus", Map(&PROMETHEUS), "", "open loop: a request rate recorded by Prometheus"),
             key(
                 "arrivals",
                 Words(&["poisson", "uniform", "deterministic"]),
@@ -351,12 +435,48 @@ pub static WORKLOAD: Block = Block {
                 "",
                 "closed loop: users who each wait for their answer, think, ask again",
             ),
-            key("think", Dist, "", "closed loop: the pause between an answer and the user's next request (required)"),
+            key(
+                "think",
+                Dist,
+                "",
+                "closed loop: the pause between an answer and the user's next request (required with `users`; \
+                 `0s` for a k6 virtual-user scenario, whose script's `sleep()` stormcast cannot see)",
+            ),
             key("trace", Map(&super::TRACE), "", "replay: requests at the times of a file's lines"),
             planned("client", "edge client timeouts and retries"),
         ],
     )
 };
+
+static STAGE_TY: Ty = Map(&STAGE);
+pub static STAGE: Block = block(
+    "stage",
+    "a stage",
+    "a stage is a map such as { duration: 1m, target: 500/s }",
+    &[
+        required("duration", Duration, "how long the rate takes to move to `target`"),
+        required("target", Rate, "the rate at the end of the stage"),
+    ],
+);
+pub static K6: Block = block(
+    "k6",
+    "k6",
+    "write k6: { file: load/options.json, scenario: lunch_peak }",
+    &[
+        required("file", File, "k6 options JSON, as `k6 inspect script.js` prints it, or a k6 config file"),
+        key("scenario", Text, "the only one", "the scenario under `scenarios` to take"),
+    ],
+);
+pub static PROMETHEUS: Block = block(
+    "prometheus",
+    "prometheus",
+    "write prometheus: { file: metrics/rate.json, series: { job: menu-api }, scale: 1.0 }",
+    &[
+        required("file", File, "a `query_range` JSON response (resultType matrix) of a request rate, per second"),
+        key("series", Any, "every series", "labels `{ name: value }` a series must have to be summed"),
+        key("scale", Number, "1.0", "multiplies the rate"),
+    ],
+);
 
 static SHAPE_TY: Ty = Map(&SHAPE);
 pub static SHAPE: Block = Block {
@@ -395,11 +515,12 @@ pub static DIURNAL: Block = block(
 pub static RAMP: Block = block(
     "ramp",
     "ramp",
-    "write ramp: { from: 0.1, to: 1.0, over: 5m }",
+    "write ramp: { from: 0.1, to: 1.0, over: 5m } (and at: 2m to start later)",
     &[
-        required("from", Number, "the factor at t = 0"),
-        required("to", Number, "the factor from `over` on"),
+        required("from", Number, "the factor until `at`"),
+        required("to", Number, "the factor from `at` + `over` on"),
         required("over", Duration, "how long the change takes"),
+        key("at", Duration, "0s", "when the change starts"),
     ],
 );
 pub static SPIKE: Block = block(
@@ -441,9 +562,19 @@ pub static FAULT: Union = Union {
         &PARTITION_FAULT,
         &PAUSES_FAULT,
         &SLOWDOWN_FAULT,
+        &CACHE_FLUSH_FAULT,
     ],
-    tags: &[&["latency"], &["errors"], &["crash"], &["outage"], &["partition"], &["pauses"], &["slowdown"]],
-    later: &[planned("cache_flush", KEYED_CACHES)],
+    tags: &[
+        &["latency"],
+        &["errors"],
+        &["crash"],
+        &["outage"],
+        &["partition"],
+        &["pauses"],
+        &["slowdown"],
+        &["cache_flush"],
+    ],
+    later: &[],
 };
 
 const AT: Key = required("at", Duration, "when it starts, from the start of the run (before its end)");
@@ -523,4 +654,14 @@ pub static SLOWDOWN_FAULT: Block = fault(
     "fault-slowdown",
     "a slowdown fault",
     &[AT, FOR, KIND, HIT, required("factor", Number, "`work` steps take this many times longer (a slower CPU)")],
+);
+pub static CACHE_FLUSH_FAULT: Block = fault(
+    "fault-cache-flush",
+    "a cache_flush fault",
+    &[
+        AT,
+        INSTANT,
+        KIND,
+        required("cache", Name("cache"), "the keyed cache emptied at once (every replica's, for `scope: replica`)"),
+    ],
 );

@@ -109,10 +109,10 @@ fn a_shape_peaks_where_the_run_reaches() {
     // A peak at 150 recurs at 50 (period 100).
     let late = Shape::Diurnal { period: d(100), min: 0.5, max: 2.0, peak_at: d(150) };
     assert_eq!(shape_peak(&late, d(60)), 2.0);
-    let ramp = Shape::Ramp { from: 1.0, to: 3.0, over: d(100) };
+    let ramp = Shape::Ramp { from: 1.0, to: 3.0, over: d(100), at: SimTime::ZERO };
     assert!(close(shape_peak(&ramp, d(50)), 2.0));
     assert_eq!(shape_peak(&ramp, d(500)), 3.0);
-    assert_eq!(shape_peak(&Shape::Ramp { from: 2.0, to: 0.5, over: d(10) }, d(50)), 2.0);
+    assert_eq!(shape_peak(&Shape::Ramp { from: 2.0, to: 0.5, over: d(10), at: SimTime::ZERO }, d(50)), 2.0);
     let spike = Shape::Spike { at: t(60), duration: d(10), factor: 4.0 };
     assert_eq!((shape_peak(&spike, d(100)), shape_peak(&spike, d(60))), (4.0, 1.0));
     let steps = Shape::Steps(vec![(t(0), 0.5), (t(10), 0.8), (t(20), 5.0)]);
