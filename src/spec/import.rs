@@ -22,14 +22,14 @@ use crate::engine::{SimDuration, SimTime};
 use crate::model::{Dist, DistId, Profile, Shape, WorkloadKind};
 
 /// The keys that give a workload its traffic, one per workload.
-pub(super) const SOURCES: [&str; 5] = ["rate", "users", "stages", "k6", "prometheus"];
+pub(super) const SOURCES: [&str; 6] = ["rate", "users", "stages", "k6", "prometheus", "trace"];
 
 /// The workload's kind if it has `stages`, `k6` or `prometheus`;
 /// `None` when it has none of them (the caller reads `rate`/`users`).
 /// A note says so when the traffic stops before `run` (the file's duration).
 pub(super) fn kind(cx: &mut Ctx, f: &Fields, run: SimDuration) -> Option<Option<WorkloadKind>> {
     let present: Vec<&str> = SOURCES.iter().copied().filter(|k| f.get(k).is_some()).collect();
-    let source = *present.iter().find(|k| !matches!(**k, "rate" | "users"))?;
+    let source = *present.iter().find(|k| !matches!(**k, "rate" | "users" | "trace"))?;
     if present.len() > 1 {
         let other = present.iter().find(|k| **k != source).expect("two sources");
         let msg = format!("a workload has one source of traffic; this one has '{source}' and '{other}'");

@@ -144,6 +144,9 @@ fn bad_traces_are_refused_naming_file_and_line() {
     let yaml = topology("1ms", "{ file: t.csv, column: TIMESTAMP, attributes: [ Tokens, Colour ] }");
     let got = refused(&yaml, &[("t.csv", &seconds_trace())]);
     assert!(got.contains("no column 'Colour'; the columns are 'TIMESTAMP', 'Tokens', 'Other'"), "{got}");
+    let yaml = topology("1ms", "{ file: t.csv }").replace("    trace:", "    stages: [ [10s, 5/s] ]\n    trace:");
+    let got = refused(&yaml, &[("t.csv", &seconds_trace())]);
+    assert!(got.contains("a workload has one source of traffic; this one has 'stages' and 'trace'"), "{got}");
     let yaml = topology("1ms", "{ file: t.csv, start: 1h }");
     assert!(refused(&yaml, &[("t.csv", &seconds_trace())]).contains("has no requests in its window"));
 }
