@@ -10,14 +10,9 @@ use stormcast::sim::{RunOptions, run};
 
 const CHILD_ENV: &str = "STORMCAST_MEMORY_CHILD_SECS";
 
-fn peak_rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
+#[path = "common/rss.rs"]
+mod rss;
+use rss::peak_rss_kib;
 
 fn child(secs: u64) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies/mm1.yaml");

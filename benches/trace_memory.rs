@@ -16,14 +16,9 @@ use stormcast::sim::{RunOptions, run};
 
 const CHILD_ENV: &str = "STORMCAST_TRACE_CHILD";
 
-fn peak_rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
+#[path = "common/rss.rs"]
+mod rss;
+use rss::peak_rss_kib;
 
 /// Writes about `mib` MiB of trace; returns the topology and the trace's span.
 fn write_trace(dir: &Path, mib: u64) -> (PathBuf, u64) {

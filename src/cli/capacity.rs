@@ -9,13 +9,8 @@ use crate::engine::SimDuration;
 use crate::experiment::capacity::{self, RatePoint, Search};
 use crate::model::{Slo, Stat, WorkloadId, WorkloadKind};
 use crate::report;
-use crate::spec::units;
+use crate::spec::{did_you_mean, units};
 use std::path::PathBuf;
-
-/// " — did you mean 'x'?" or nothing.
-fn did_you_mean_text(word: &str, candidates: &[&str]) -> String {
-    crate::spec::suggest(word, candidates.iter().copied()).map_or(String::new(), |s| format!(" — did you mean '{s}'?"))
-}
 
 pub(super) struct CapArgs {
     pub file: PathBuf,
@@ -47,7 +42,7 @@ pub fn parse_slo(text: &str, wl: WorkloadId, name: &str) -> Result<Slo, String> 
         }
         let Some(stat) = Stat::ALL.iter().copied().find(|s| s.word() == k) else {
             let words: Vec<&str> = Stat::ALL.iter().map(|s| s.word()).chain(["success"]).collect();
-            return Err(format!("--slo: '{k}' is no SLO key{}", did_you_mean_text(k, &words)));
+            return Err(format!("--slo: '{k}' is no SLO key{}", did_you_mean(k, words.iter().copied())));
         };
         let d = units::parse_duration(v).map_err(|e| format!("--slo {k}: {e}"))?;
         if d == SimDuration::ZERO {
@@ -78,7 +73,7 @@ pub(super) fn cmd_capacity(a: &CapArgs) -> i32 {
         return usage_error(&format!(
             "--workload: no workload '{}'{} (the workloads are: {})",
             a.workload,
-            did_you_mean_text(&a.workload, &names),
+            did_you_mean(&a.workload, names.iter().copied()),
             names.join(", ")
         ));
     };

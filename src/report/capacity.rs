@@ -15,13 +15,9 @@ fn rate(x: Option<f64>) -> String {
     x.map_or_else(|| "none".into(), |r| format!("{r:.1}/s"))
 }
 
-/// `mean ± half-width`, scaled, or "—" without a value.
+/// `mean ± half-width` to 2 decimals, scaled, or "—" without a value.
 fn est(x: &Estimate, scale: f64) -> String {
-    if x.n == 0 {
-        "—".to_string()
-    } else {
-        format!("{:.2} ± {:.2}", x.mean * scale, (x.ci95[1] - x.ci95[0]) / 2.0 * scale)
-    }
+    super::experiment_text::est(Some(x), scale, 2)
 }
 
 /// The capacity in words and the curve as a table.

@@ -10,7 +10,7 @@ use crate::experiment::summary::{ExperimentResult, PointResult};
 use std::fmt::Write;
 
 /// `12.3 ± 0.4`, or `—` without a value.
-fn est(e: Option<&Estimate>, scale: f64, digits: usize) -> String {
+pub(super) fn est(e: Option<&Estimate>, scale: f64, digits: usize) -> String {
     match e {
         Some(e) if e.n > 0 => {
             let half = (e.ci95[1] - e.ci95[0]) / 2.0 * scale;

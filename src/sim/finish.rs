@@ -54,6 +54,10 @@ impl World<'_> {
         let mut services = BTreeMap::new();
         let mut findings = Vec::new();
         let mut replica_hours_total = 0.0;
+        let mut endpoints_of: Vec<Vec<usize>> = vec![Vec::new(); m.services.len()];
+        for (k, ep) in m.endpoints.iter().enumerate() {
+            endpoints_of[ep.service.ix()].push(k);
+        }
         for (i, svc) in m.services.iter().enumerate() {
             let (replicas, replica_hours, serving_ns) = replica_figures(&mut self, i, end);
             replica_hours_total += replica_hours;
@@ -84,19 +88,17 @@ impl World<'_> {
                 replica_hours,
                 scale_events,
                 latency_ms: s.latency.summary(),
-                endpoints: m
-                    .endpoints
+                endpoints: endpoints_of[i]
                     .iter()
-                    .enumerate()
-                    .filter(|(_, ep)| ep.service.ix() == i)
-                    .map(|(k, ep)| {
-                        let e = &self.stats.endpoints[k];
-                        let r = EndpointResult {
-                            completed: e.completed,
-                            errors: e.errors,
-                            latency_ms: e.latency.summary(),
+                    .map(|&k| {
+                        let r = if self.stats.several_endpoints[i] {
+                            let e = &self.stats.endpoints[k];
+                            EndpointResult { completed: e.completed, errors: e.errors, latency_ms: e.latency.summary() }
+                        } else {
+                            // The only endpoint: the service's own figures.
+                            EndpointResult { completed: s.completed, errors: s.errors, latency_ms: s.latency.summary() }
                         };
-                        (ep.name.clone(), r)
+                        (m.endpoints[k].name.clone(), r)
                     })
                     .collect(),
             };

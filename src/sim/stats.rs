@@ -103,9 +103,12 @@ pub(crate) struct Stats {
     pub wl_live: Vec<u64>,
     /// Per workload with an SLO: what it did in the judged window being filled.
     pub slo_windows: Vec<Option<SloWindow>>,
-    /// Per endpoint: completed attempts, of which errors, and their
-    /// server-side latency (2 digits: 1%).
+    /// Per endpoint of a service with several: completed attempts, of
+    /// which errors, and their server-side latency (2 digits: 1%). A
+    /// service's only endpoint has the service's own figures (not kept twice).
     pub endpoints: Vec<EndpointStats>,
+    /// Per service: whether it has more than one endpoint.
+    pub several_endpoints: Vec<bool>,
     /// Per call site: the latency of successful calls as the caller saw
     /// them, first attempt sent to answer, retries and backoff included.
     pub edge_latency: Vec<Hist>,
@@ -165,6 +168,13 @@ impl Stats {
             median_band: vec![(0, 0); m.workloads.len()],
             wl_live: vec![0; m.workloads.len()],
             endpoints: vec![EndpointStats { completed: 0, errors: 0, latency: Hist::new(2) }; m.endpoints.len()],
+            several_endpoints: {
+                let mut n = vec![0u32; m.services.len()];
+                for ep in &m.endpoints {
+                    n[ep.service.ix()] += 1;
+                }
+                n.into_iter().map(|k| k > 1).collect()
+            },
             edge_latency: vec![Hist::new(2); m.edges.len()],
             slo_windows: (0..m.workloads.len())
                 .map(|i| m.slo.iter().any(|o| o.workload.ix() == i).then(SloWindow::new))
@@ -309,6 +319,9 @@ impl Stats {
             s.errors += 1;
         }
         s.latency.record(server_latency.0);
+        if !self.several_endpoints[service.ix()] {
+            return;
+        }
         let e = &mut self.endpoints[endpoint.ix()];
         e.completed += 1;
         if outcome == Outcome::Error {

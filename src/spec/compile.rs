@@ -288,6 +288,14 @@ impl Emitter<'_, '_> {
         };
         let lookup = self.code.len();
         self.code.push(Instr::Cache { cache: CacheId(0), miss: 0 });
+        let miss = self.hit_then_miss(&f, depth, None);
+        self.code[lookup] = Instr::Cache { cache: id.unwrap_or(CacheId(0)), miss };
+    }
+
+    /// After a lookup instruction: the hit steps, a jump past the miss
+    /// steps, the miss steps and `after_miss`. Returns where the miss
+    /// steps start (for the lookup to jump to).
+    fn hit_then_miss(&mut self, f: &Fields, depth: usize, after_miss: Option<Instr>) -> u32 {
         if let Some(h) = f.get("hit") {
             self.steps(h, &f.at("hit"), depth);
         }
@@ -297,9 +305,10 @@ impl Emitter<'_, '_> {
         if let Some(m) = f.get("miss") {
             self.steps(m, &f.at("miss"), depth);
         }
+        self.code.extend(after_miss);
         let end = self.pc();
         self.code[jump] = Instr::Jump(end);
-        self.code[lookup] = Instr::Cache { cache: id.unwrap_or(CacheId(0)), miss };
+        miss
     }
 
     /// A `cache` step on a keyed cache: `CacheLookup`, the hit steps,
@@ -350,18 +359,7 @@ impl Emitter<'_, '_> {
         self.cache_depth += 1;
         let lookup = self.code.len();
         self.code.push(Instr::CacheLookup { site, slot, miss: 0 });
-        if let Some(h) = f.get("hit") {
-            self.steps(h, &f.at("hit"), depth);
-        }
-        let jump = self.code.len();
-        self.code.push(Instr::Jump(0));
-        let miss = self.pc();
-        if let Some(m) = f.get("miss") {
-            self.steps(m, &f.at("miss"), depth);
-        }
-        self.code.push(Instr::CacheFill { site, slot });
-        let end = self.pc();
-        self.code[jump] = Instr::Jump(end);
+        let miss = self.hit_then_miss(f, depth, Some(Instr::CacheFill { site, slot }));
         self.code[lookup] = Instr::CacheLookup { site, slot, miss };
         self.cache_depth -= 1;
     }
@@ -370,7 +368,10 @@ impl Emitter<'_, '_> {
     fn site(&mut self, cache: CacheId, invalidate: Option<f64>) -> CacheSiteId {
         let m = &mut self.b.model;
         let base = format!("{}@{}", m.caches[cache.ix()].name, m.endpoints[self.ep.ix()].full_name);
-        let ordinal = m.cache_sites.iter().filter(|s| s.cache == cache && s.endpoint == self.ep).count();
+        // This endpoint's sites are the last ones pushed (endpoints compile
+        // one at a time): count back over them only, not every site.
+        let ordinal =
+            m.cache_sites.iter().rev().take_while(|s| s.endpoint == self.ep).filter(|s| s.cache == cache).count();
         m.cache_sites.push(CacheSite { cache, endpoint: self.ep, name: format!("{base}#{ordinal}"), invalidate });
         CacheSiteId((m.cache_sites.len() - 1) as u32)
     }

@@ -44,6 +44,7 @@ pub mod units;
 mod workload;
 pub mod yaml;
 
+pub use decode::did_you_mean;
 pub use diag::{Diagnostic, Diagnostics, suggest};
 pub use source::{Loaded, MAX_FILE_BYTES, check_size, load, text_of};
 pub use topology::{DEFAULT_DURATION, LoadOptions, load_str, load_tree};

@@ -156,19 +156,17 @@ impl KeyedCaches {
         let ix = kc.index(replica);
         let found = kc.store(ix).get(key, now.0, ttl);
         let pending = kc.cfg.coalesce && found != Found::Hit;
-        let out = match found {
-            Found::Hit => Lookup::Hit,
-            _ if pending && kc.pending.contains_key(&(ix, key)) => {
-                kc.pending.get_mut(&(ix, key)).expect("present").push(strand);
-                Lookup::Parked
-            }
-            _ => {
-                if pending {
-                    kc.pending.insert((ix, key), Vec::new());
-                    self.fetchers.entry(strand.index()).or_default().push((strand, c, ix, key));
-                }
-                Lookup::Miss
-            }
+        let out = if found == Found::Hit {
+            Lookup::Hit
+        } else if !pending {
+            Lookup::Miss
+        } else if let Some(waiting) = kc.pending.get_mut(&(ix, key)) {
+            waiting.push(strand);
+            Lookup::Parked
+        } else {
+            kc.pending.insert((ix, key), Vec::new());
+            self.fetchers.entry(strand.index()).or_default().push((strand, c, ix, key));
+            Lookup::Miss
         };
         for n in [&mut kc.counts, &mut kc.interval] {
             n.lookups += 1;
