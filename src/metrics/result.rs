@@ -53,6 +53,30 @@ pub struct WorkloadResult {
     /// A replayed trace: its window and what happened when it ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<TraceReplay>,
+    /// What the edge client did, for a workload with `client:`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<ClientResult>,
+}
+
+/// A workload's edge client (`client:`): first tries apart from the
+/// users' own retries. Counts cover requests that arrived after the warm-up.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct ClientResult {
+    /// Attempts the users sent: first tries and retries.
+    pub attempts: u64,
+    /// Of them, retries.
+    pub retries: u64,
+    /// Attempts the users stopped waiting for (their `timeout`).
+    pub timeouts: u64,
+    /// Requests that succeeded on their first attempt.
+    pub first_try_ok: u64,
+    /// Requests that succeeded only after retrying.
+    pub ok_after_retry: u64,
+    /// Failed requests whose last attempt timed out at the client: the
+    /// user gave up waiting (the others failed with an answer).
+    pub gave_up: u64,
+    /// Attempts per request (1 without retries).
+    pub amplification: f64,
 }
 
 /// How a `trace:` workload was replayed.
@@ -469,6 +493,11 @@ pub struct WorkloadRow {
     pub p95_ms: Option<f64>,
     pub p99_ms: Option<f64>,
     pub in_flight: u64,
+    /// The edge client's retries and timeouts in the interval.
+    #[serde(default)]
+    pub client_retries: u64,
+    #[serde(default)]
+    pub client_timeouts: u64,
 }
 
 /// One row of `services.csv`.

@@ -389,6 +389,20 @@ pub struct Workload {
     pub name: String,
     pub target: EndpointId,
     pub kind: WorkloadKind,
+    /// What the users do at the edge (`client:`): none waits forever and never retries.
+    pub client: Option<EdgeClient>,
+}
+
+/// A workload's edge client (`client:`): the users' own per-attempt timeout
+/// and retries, before any service sees the request.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EdgeClient {
+    /// The user stops waiting for an attempt after this long.
+    pub timeout: Option<SimDuration>,
+    /// Retries of failed attempts (no budget: users do not share one).
+    pub retry: Option<RetryPolicy>,
+    /// When the user stops waiting, the entry service drops the attempt.
+    pub cancel: bool,
 }
 
 impl Model {

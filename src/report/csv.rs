@@ -15,11 +15,12 @@ pub(super) fn field(s: &str) -> String {
 }
 
 pub fn workloads_csv(s: &Series) -> String {
-    let mut o = String::from("t_s,workload,offered,ok,failed,p50_ms,p99_ms,in_flight,p95_ms\n");
+    let mut o =
+        String::from("t_s,workload,offered,ok,failed,p50_ms,p99_ms,in_flight,p95_ms,client_retries,client_timeouts\n");
     for r in &s.workloads {
         let _ = writeln!(
             o,
-            "{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{}",
             r.t_s,
             field(&s.workload_names[r.workload as usize]),
             r.offered,
@@ -28,7 +29,9 @@ pub fn workloads_csv(s: &Series) -> String {
             opt(r.p50_ms),
             opt(r.p99_ms),
             r.in_flight,
-            opt(r.p95_ms)
+            opt(r.p95_ms),
+            r.client_retries,
+            r.client_timeouts
         );
     }
     o

@@ -227,6 +227,9 @@ fn read_workloads(text: &str, s: &mut Series) -> Result<(), String> {
         .iter()
         .map(|n| csv.col(n))
         .collect::<Result<_, _>>()?;
+    // Columns added later: 0 when a stored run predates them.
+    let (retries, timeouts) = (csv.col("client_retries").ok(), csv.col("client_timeouts").ok());
+    let count = |f: &[String], c: Option<usize>, l| c.map_or(Ok(0), |c| num(f, c, l));
     while let Some((l, f)) = csv.next_row()? {
         s.workloads.push(WorkloadRow {
             t_s: num(&f, c[0], l)?,
@@ -238,6 +241,8 @@ fn read_workloads(text: &str, s: &mut Series) -> Result<(), String> {
             p95_ms: opt_num(&f, c[6], l)?,
             p99_ms: opt_num(&f, c[7], l)?,
             in_flight: num(&f, c[8], l)?,
+            client_retries: count(&f, retries, l)?,
+            client_timeouts: count(&f, timeouts, l)?,
         });
     }
     Ok(())
@@ -333,6 +338,8 @@ mod tests {
                     p95_ms: p.map(|x| x * 2.0),
                     p99_ms: p.map(|x| x * 3.0),
                     in_flight: 1,
+                    client_retries: i,
+                    client_timeouts: 3 - i,
                 });
             }
             s.caches.push(CacheRow {

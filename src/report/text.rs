@@ -117,8 +117,26 @@ fn workloads_table(o: &mut String, r: &RunResult) {
         if w.failed > 0 {
             t.text(format!("  failed: {}", causes(&w.causes)));
         }
+        if let Some(c) = &w.client {
+            t.text(format!("  client: {}", client_line(c)));
+        }
     }
     t.render(o);
+}
+
+/// What a workload's edge client did, in one line.
+pub(super) fn client_line(c: &crate::metrics::ClientResult) -> String {
+    format!(
+        "{} attempts ({} retries, x{:.2} per request), {} timed out; ok at first try {}, after retrying {}; \
+         gave up waiting {}",
+        thousands(c.attempts),
+        thousands(c.retries),
+        c.amplification,
+        thousands(c.timeouts),
+        thousands(c.first_try_ok),
+        thousands(c.ok_after_retry),
+        thousands(c.gave_up)
+    )
 }
 
 fn services_table(o: &mut String, r: &RunResult) {

@@ -7,9 +7,9 @@ use super::stats::origin_name;
 use super::world::World;
 use crate::engine::SimTime;
 use crate::metrics::{
-    CacheResult, ChainHop, Chains, CostResult, EdgeResult, EndpointResult, EngineResult, FailureCause, FailureCounts,
-    FaultResult, Finding, FindingKind, Hist, LatencySummary, ReplicaSummary, RunResult, ScaleEventResult, Series,
-    ServiceResult, SloCheck, SloResult, StopReason, TraceReplay, Window, WorkloadResult,
+    CacheResult, ChainHop, Chains, ClientResult, CostResult, EdgeResult, EndpointResult, EngineResult, FailureCause,
+    FailureCounts, FaultResult, Finding, FindingKind, Hist, LatencySummary, ReplicaSummary, RunResult,
+    ScaleEventResult, Series, ServiceResult, SloCheck, SloResult, StopReason, TraceReplay, Window, WorkloadResult,
 };
 use crate::model::{Slo, Stat};
 use std::collections::BTreeMap;
@@ -46,6 +46,7 @@ impl World<'_> {
                     failures,
                     causes,
                     trace: trace_replay(wl, m.duration),
+                    client: wl.client.map(|_| client_result(s)),
                 },
             );
         }
@@ -381,4 +382,9 @@ fn trace_replay(wl: &crate::model::Workload, run: crate::engine::SimDuration) ->
         passes,
         note,
     })
+}
+
+fn client_result(s: &super::stats::WorkloadStats) -> ClientResult {
+    let amplification = if s.offered > 0 { s.client.attempts as f64 / s.offered as f64 } else { 0.0 };
+    ClientResult { amplification, ..s.client }
 }

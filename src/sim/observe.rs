@@ -135,6 +135,8 @@ fn interval_ends(w: &mut World) {
             p95_ms: q(h, 0.95),
             p99_ms: q(h, 0.99),
             in_flight: w.stats.wl_live[i],
+            client_retries: iv.client_retries,
+            client_timeouts: iv.client_timeouts,
         });
         h.reset();
     }

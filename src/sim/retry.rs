@@ -20,12 +20,14 @@
 //!   Its results are every permitted attempt's (ok, duration).
 //! - One breaker, budget and throttle state per configured key (shared by
 //!   every replica of the caller), as if the clients shared a sidecar.
+//! - A workload's edge client (`client:`) retries by the first rule alone:
+//!   its users share no budget, throttle or breaker, and never hedge.
 
-use super::ids::EdgeId;
+use super::ids::{EdgeId, WorkloadId};
 use super::resilience::{self, BackoffState};
 use super::state::{Call, Outcome};
 use crate::engine::{RngStream, SimDuration, SimTime};
-use crate::model::{Budget, BudgetId, Model};
+use crate::model::{Budget, BudgetId, FailureKind, Model, RetryPolicy};
 
 /// The shared resilience state of a run, and each call site's backoff stream.
 pub(crate) struct Resilience {
@@ -34,6 +36,8 @@ pub(crate) struct Resilience {
     pub throttles: Vec<resilience::RetryThrottle>,
     /// Per call site: backoff jitter draws.
     backoff_rng: Vec<RngStream>,
+    /// Per workload: its edge client's backoff jitter draws.
+    client_backoff_rng: Vec<RngStream>,
 }
 
 /// What happens after an attempt of a call failed.
@@ -58,6 +62,11 @@ impl Resilience {
             budgets: m.budgets.iter().map(|b| resilience::RetryBudget::new(&b.cfg, SimTime::ZERO)).collect(),
             throttles: m.throttles.iter().map(|t| resilience::RetryThrottle::new(&t.cfg)).collect(),
             backoff_rng: site_names.iter().map(|n| RngStream::derive(seed, "backoff", n)).collect(),
+            client_backoff_rng: m
+                .workloads
+                .iter()
+                .map(|w| RngStream::derive(seed, "client-backoff", &w.name))
+                .collect(),
         }
     }
 
@@ -155,15 +164,9 @@ impl Resilience {
             return Decision::Wait { hedge };
         }
         let Some(policy) = e.retry else { return Decision::GiveUp };
-        let Some(kind) = o.failure() else { return Decision::GiveUp };
-        if !policy.on.contains(kind) || call.attempts_made >= policy.attempts {
+        let Some((kind, delay, backoff)) = next_retry(&policy, call, o, now, &mut self.backoff_rng[edge.ix()]) else {
             return Decision::GiveUp;
-        }
-        let mut backoff = call.backoff.unwrap_or_else(|| BackoffState::new(&policy.backoff));
-        let delay = backoff.next_delay(&policy.backoff, &mut self.backoff_rng[edge.ix()]);
-        if now + delay >= call.deadline.min(call.total_deadline) {
-            return Decision::GiveUp; // no time left for another attempt
-        }
+        };
         if let Some(b) = policy.budget
             && !self.budgets[b.ix()].try_retry(now, active())
         {
@@ -180,6 +183,25 @@ impl Resilience {
         Decision::Retry { delay, backoff, cost, charged }
     }
 
+    /// An attempt of workload `wl`'s request `call` failed with `o`: does
+    /// the user try again, and when?
+    pub fn after_client_failure(
+        &mut self,
+        m: &Model,
+        wl: WorkloadId,
+        call: &Call,
+        o: Outcome,
+        now: SimTime,
+    ) -> Decision {
+        let Some(policy) = m.workloads[wl.ix()].client.and_then(|c| c.retry) else {
+            return Decision::GiveUp;
+        };
+        match next_retry(&policy, call, o, now, &mut self.client_backoff_rng[wl.ix()]) {
+            Some((_, delay, backoff)) => Decision::Retry { delay, backoff, cost: None, charged: false },
+            None => Decision::GiveUp,
+        }
+    }
+
     /// A call that charged an Envoy budget for retries still in flight ended.
     pub fn call_ended(&mut self, m: &Model, call: &Call) {
         if let Some(edge) = call.edge
@@ -191,4 +213,26 @@ impl Resilience {
             }
         }
     }
+}
+
+/// What every retrying client decides alike: is the failure one `policy`
+/// retries, are attempts left, and does the backoff end before the call's
+/// deadlines? Then the kind, the backoff and the backoff's new state.
+fn next_retry(
+    policy: &RetryPolicy,
+    call: &Call,
+    o: Outcome,
+    now: SimTime,
+    rng: &mut RngStream,
+) -> Option<(FailureKind, SimDuration, BackoffState)> {
+    let kind = o.failure()?;
+    if !policy.on.contains(kind) || call.attempts_made >= policy.attempts {
+        return None;
+    }
+    let mut backoff = call.backoff.unwrap_or_else(|| BackoffState::new(&policy.backoff));
+    let delay = backoff.next_delay(&policy.backoff, rng);
+    if now + delay >= call.deadline.min(call.total_deadline) {
+        return None; // no time left for another attempt
+    }
+    Some((kind, delay, backoff))
 }

@@ -54,6 +54,8 @@ pub(crate) enum Origin {
     /// On a call edge, at the caller: its timeout, its circuit breaker, a
     /// partition.
     Edge(EdgeId),
+    /// At a workload's edge client: the user's own timeout (`client:`).
+    Client(WorkloadId),
 }
 
 /// The root cause of a failure: what went wrong first and where. It rides

@@ -13,7 +13,7 @@ use super::ids::{EdgeId, EndpointId, ServiceId, WorkloadId};
 use super::options::RunOptions;
 use super::state::{Cause, Origin, Outcome};
 use crate::engine::{SimDuration, SimTime};
-use crate::metrics::{CacheRow, Hist, Integral, ServiceRow, WorkloadRow};
+use crate::metrics::{CacheRow, ClientResult, Hist, Integral, ServiceRow, WorkloadRow};
 use crate::model::{FailureKind, Model};
 use std::collections::BTreeMap;
 
@@ -28,6 +28,9 @@ pub(crate) struct WorkloadStats {
     /// Counted requests not yet finished.
     pub in_flight: u64,
     pub latency: Hist,
+    /// What the edge client did (all zero without `client:`;
+    /// `amplification` is filled in at the end).
+    pub client: ClientResult,
 }
 
 #[derive(Clone)]
@@ -66,6 +69,9 @@ pub(crate) struct WorkloadInterval {
     pub offered: u64,
     pub ok: u64,
     pub failed: u64,
+    /// The edge client's retries and timeouts.
+    pub client_retries: u64,
+    pub client_timeouts: u64,
 }
 
 /// Counters of the current series interval, per service.
@@ -154,6 +160,7 @@ impl Stats {
             causes: BTreeMap::new(),
             in_flight: 0,
             latency: Hist::new(3),
+            client: ClientResult::default(),
         };
         Stats {
             workloads: vec![wl; m.workloads.len()],
@@ -206,9 +213,37 @@ impl Stats {
         self.wl_live[i] += 1;
     }
 
-    /// A request ended at the edge. Returns whether it belongs to the tail
-    /// chain (a counted success at or above the running p99).
-    pub fn request_done(&mut self, wl: WorkloadId, counted: bool, cause: Option<Cause>, latency: SimDuration) -> Bands {
+    /// The edge client of `wl` sent an attempt (a first try, or a `retry`).
+    pub fn client_attempt(&mut self, wl: WorkloadId, counted: bool, retry: bool) {
+        let i = wl.ix();
+        self.wl_interval[i].client_retries += u64::from(retry);
+        if counted {
+            let c = &mut self.workloads[i].client;
+            c.attempts += 1;
+            c.retries += u64::from(retry);
+        }
+    }
+
+    /// The edge client of `wl` stopped waiting for an attempt.
+    pub fn client_timeout(&mut self, wl: WorkloadId, counted: bool) {
+        let i = wl.ix();
+        self.wl_interval[i].client_timeouts += 1;
+        if counted {
+            self.workloads[i].client.timeouts += 1;
+        }
+    }
+
+    /// A request ended at the edge after `attempts` attempts. Returns
+    /// whether it belongs to the tail chain (a counted success at or above
+    /// the running p99).
+    pub fn request_done(
+        &mut self,
+        wl: WorkloadId,
+        counted: bool,
+        cause: Option<Cause>,
+        latency: SimDuration,
+        attempts: u32,
+    ) -> Bands {
         let i = wl.ix();
         self.wl_live[i] -= 1;
         let iv = &mut self.wl_interval[i];
@@ -236,6 +271,11 @@ impl Stats {
         let s = &mut self.workloads[i];
         s.in_flight -= 1;
         let Some(cause) = cause else {
+            if attempts <= 1 {
+                s.client.first_try_ok += 1;
+            } else {
+                s.client.ok_after_retry += 1;
+            }
             s.ok += 1;
             s.latency.record(latency.0);
             // Refresh the running p99 now and then: at each power of two from
@@ -249,6 +289,7 @@ impl Stats {
             return Bands { median: hi > 0 && (lo..=hi).contains(&latency.0), tail: est > 0 && latency.0 >= est };
         };
         s.failed_by[cause.kind as usize] += 1;
+        s.client.gave_up += u64::from(cause.origin == Origin::Client(wl));
         *s.causes.entry(cause).or_insert(0) += 1;
         Bands::default()
     }
@@ -415,6 +456,7 @@ pub(crate) fn origin_name(m: &Model, o: Origin) -> String {
     match o {
         Origin::Service(s) => m.services[s.ix()].name.clone(),
         Origin::Edge(e) => m.edges[e.ix()].name.clone(),
+        Origin::Client(w) => format!("{} client", m.workloads[w.ix()].name),
     }
 }
 

@@ -39,6 +39,7 @@ fn single(work: Dist, rate: f64, arrivals: Arrivals, secs: u64) -> Model {
             name: "w".into(),
             target: EndpointId(0),
             kind: WorkloadKind::Open { rate_per_s: rate, arrivals, shape: vec![] },
+            client: None,
         }],
         dists: vec![work],
         forks: vec![],

@@ -41,6 +41,8 @@ pub(crate) struct Lanes {
     pub total: Vec<Option<LaneId>>,
     /// Per service: the admission queue's `max_wait`.
     pub max_wait: Vec<Option<LaneId>>,
+    /// Per workload: its edge client's timeout.
+    pub client_timeout: Vec<Option<LaneId>>,
 }
 
 /// Run-wide counters.
@@ -123,6 +125,7 @@ impl<'m> World<'m> {
             hedge: m.edges.iter().map(|e| e.hedge.map(|h| q.lane(h.after))).collect(),
             total: m.edges.iter().map(|e| e.timeout_total.map(|d| q.lane(d))).collect(),
             max_wait: m.services.iter().map(|s| s.queue.max_wait.map(|d| q.lane(d))).collect(),
+            client_timeout: m.workloads.iter().map(|w| w.client.and_then(|c| c.timeout).map(|d| q.lane(d))).collect(),
         };
         let fleet = Fleet::new(m, seed);
         let keyed = KeyedCaches::new(m, seed, &|s| fleet.alive(ServiceId(s as u32)).collect());

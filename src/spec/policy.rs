@@ -19,13 +19,13 @@
 //! Not here: the step compiler (`compile`) and what the settings do (`sim`).
 
 use super::decode::{Ctx, Fields, Loc, did_you_mean, found, listing, shown};
-use super::keys::{ADAPTIVE, BACKOFF, BREAKER, BUDGET, HEDGE, POLICY, RETRY, SLOW_CALL, THROTTLE};
+use super::keys::{ADAPTIVE, BACKOFF, BREAKER, BUDGET, CLIENT, HEDGE, POLICY, RETRY, SLOW_CALL, THROTTLE};
 use super::topology::Build;
 use super::yaml::{Node, NodeKind};
 use crate::engine::SimDuration;
 use crate::model::{
-    AdaptiveCfg, AwsQuota, Backoff, BreakerCfg, BreakerId, BreakerWindow, Budget, BudgetId, DistId, Edge, FailureKind,
-    Hedge, Jitter, LimitAlgorithm, Model, RetryOn, RetryPolicy, Shared, Throttle, ThrottleId,
+    AdaptiveCfg, AwsQuota, Backoff, BreakerCfg, BreakerId, BreakerWindow, Budget, BudgetId, DistId, Edge, EdgeClient,
+    FailureKind, Hedge, Jitter, LimitAlgorithm, Model, RetryOn, RetryPolicy, Shared, Throttle, ThrottleId,
 };
 use std::collections::BTreeMap;
 
@@ -256,6 +256,34 @@ fn read_keys(cx: &mut Ctx, f: &Fields) -> CallPolicy {
         p.breaker = breaker(cx, n, &s.path, s.loc).map(|c| (c, s));
     }
     p
+}
+
+/// A workload's `client:` — a timeout and retries as on a call, without a
+/// budget (the users of a workload share none).
+pub(super) fn client(cx: &mut Ctx, n: &Node, path: &str) -> Option<EdgeClient> {
+    let f = cx.fields(n, path, n.loc(), &CLIENT)?;
+    let timeout = match f.get("timeout") {
+        Some(t) => Some(cx.positive_duration(t, &f.at("timeout"))?),
+        None => None,
+    };
+    let retry = match f.get("retry") {
+        Some(r) => {
+            let Retry { policy, budget } = retry(cx, r, &f.at("retry"), site(&f, "retry", r).loc)?;
+            if let Some((_, s)) = budget {
+                let msg = "a retry budget is shared by one service's clients; a workload's users share none";
+                let hint = Some("leave 'budget' out of the client's retry; it applies to calls".into());
+                cx.error(s.loc, &s.path, msg, hint);
+                return None;
+            }
+            Some(policy)
+        }
+        None => None,
+    };
+    let cancel = match f.get("cancel") {
+        Some(c) => cx.boolean(c, &f.at("cancel"))?,
+        None => false,
+    };
+    Some(EdgeClient { timeout, retry, cancel })
 }
 
 fn retry(cx: &mut Ctx, n: &Node, path: &str, at: Loc) -> Option<Retry> {

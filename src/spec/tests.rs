@@ -628,10 +628,7 @@ fn later_features_are_errors_not_ignored() {
         &SHOP.replace("    balancer: p2c\n", "    autoscale: { min: 2 }\n"),
         "missing 'max' in services.cart.autoscale",
     );
-    one_error(
-        &SHOP.replace("    arrivals: uniform\n", "    client: { timeout: 5s }\n"),
-        "'client' is not supported yet",
-    );
+    one_error(&SHOP.replace("    arrivals: uniform\n", "    client: { timeout: 0s }\n"), "must be longer than zero");
     let trace = SHOP.replace("    rate: 500/s\n    arrivals: uniform\n", "    trace: { file: t.csv }\n");
     // A trace replaces the rate: no complaint of a missing 'rate', but its
     // shape does not apply to a replay.

@@ -1,8 +1,8 @@
 //! Workloads: open loop (`rate`, `arrivals`, `shape`) and closed loop
 //! (`users`, `think`), as in the Workload section of
 //! `shared/spec/format.md`. `stages`, `k6` and `prometheus` are read by
-//! `import`; trace replay (`trace:`) by `trace`. The edge `client` is not
-//! built yet and is reported as such.
+//! `import`; trace replay (`trace:`) by `trace`; the edge `client` by
+//! `policy`, beside the call policies it resembles.
 
 use super::decode::{Ctx, Fields, Loc, found};
 use super::keys::{BURSTS, DIURNAL, RAMP, SHAPE, SPIKE, WORKLOAD};
@@ -52,8 +52,12 @@ fn workload(b: &mut Build, n: &Node, path: &str) -> Option<Workload> {
     let name = name.and_then(|nn| b.cx.text(nn, &f.at("name"), "a name"));
     let hint = Some("the endpoint requests are sent to, e.g. target: frontend.home");
     let target = b.cx.require(&f, "target", hint).and_then(|t| b.target(t, &f.at("target")));
+    let client = match f.get("client") {
+        Some(c) => super::policy::client(&mut b.cx, c, &f.at("client")).map(Some),
+        None => Some(None),
+    };
     if let Some(kind) = super::import::kind(&mut b.cx, &f, b.model.duration) {
-        return Some(Workload { name: name?.to_string(), target: target?, kind: kind? });
+        return Some(Workload { name: name?.to_string(), target: target?, kind: kind?, client: client? });
     }
     let kind = match (f.get("rate"), f.get("users")) {
         (Some(_), Some(u)) => {
@@ -82,7 +86,7 @@ fn workload(b: &mut Build, n: &Node, path: &str) -> Option<Workload> {
         b.cx.error(t.loc(), &f.at("trace"), msg, None);
         return None;
     }
-    Some(Workload { name: name?.to_string(), target: target?, kind: kind? })
+    Some(Workload { name: name?.to_string(), target: target?, kind: kind?, client: client? })
 }
 
 pub(super) fn misplaced(cx: &mut Ctx, f: &Fields, keys: &[&str], mode: &str) {

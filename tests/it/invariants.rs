@@ -4,7 +4,8 @@
 //! endpoints mixing work and delay (most distribution forms), calls
 //! (timeouts, probability, on_failure, cancel, latency), parallel fan-outs
 //! with every join rule, weighted branches, sequences, repeats, caches and
-//! failures, under open (shaped) and closed workloads — written as YAML,
+//! failures, under open (shaped) and closed workloads (some with edge
+//! clients that time out and retry) — written as YAML,
 //! loaded through the real reader and run briefly, twice (the bytes must
 //! match), with invariants checked. Only invariants are judged, never
 //! numbers. A failure prints the seed and the YAML to rerun it.
@@ -347,6 +348,14 @@ fn random_topology_with(seed: u64, hostile: bool) -> String {
         } else {
             let _ = writeln!(y, "    users: {}", g.range(1, 30));
             let _ = writeln!(y, "    think: exp({}ms)", g.range(1, 200));
+        }
+        if g.chance(0.3) {
+            let (timeout, attempts) = (g.range(5, 200), g.range(1, 3));
+            let cancel = g.chance(0.5);
+            let _ = writeln!(
+                y,
+                "    client: {{ timeout: {timeout}ms, retry: {{ attempts: {attempts}, backoff: {{ base: 5ms, jitter: full }} }}, cancel: {cancel} }}"
+            );
         }
     }
     y

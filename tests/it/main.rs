@@ -15,6 +15,8 @@
 //! - [`caches`]: keyed caches against Che's approximation, the TTL renewal
 //!   formula, and what flushes, restarts, coalescing and warm starts do;
 //! - [`storms`]: retries, hedges, breakers and faults against arithmetic;
+//! - [`clients`]: edge clients' timeouts, retries and cancellation
+//!   against arithmetic;
 //! - [`imports`]: k6 options, Prometheus responses and `stages` as
 //!   arrivals over time (counts against integrals), bad files refused;
 //! - [`autoscale`]: the HPA in the simulation under step loads;
@@ -38,6 +40,7 @@ mod architecture;
 mod autoscale;
 mod caches;
 mod cli;
+mod clients;
 mod common;
 mod corpus;
 mod deploy;

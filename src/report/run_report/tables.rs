@@ -4,7 +4,7 @@
 
 use super::super::page::{Block, Cell, Format, Page, Table, Text};
 use super::super::table::{ms, opt_ms, thousands};
-use super::super::text::{causes, hop_total};
+use super::super::text::{causes, client_line, hop_total};
 use super::charts;
 use crate::metrics::{ChainHop, LatencySummary, RunResult};
 
@@ -34,6 +34,9 @@ pub(super) fn workloads(p: &mut Page, r: &RunResult) {
         t.row(cells);
         if w.failed > 0 {
             t.note(Text::new().code(name).t(format!(" failed: {}", causes(&w.causes))));
+        }
+        if let Some(c) = &w.client {
+            t.note(Text::new().code(name).t(format!(" client: {}", client_line(c))));
         }
     }
     p.push(Block::Table(t));

@@ -44,13 +44,32 @@ pub(crate) fn on_timeout(w: &mut World, key: AttemptKey) {
     if a.orphan {
         return; // answered already, or abandoned
     }
-    let (call, service, sent) = (a.call, a.service, a.sent);
-    let edge = w.calls.get(call).and_then(|c| c.edge).expect("only calls on an edge time out");
-    w.stats.edge(edge).timeouts += 1;
+    let (call, service, sent, counted) = (a.call, a.service, a.sent, a.counted);
     w.stats.attempt_timed_out(service);
-    abandon_attempt(w, key, w.m.edges[edge.ix()].cancel);
-    let cause = Cause { kind: FailureKind::Timeout, origin: Origin::Edge(edge) };
+    let origin = match w.calls.get(call).map(|c| (c.edge, c.parent)) {
+        Some((Some(edge), _)) => {
+            w.stats.edge(edge).timeouts += 1;
+            Origin::Edge(edge)
+        }
+        Some((None, Parent::Request { wl, .. })) => {
+            w.stats.client_timeout(wl, counted);
+            Origin::Client(wl)
+        }
+        _ => unreachable!("only calls on an edge and requests with a client time out"),
+    };
+    abandon_attempt(w, key, cancels(w, call));
+    let cause = Cause { kind: FailureKind::Timeout, origin };
     attempt_ended(w, call, key, Outcome::Timeout, Some(cause), sent);
+}
+
+/// Whether the server drops an attempt of `call` its caller stopped
+/// waiting for: `cancel: true` on the call, or on the workload's client.
+pub(crate) fn cancels(w: &World, call: CallKey) -> bool {
+    match w.calls.get(call).map(|c| (c.edge, c.parent)) {
+        Some((Some(e), _)) => w.m.edges[e.ix()].cancel,
+        Some((None, Parent::Request { wl, .. })) => w.m.workloads[wl.ix()].client.is_some_and(|c| c.cancel),
+        _ => false,
+    }
 }
 
 /// True if nobody waits for `call` any more: its caller's attempt ended
@@ -139,9 +158,11 @@ pub(crate) fn attempt_failed(
 
 /// The caller stops waiting for every live attempt of `call` but `keep`.
 fn abandon_live_attempts(w: &mut World, call: CallKey, keep: Option<AttemptKey>) {
-    let Some(c) = w.calls.get_mut(call).filter(|c| c.live_count() > 0) else { return };
-    let (live, n) = c.take_live();
-    let cancel = c.edge.is_some_and(|e| w.m.edges[e.ix()].cancel);
+    if w.calls.get(call).is_none_or(|c| c.live_count() == 0) {
+        return;
+    }
+    let cancel = cancels(w, call);
+    let (live, n) = w.calls.get_mut(call).expect("live").take_live();
     for a in live[..n].iter().flatten().copied() {
         if Some(a) != keep {
             abandon_attempt(w, a, cancel);
@@ -199,6 +220,7 @@ pub(crate) fn on_calls_abandoned(w: &mut World, attempt: AttemptKey) {
 /// short-circuited or refused).
 fn call_done(w: &mut World, call_key: CallKey, outcome: Outcome, cause: Option<Cause>, attempt: Option<AttemptKey>) {
     let now = w.now();
+    let cancel = cancels(w, call_key);
     let mut call = w.calls.remove(call_key).expect("a call ends once");
     // Out of its caller attempt's list.
     if let Some(p) = call.prev.and_then(|p| w.calls.get_mut(p)) {
@@ -211,7 +233,6 @@ fn call_done(w: &mut World, call_key: CallKey, outcome: Outcome, cause: Option<C
         n.prev = call.prev;
     }
     if call.live_count() > 0 {
-        let cancel = call.edge.is_some_and(|e| w.m.edges[e.ix()].cancel);
         let (live, n) = call.take_live();
         for a in live[..n].iter().flatten().copied() {
             abandon_attempt(w, a, cancel);
@@ -240,7 +261,7 @@ fn call_done(w: &mut World, call_key: CallKey, outcome: Outcome, cause: Option<C
     match call.parent {
         Parent::Request { wl, user } => {
             w.count.requests_in_flight -= 1;
-            let bands = w.stats.request_done(wl, call.counted, cause, now.since(call.start));
+            let bands = w.stats.request_done(wl, call.counted, cause, now.since(call.start), call.attempts_made);
             if cause.is_none() && call.counted {
                 w.chains.finish_request(wl, callee_chain, bands);
             } else {

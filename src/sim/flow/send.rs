@@ -189,10 +189,16 @@ pub(crate) fn send_attempt(w: &mut World, call_key: CallKey, kind: AttemptKind) 
         }
         arm_hedge(w, call_key, e);
     }
+    let wl = if edge.is_none() { w.workload_of(call_key) } else { None };
+    if let Some(wl) = wl {
+        w.stats.client_attempt(wl, counted, kind == AttemptKind::Retry);
+        if let Some(lane) = w.lanes.client_timeout[wl.ix()] {
+            w.arm(lane, Event::TimeoutFired { attempt });
+        }
+    }
     if blocked.is_some() {
         return; // a partition that hangs: the attempt never arrives
     }
-    let wl = if edge.is_none() { w.workload_of(call_key) } else { None };
     let d = network_latency(w, edge, wl) + w.faults.added_latency(w.m, service);
     if d.0 == 0 && w.count.inline_depth < MAX_INLINE_DEPTH {
         // Arrives now. Handled inline: the caller is parked (or is the edge
@@ -258,13 +264,19 @@ pub(crate) fn send_hedge(w: &mut World, call: CallKey) {
 pub(crate) fn retry_or_not(w: &mut World, call: CallKey, o: Outcome) -> bool {
     let now = w.now();
     let c = w.calls.get(call).expect("live call");
-    let Some(edge) = c.edge else { return false };
-    let callee_service = w.endpoint_service(c.callee);
-    let fleet = &w.fleet;
-    let d = w.res.after_failure(w.m, edge, c, o, now, || fleet.outstanding(callee_service));
+    let d = match (c.edge, c.parent) {
+        (Some(edge), _) => {
+            let callee_service = w.endpoint_service(c.callee);
+            let fleet = &w.fleet;
+            w.res.after_failure(w.m, edge, c, o, now, || fleet.outstanding(callee_service))
+        }
+        (None, Parent::Request { wl, .. }) => w.res.after_client_failure(w.m, wl, c, o, now),
+        (None, _) => Decision::GiveUp,
+    };
     match d {
         Decision::GiveUp => false,
         Decision::Throttled => {
+            let edge = w.calls.get(call).and_then(|c| c.edge).expect("only calls on an edge are throttled");
             w.stats.edge(edge).throttled += 1;
             false
         }

@@ -41,6 +41,22 @@ pub static POLICY: Block = block(
     ],
 );
 
+pub static CLIENT: Block = block(
+    "client",
+    "a workload's client",
+    "write client: { timeout: 5s, retry: { attempts: 2, backoff: { base: 1s, jitter: full } } }",
+    &[
+        key("timeout", Duration, "", "the user stops waiting for an attempt after this long"),
+        key("retry", Map(&RETRY), "", "the user tries again after a failed attempt (`budget` does not apply)"),
+        key(
+            "cancel",
+            Bool,
+            "false",
+            "when the user stops waiting, `true` makes the entry service drop the attempt; `false` leaves it running",
+        ),
+    ],
+);
+
 pub static RETRY: Block = block(
     "retry",
     "retry",

@@ -443,7 +443,12 @@ pub static WORKLOAD: Block = Block {
                  `0s` for a k6 virtual-user scenario, whose script's `sleep()` stormcast cannot see)",
             ),
             key("trace", Map(&super::TRACE), "", "replay: requests at the times of a file's lines"),
-            planned("client", "edge client timeouts and retries"),
+            key(
+                "client",
+                Map(&super::CLIENT),
+                "",
+                "what the users do at the edge: their own timeout and retries (see *Edge clients*)",
+            ),
         ],
     )
 };
