@@ -301,6 +301,10 @@ pub enum FindingKind {
     Flapping,
     SloViolation,
     StoppedEarly,
+    /// A consumer group's lag grew without bound.
+    Backlog,
+    /// Messages reached a dead-letter queue.
+    DeadLetters,
 }
 
 impl FindingKind {
@@ -316,6 +320,8 @@ impl FindingKind {
             FindingKind::Flapping => "flapping",
             FindingKind::SloViolation => "slo_violation",
             FindingKind::StoppedEarly => "stopped_early",
+            FindingKind::Backlog => "backlog",
+            FindingKind::DeadLetters => "dead_letters",
         }
     }
 }
@@ -437,6 +443,59 @@ pub struct CacheResult {
     pub entries_end: Option<u64>,
 }
 
+/// A queue after the warm-up (`queues:`), over all its consumer groups
+/// (each group receives every message).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct QueueResult {
+    /// Messages the broker accepted (a dropped one included).
+    pub published: u64,
+    /// Messages consumers finished successfully, over all groups.
+    pub processed: u64,
+    /// Messages moved to the dead-letter queue after `max_deliveries`.
+    pub dead_lettered: u64,
+    /// Deliveries after the first (a failure, a crash, a visibility timeout).
+    pub redelivered: u64,
+    /// Publishes refused by a full queue (`when_full: reject`, or `block`
+    /// past its timeout).
+    pub rejected: u64,
+    /// Messages discarded: a full queue with `when_full: drop`, a consumer
+    /// failure under `at_most_once`, or `retention` run out.
+    pub dropped: u64,
+    /// Publishers that waited for room (`when_full: block`) and their mean wait.
+    pub blocked: u64,
+    pub blocked_ms_mean: Option<f64>,
+    /// Messages waiting (not being processed), most over any group.
+    pub depth_max: u64,
+    pub depth_end: u64,
+    /// Age of the oldest waiting message, most over the run and groups.
+    pub lag_max_s: f64,
+    /// From the broker accepting a message to a consumer finishing it.
+    pub time_to_processed_ms: LatencySummary,
+    /// Per consumer group.
+    pub groups: BTreeMap<String, QueueGroupResult>,
+}
+
+/// One consumer group of a queue.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct QueueGroupResult {
+    /// `service.endpoint` of the consumers.
+    pub endpoint: String,
+    /// `partitioned` or `competing`.
+    pub mode: String,
+    pub processed: u64,
+    pub dead_lettered: u64,
+    pub redelivered: u64,
+    pub dropped: u64,
+    pub depth_max: u64,
+    pub depth_end: u64,
+    /// Messages waiting or being processed at the end.
+    pub lag_end: u64,
+    pub lag_max_s: f64,
+    /// Mean busy consumers over consumers (replicas × concurrency).
+    pub consumer_utilization: f64,
+    pub time_to_processed_ms: LatencySummary,
+}
+
 /// One fault of the chaos schedule, as it ran.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct FaultResult {
@@ -460,6 +519,9 @@ pub struct RunResult {
     pub services: BTreeMap<String, ServiceResult>,
     pub edges: BTreeMap<String, EdgeResult>,
     pub caches: BTreeMap<String, CacheResult>,
+    /// Queues and topics (`queues:`); absent without.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub queues: BTreeMap<String, QueueResult>,
     pub chains: BTreeMap<String, Chains>,
     pub findings: Vec<Finding>,
     /// The chaos schedule as it ran.
@@ -535,6 +597,26 @@ pub struct CacheRow {
     pub entries: u64,
 }
 
+/// One row of `queues.csv`: one consumer group of a queue in one interval.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct QueueRow {
+    pub t_s: f64,
+    /// Index into `Series::queue_names` (`queue` or `queue/group`).
+    pub queue: u32,
+    pub published: u64,
+    pub processed: u64,
+    pub redelivered: u64,
+    pub dead_lettered: u64,
+    pub rejected: u64,
+    /// At the interval's end: messages waiting, being processed, and the
+    /// age of the oldest waiting one (0 when none waits).
+    pub depth: u64,
+    pub in_flight: u64,
+    pub lag_s: f64,
+    /// Consumers of the group at the interval's end (replicas × concurrency).
+    pub consumers: u64,
+}
+
 /// Per-interval series. Rows reference workloads, services and caches by
 /// index into `workload_names` / `service_names` / `cache_names`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -549,4 +631,10 @@ pub struct Series {
     pub cache_names: Vec<String>,
     #[serde(default)]
     pub caches: Vec<CacheRow>,
+    /// Queues only (empty without): one name per queue and consumer group,
+    /// `queue/group`.
+    #[serde(default)]
+    pub queue_names: Vec<String>,
+    #[serde(default)]
+    pub queues: Vec<QueueRow>,
 }

@@ -113,6 +113,7 @@ pub fn instruction_mass(m: &Model, code: &[Instr]) -> Vec<f64> {
             Instr::Work(_)
             | Instr::Delay(_)
             | Instr::Call(_)
+            | Instr::Publish(_)
             | Instr::CacheFill { .. }
             | Instr::CacheInvalidate { .. } => mass[next] += x,
             Instr::Fail { p } => mass[next] += x * (1.0 - p),
@@ -190,6 +191,7 @@ pub fn instruction_max(m: &Model, code: &[Instr]) -> Vec<f64> {
             Instr::Work(_)
             | Instr::Delay(_)
             | Instr::Call(_)
+            | Instr::Publish(_)
             | Instr::Fail { .. }
             | Instr::CacheFill { .. }
             | Instr::CacheInvalidate { .. } => reach(&mut most, next, x),
@@ -322,6 +324,7 @@ impl<F: Fn(super::EdgeId) -> Vec<f64>> Worst<'_, F> {
             let next = match self.code[pc] {
                 Instr::Work(_)
                 | Instr::Delay(_)
+                | Instr::Publish(_)
                 | Instr::Fail { .. }
                 | Instr::CacheFill { .. }
                 | Instr::CacheInvalidate { .. } => pc + 1,

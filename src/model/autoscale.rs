@@ -81,6 +81,10 @@ pub enum Metric {
     InFlight { target_avg_milli: u64, source: MetricSource },
     /// Requests per second per replica, in thousandths.
     Rps { target_avg_milli: u64, source: MetricSource },
+    /// Messages waiting or being processed (lag) in the queues the service
+    /// consumes, per replica, in thousandths: KEDA's queue scalers, an
+    /// `External` `AverageValue` metric (`ceil(total / target)`).
+    Lag { target_avg_milli: u64 },
 }
 
 /// How a per-replica metric reaches the controller.

@@ -12,6 +12,7 @@ mod dist;
 mod fault;
 mod policy;
 mod profile;
+mod queue;
 mod slo;
 mod trace;
 mod zipf;
@@ -24,6 +25,7 @@ pub use policy::{
     RetryOn, RetryPolicy, Shared, Throttle,
 };
 pub use profile::Profile;
+pub use queue::{ConsumerGroup, ConsumerMode, Delivery, Publish, Queue, WhenFull};
 pub use slo::{Slo, Stat};
 pub use trace::{Layout, OnEnd, OpenTrace, TimeUnit, Trace, TraceFormat};
 pub use zipf::Zipf;
@@ -68,7 +70,11 @@ id_type!(
     /// Index into [`Model::throttles`].
     ThrottleId,
     /// Index into [`Model::faults`].
-    FaultId
+    FaultId,
+    /// Index into [`Model::queues`].
+    QueueId,
+    /// Index into [`Model::publishes`]: one `publish` step.
+    PublishId
 );
 
 /// A whole validated topology.
@@ -107,6 +113,10 @@ pub struct Model {
     /// Names of the request attributes that trace workloads carry; a
     /// request's attribute vector is indexed like this.
     pub attributes: Vec<String>,
+    /// Queues and topics (`queues:`), in file order.
+    pub queues: Vec<Queue>,
+    /// The `publish` steps.
+    pub publishes: Vec<Publish>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -214,6 +224,8 @@ pub enum Instr {
     CacheInvalidate {
         site: CacheSiteId,
     },
+    /// Publish a message to a queue (and maybe wait for its reply).
+    Publish(PublishId),
     /// Send the response: end of the endpoint.
     Respond,
 }

@@ -181,6 +181,8 @@ impl World<'_> {
             services: std::mem::take(&mut self.obs.svc_rows),
             cache_names: m.caches.iter().filter(|c| c.keyed.is_some()).map(|c| c.name.clone()).collect(),
             caches: std::mem::take(&mut self.obs.cache_rows),
+            queue_names: Vec::new(),
+            queues: Vec::new(),
         };
 
         RunResult {
@@ -193,6 +195,7 @@ impl World<'_> {
             services,
             edges,
             caches,
+            queues: BTreeMap::new(),
             chains,
             findings,
             slo,

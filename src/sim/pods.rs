@@ -185,6 +185,7 @@ pub(crate) fn on_sync(w: &mut World, service: ServiceId) {
                 Metric::Cpu { .. } | Metric::CpuAverage { .. } => (0, MetricSource::Pods),
                 Metric::InFlight { source, .. } => (1, source),
                 Metric::Rps { source, .. } => (2, source),
+                Metric::Lag { .. } => return MetricInput::Total(0), // TODO(queues)
             };
             let Some(scrape) = &a.latest else {
                 return MetricInput::PerPod(Samples::new());

@@ -142,6 +142,8 @@ pub(super) fn load_root(
             cost_per_replica_hour: None,
             slo: Vec::new(),
             attributes: Vec::new(),
+            queues: Vec::new(),
+            publishes: Vec::new(),
         },
         edge_sites: Vec::new(),
         cache_sites: Vec::new(),

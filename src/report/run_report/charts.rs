@@ -57,6 +57,7 @@ fn mark_color(k: FindingKind) -> usize {
         FindingKind::Recovered => 2,
         FindingKind::AutoscalerSlow | FindingKind::SloViolation => 5,
         FindingKind::Flapping | FindingKind::StoppedEarly => 6,
+        FindingKind::Backlog | FindingKind::DeadLetters => 3,
     }
 }
 

@@ -51,6 +51,7 @@ impl HpaSpec {
                 }
                 Metric::InFlight { target_avg_milli, source } => per_replica(target_avg_milli, source),
                 Metric::Rps { target_avg_milli, source } => per_replica(target_avg_milli, source),
+                Metric::Lag { target_avg_milli } => per_replica(target_avg_milli, MetricSource::External),
             })
             .collect();
         HpaSpec {

@@ -23,7 +23,7 @@ use super::super::world::World;
 use super::{Close, answer, close, send, serve};
 use crate::engine::RngStream;
 use crate::model::{
-    CacheId, CacheSiteId, DistId, FailureKind, ForkId, Instr, MAX_CACHE_DEPTH, MAX_LOOP_DEPTH, Model, Wait,
+    CacheId, CacheSiteId, DistId, FailureKind, ForkId, Instr, MAX_CACHE_DEPTH, MAX_LOOP_DEPTH, Model, PublishId, Wait,
 };
 
 /// The step a strand stopped at.
@@ -32,6 +32,7 @@ pub(crate) enum Step {
     Work(DistId),
     Delay(DistId),
     Call(EdgeId),
+    Publish(PublishId),
     Fork(ForkId),
     EndBranch,
     Respond,
@@ -65,6 +66,7 @@ pub(crate) fn next_step(m: &Model, code: &[Instr], s: &mut Strand, choice: &mut 
             Instr::Work(d) => break Step::Work(d),
             Instr::Delay(d) => break Step::Delay(d),
             Instr::Call(e) => break Step::Call(e),
+            Instr::Publish(p) => break Step::Publish(p),
             Instr::Fork(f) => break Step::Fork(f),
             Instr::EndBranch => break Step::EndBranch,
             Instr::Respond => break Step::Respond,
@@ -232,6 +234,7 @@ pub(crate) fn run_strand(w: &mut World, key: StrandKey) {
                 }
                 w.strands.get_mut(key).expect("live").pc += 1;
             }
+            Step::Publish(_p) => todo!("queues"),
             Step::Fork(f) => return fork(w, key, f, attempt),
             Step::EndBranch => return end_strand(w, key, End::Completed),
             Step::Respond => return finish_attempt(w, key, Outcome::Ok, None),
