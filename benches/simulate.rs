@@ -4,7 +4,9 @@
 //!     replica) per second;
 //! plus the shop with a timeout on every call, to price timeouts, and the
 //! shop with a cache in front of the catalogue's `get_product`: keyed
-//! (`caches:`, LRU under Zipf) against a fixed hit ratio, to price keys.
+//! (`caches:`, LRU under Zipf) against a fixed hit ratio, to price keys;
+//! and one hop as a call against the same hop through a queue (a publish
+//! and a consumer), to price messaging: requests/s and events per request.
 //! Figures are reported by criterion as elements/s.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -102,6 +104,29 @@ fn bench(c: &mut Criterion) {
     );
     g.throughput(Throughput::Elements(visits(&run(&fixed, &o))));
     g.bench_function("fixed_cache_on_catalogue_visits", |b| b.iter(|| run(&fixed, &o)));
+
+    // One hop, as a call and through a queue: the same work behind it.
+    let hop = |step: &str, top: &str| {
+        let text = format!(
+            "duration: 60s\n{top}services:\n  front: {{ cpus: 4, endpoints: {{ e: {{ steps: [ {step} ] }} }} }}\n  \
+             back: {{ cpus: 4, endpoints: {{ e: {{ work: exp(0.5ms) }} }} }}\nworkload: [ {{ name: w, target: front.e, \
+             rate: 4000/s }} ]\n"
+        );
+        let opts = stormcast::spec::LoadOptions { base_dir: Path::new(".").into(), files: &stormcast::cli::FsFiles };
+        stormcast::spec::load_str("hop.yaml", &text, &opts).unwrap_or_else(|d| panic!("{}", d.render("")))
+    };
+    let call = hop("{ call: back.e }", "");
+    let queue = hop(
+        "{ publish: q }",
+        "queues:\n  q: { consumers: [ { endpoint: back.e, concurrency: 4, mode: competing } ] }\n",
+    );
+    for (name, m) in [("call_hop_requests", &call), ("queue_hop_requests", &queue)] {
+        let r = run(m, &o);
+        let n: u64 = r.workloads.values().map(|w| w.offered).sum();
+        eprintln!("{name}: {:.1} events per request", r.engine.events as f64 / n as f64);
+        g.throughput(Throughput::Elements(n));
+        g.bench_function(name, |b| b.iter(|| run(m, &o)));
+    }
 
     // The retry-storm example: most attempts time out and are retried.
     let storm = load("retry-storm.yaml");

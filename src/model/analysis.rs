@@ -445,6 +445,7 @@ pub fn analyze(m: &Model) -> Analysis {
             }
         }
         max_depth.push(depth.iter().flatten().copied().max().unwrap_or(0));
+        messages(m, &topo_order, calls_from, &mut v, &mut reached);
         visits.push(v);
     }
     let unreachable = (0..m.services.len() as u32).filter(|&s| !reached[s as usize]).collect();
@@ -462,6 +463,56 @@ pub fn analyze(m: &Model) -> Analysis {
         capped_attempts: amp.capped_attempts,
         worst_path: amp.worst_path,
         load,
+    }
+}
+
+/// Adds to `v` (visits per request) what messages cause: each `publish`
+/// step visits every consumer group's endpoint once per message, and what
+/// that endpoint calls (or publishes) in turn, for a few generations of
+/// messages. Consumers' services count as reached.
+fn messages<'e>(
+    m: &Model,
+    topo_order: &[u32],
+    calls_from: impl Fn(usize) -> &'e [GraphEdge],
+    v: &mut [f64],
+    reached: &mut [bool],
+) {
+    if m.queues.is_empty() {
+        return;
+    }
+    let published = |visits: &[f64]| {
+        let mut next = vec![0.0; m.endpoints.len()];
+        for (ep, e) in m.endpoints.iter().enumerate() {
+            if visits[ep] == 0.0 || !e.code.iter().any(|i| matches!(i, Instr::Publish(_))) {
+                continue;
+            }
+            let mass = instruction_mass(m, &e.code);
+            for (pc, ins) in e.code.iter().enumerate() {
+                if let Instr::Publish(p) = ins {
+                    for c in &m.queues[m.publishes[p.ix()].queue.ix()].consumers {
+                        next[c.endpoint.ix()] += visits[ep] * mass[pc];
+                    }
+                }
+            }
+        }
+        next
+    };
+    let mut seed = published(v);
+    for _ in 0..8 {
+        if seed.iter().all(|x| *x == 0.0) {
+            return;
+        }
+        for &ep in topo_order {
+            let x = seed[ep as usize];
+            if x > 0.0 {
+                reached[m.endpoints[ep as usize].service.ix()] = true;
+                for e in calls_from(ep as usize) {
+                    seed[e.callee as usize] += x * e.calls_per_visit;
+                }
+            }
+        }
+        v.iter_mut().zip(&seed).for_each(|(a, b)| *a += b);
+        seed = published(&seed);
     }
 }
 

@@ -6,7 +6,8 @@
 //! `--interval`.
 
 use super::ids::{FaultId, ReplicaId, ServiceId, WorkloadId};
-use super::state::{AttemptKey, CallKey, StrandKey};
+use super::state::{AttemptKey, BlockedKey, CallKey, DeliveryKey, ReplyKey, StrandKey};
+use crate::model::PublishId;
 
 /// Something that happens at an instant. Named for what happened.
 #[derive(Clone, Copy, Debug)]
@@ -52,6 +53,16 @@ pub(crate) enum Event {
     HpaScrape { service: ServiceId },
     /// The HPA of a service syncs (`pods`).
     HpaSync { service: ServiceId },
+    /// A published message reaches its queue's broker.
+    PublishArrives { strand: StrandKey, publish: PublishId },
+    /// The publisher hears how its publish ended (`code`: `messages::Answer`).
+    PublishAnswered { strand: StrandKey, code: u8 },
+    /// A delivered message's visibility timeout passed.
+    VisibilityExpired { delivery: DeliveryKey },
+    /// A request-reply publisher stops waiting for the reply.
+    ReplyTimedOut { reply: ReplyKey },
+    /// A publisher blocked on a full queue gives up.
+    BlockExpired { blocked: BlockedKey },
 }
 
 impl Event {
@@ -78,6 +89,11 @@ impl Event {
             Event::FaultEnds { .. } => 20,
             Event::PauseStarts { .. } => 21,
             Event::CallsAbandoned { .. } => 22,
+            Event::PublishArrives { .. } => 23,
+            Event::PublishAnswered { .. } => 24,
+            Event::VisibilityExpired { .. } => 25,
+            Event::ReplyTimedOut { .. } => 26,
+            Event::BlockExpired { .. } => 27,
         }
     }
 }

@@ -8,10 +8,11 @@ use super::world::World;
 use crate::engine::SimTime;
 use crate::metrics::{
     CacheResult, ChainHop, Chains, ClientResult, CostResult, EdgeResult, EndpointResult, EngineResult, FailureCause,
-    FailureCounts, FaultResult, Finding, FindingKind, Hist, LatencySummary, ReplicaSummary, RunResult,
-    ScaleEventResult, Series, ServiceResult, SloCheck, SloResult, StopReason, TraceReplay, Window, WorkloadResult,
+    FailureCounts, FaultResult, Finding, FindingKind, Hist, LatencySummary, QueueGroupResult, QueueResult,
+    ReplicaSummary, RunResult, ScaleEventResult, Series, ServiceResult, SloCheck, SloResult, StopReason, TraceReplay,
+    Window, WorkloadResult,
 };
-use crate::model::{Slo, Stat};
+use crate::model::{ConsumerMode, Slo, Stat};
 use std::collections::BTreeMap;
 
 impl World<'_> {
@@ -173,6 +174,7 @@ impl World<'_> {
             });
         }
 
+        let queues = self.queue_results(end, measured_s, &mut findings);
         let series = Series {
             interval_s: self.opts.interval.as_secs_f64(),
             workload_names: m.workloads.iter().map(|w| w.name.clone()).collect(),
@@ -181,8 +183,8 @@ impl World<'_> {
             services: std::mem::take(&mut self.obs.svc_rows),
             cache_names: m.caches.iter().filter(|c| c.keyed.is_some()).map(|c| c.name.clone()).collect(),
             caches: std::mem::take(&mut self.obs.cache_rows),
-            queue_names: Vec::new(),
-            queues: Vec::new(),
+            queue_names: self.queue_names(),
+            queues: std::mem::take(&mut self.obs.queue_rows),
         };
 
         RunResult {
@@ -195,7 +197,7 @@ impl World<'_> {
             services,
             edges,
             caches,
-            queues: BTreeMap::new(),
+            queues,
             chains,
             findings,
             slo,
@@ -390,4 +392,130 @@ fn trace_replay(wl: &crate::model::Workload, run: crate::engine::SimDuration) ->
 fn client_result(s: &super::stats::WorkloadStats) -> ClientResult {
     let amplification = if s.offered > 0 { s.client.attempts as f64 / s.offered as f64 } else { 0.0 };
     ClientResult { amplification, ..s.client }
+}
+
+impl World<'_> {
+    /// `queue/group` per consumer group, as the series rows name them.
+    fn queue_names(&self) -> Vec<String> {
+        let m = self.m;
+        self.queues
+            .groups
+            .iter()
+            .map(|g| {
+                format!("{}/{}", m.queues[g.queue.ix()].name, m.queues[g.queue.ix()].consumers[g.index as usize].group)
+            })
+            .collect()
+    }
+
+    /// Each queue's result, and the `backlog` and `dead_letters` findings.
+    fn queue_results(
+        &mut self,
+        end: SimTime,
+        measured_s: f64,
+        findings: &mut Vec<Finding>,
+    ) -> BTreeMap<String, QueueResult> {
+        let m = self.m;
+        let mut out = BTreeMap::new();
+        let counting = end >= self.warmup;
+        for (qi, q) in m.queues.iter().enumerate() {
+            let mut groups = BTreeMap::new();
+            let (mut processed, mut dlq, mut redelivered, mut dropped) = (0, 0, 0, 0);
+            let (mut depth_max, mut depth_end, mut lag_max_s) = (0, 0, 0.0f64);
+            for gi in self.queues.of_queue[qi].clone() {
+                let service = self.queues.groups[gi as usize].service;
+                let consumers = if self.faults.outage(service).is_some() {
+                    0
+                } else {
+                    self.fleet.services[service.ix()].ready.len() as u64
+                        * u64::from(self.queues.groups[gi as usize].concurrency)
+                };
+                self.queues.meter(gi, end, consumers, counting);
+                let g = &self.queues.groups[gi as usize];
+                let c = &q.consumers[g.index as usize];
+                let lag_end_s = g.lag_s(end);
+                let s = &g.stats;
+                let lag = s.lag_max_s.max(lag_end_s);
+                processed += s.processed;
+                dlq += s.dead_lettered;
+                redelivered += s.redelivered;
+                dropped += s.dropped;
+                depth_max = depth_max.max(s.depth_max);
+                depth_end = depth_end.max(g.waiting);
+                lag_max_s = lag_max_s.max(lag);
+                let name = format!("{}/{}", q.name, c.group);
+                // Lag that grows without bound: the oldest message waited
+                // over a quarter of the measured run (and 10 s), and more
+                // wait than half-way through.
+                if lag_end_s >= 10.0 && lag_end_s >= 0.25 * measured_s && g.waiting > s.depth_mid.unwrap_or(0) {
+                    let half = measured_s / 2.0;
+                    let growth = (g.waiting - s.depth_mid.unwrap_or(0)) as f64 / half.max(1e-9);
+                    findings.push(Finding {
+                        kind: FindingKind::Backlog,
+                        subject: name.clone(),
+                        from_s: self.warmup.as_secs_f64(),
+                        to_s: end.as_secs_f64(),
+                        message: format!(
+                            "{} messages waiting at the end, the oldest for {:.1} s, growing by {:.1}/s over the second half: its consumers fall behind",
+                            g.waiting, lag_end_s, growth
+                        ),
+                        windows: Vec::new(),
+                    });
+                }
+                if s.dead_lettered > 0 {
+                    findings.push(Finding {
+                        kind: FindingKind::DeadLetters,
+                        subject: name.clone(),
+                        from_s: s.first_dlq.unwrap_or(end).as_secs_f64(),
+                        to_s: s.last_dlq.max(s.first_dlq.unwrap_or(end)).as_secs_f64(),
+                        message: format!(
+                            "{} messages went to the dead-letter queue after {} deliveries each",
+                            s.dead_lettered, q.max_deliveries
+                        ),
+                        windows: Vec::new(),
+                    });
+                }
+                let utilization = if s.capacity_ns > 0 { s.busy_ns as f64 / s.capacity_ns as f64 } else { 0.0 };
+                groups.insert(
+                    c.group.clone(),
+                    QueueGroupResult {
+                        endpoint: m.endpoints[c.endpoint.ix()].full_name.clone(),
+                        mode: match c.mode {
+                            ConsumerMode::Partitioned => "partitioned".into(),
+                            ConsumerMode::Competing => "competing".into(),
+                        },
+                        processed: s.processed,
+                        dead_lettered: s.dead_lettered,
+                        redelivered: s.redelivered,
+                        dropped: s.dropped,
+                        depth_max: s.depth_max,
+                        depth_end: g.waiting,
+                        lag_end: g.unfinished(),
+                        lag_max_s: lag,
+                        consumer_utilization: utilization,
+                        time_to_processed_ms: s.ttp.as_ref().map(|h| h.summary()).unwrap_or_default(),
+                    },
+                );
+            }
+            let qs = &self.queues.stats[qi];
+            out.insert(
+                q.name.clone(),
+                QueueResult {
+                    published: qs.published,
+                    processed,
+                    dead_lettered: dlq,
+                    redelivered,
+                    rejected: qs.rejected,
+                    dropped: dropped + qs.dropped,
+                    blocked: qs.blocked,
+                    blocked_ms_mean: self.queues.blocked_ms_mean(crate::model::QueueId(qi as u32)),
+                    depth_max,
+                    depth_end,
+                    lag_max_s,
+                    time_to_processed_ms: qs.ttp.as_ref().map(|h| h.summary()).unwrap_or_default(),
+                    groups,
+                },
+            );
+        }
+        out
+    }
 }

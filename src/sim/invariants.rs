@@ -23,6 +23,7 @@ pub(crate) fn check(w: &mut World) {
     let every = ((w.attempts.peak() + w.calls.peak()) as u64 / 16).max(1);
     if w.count.events.is_multiple_of(every) {
         attempts(w, &mut found);
+        queues(w, &mut found);
     }
     let live_requests: u64 = w.stats.wl_live.iter().sum();
     if live_requests != w.count.requests_in_flight {
@@ -148,6 +149,43 @@ fn attempts(w: &World, found: &mut Vec<String>) {
             if !w.awaited(a) {
                 found.push(format!("call {k:?} awaits attempt {a:?}, which is gone or orphaned"));
             }
+        }
+    }
+}
+
+/// Per consumer group: waiting equals what its partitions hold, in flight
+/// the deliveries not yet settled, each replica's busy consumers those it
+/// still runs, within `concurrency`; a partitioned group processes at most
+/// one message per partition.
+fn queues(w: &World, found: &mut Vec<String>) {
+    let n = w.queues.groups.len();
+    let mut in_flight = vec![0u64; n];
+    let mut busy: Vec<std::collections::BTreeMap<u32, u32>> = vec![Default::default(); n];
+    for (_, d) in w.queues.deliveries.iter() {
+        if !d.expired {
+            in_flight[d.group as usize] += 1;
+        }
+        if !d.consumer_gone {
+            *busy[d.group as usize].entry(d.replica.0).or_default() += 1;
+        }
+    }
+    for (i, g) in w.queues.groups.iter().enumerate() {
+        let held: u64 = g.parts.iter().map(|p| p.len() as u64).sum();
+        if held != g.waiting {
+            found.push(format!("queue group {i}: waiting {} but its partitions hold {held}", g.waiting));
+        }
+        if in_flight[i] != g.in_flight {
+            found.push(format!("queue group {i}: in flight {} but {} deliveries unsettled", g.in_flight, in_flight[i]));
+        }
+        for (r, &b) in busy[i].iter() {
+            let counted = g.busy.get(*r as usize).copied().unwrap_or(0);
+            if counted != b || b > g.concurrency {
+                found.push(format!("queue group {i}: replica {r} runs {b} deliveries, counted {counted}"));
+            }
+        }
+        let busy_parts = g.part_busy.iter().filter(|b| **b).count() as u64;
+        if g.mode == crate::model::ConsumerMode::Partitioned && busy_parts != g.in_flight {
+            found.push(format!("queue group {i}: {busy_parts} busy partitions for {} in flight", g.in_flight));
         }
     }
 }

@@ -9,7 +9,8 @@
 //!   moves), [`retry`] (retry, hedge, breaker, budget and throttle
 //!   decisions), [`faults`] (the chaos schedule's effects), [`arrivals`],
 //!   [`chain`] (latency attribution), [`stats`], [`detect`] (findings judged
-//!   per window), the pure state machines [`resilience`] and [`autoscale`];
+//!   per window), [`queues`] (messages, consumer groups, deliveries), the
+//!   pure state machines [`resilience`] and [`autoscale`];
 //! - [`world`]: the `World` struct of those parts;
 //! - orchestrators over the world: [`flow`] (the attempt life cycle, the
 //!   one owner of attempt state), [`pods`] (replica life cycles and the
@@ -41,6 +42,7 @@ mod observe;
 mod options;
 mod pods;
 mod pods_report;
+mod queues;
 mod replica;
 pub mod resilience;
 mod retry;
@@ -54,7 +56,7 @@ use crate::metrics::{RunResult, StopReason};
 use crate::model::Model;
 use event::Event;
 pub(crate) use finish::stat_ms;
-use flow::{answer, chaos, send, serve, strand};
+use flow::{answer, chaos, messages, send, serve, strand};
 use ids::WorkloadId;
 pub use options::RunOptions;
 use world::World;
@@ -166,12 +168,25 @@ fn dispatch(w: &mut World, ev: Event) {
         Event::HedgeDue { call, made } => send::on_hedge_due(w, call, made),
         Event::CallTimedOut { call } => answer::on_call_timed_out(w, call),
         Event::FaultStarts { fault } => chaos::on_fault_starts(w, fault),
-        Event::FaultEnds { fault } => chaos::on_fault_ends(w, fault),
+        Event::FaultEnds { fault } => {
+            chaos::on_fault_ends(w, fault);
+            if !w.queues.is_empty() {
+                messages::all_consumers_changed(w);
+            }
+        }
         Event::PauseStarts { fault, replica } => chaos::on_pause_starts(w, fault, replica),
         Event::CallsAbandoned { attempt } => answer::on_calls_abandoned(w, attempt),
-        Event::ReplicaReady { replica } => pods::on_replica_ready(w, replica),
+        Event::ReplicaReady { replica } => {
+            pods::on_replica_ready(w, replica);
+            messages::consumers_changed(w, w.fleet.replica(replica).service);
+        }
         Event::HpaScrape { service } => pods::on_scrape(w, service),
         Event::HpaSync { service } => pods::on_sync(w, service),
+        Event::PublishArrives { strand, publish } => messages::on_publish_arrives(w, strand, publish),
+        Event::PublishAnswered { strand, code } => messages::on_publish_answered(w, strand, code),
+        Event::VisibilityExpired { delivery } => messages::on_visibility_expired(w, delivery),
+        Event::ReplyTimedOut { reply } => messages::on_reply_timed_out(w, reply),
+        Event::BlockExpired { blocked } => messages::on_block_expired(w, blocked),
     }
     if w.opts.check_invariants {
         invariants::check(w);

@@ -12,7 +12,7 @@ use super::detect::ServiceSample;
 use super::ids::ServiceId;
 use super::world::World;
 use crate::engine::SimTime;
-use crate::metrics::{CacheRow, ServiceRow, WorkloadRow};
+use crate::metrics::{CacheRow, QueueRow, ServiceRow, WorkloadRow};
 
 /// Closes every boundary at or before `t` (and not after the run's end).
 #[inline]
@@ -48,6 +48,7 @@ fn warmup_ends(w: &mut World) {
     w.stats.warmup_ends(now);
     w.keyed.warmup_ends();
     w.fleet.warmup_ends(now);
+    w.queues.warmup_ends(now);
 }
 
 /// Closes the current series interval.
@@ -114,6 +115,9 @@ fn interval_ends(w: &mut World) {
             }
         }
     }
+    if !w.queues.is_empty() {
+        queue_rows(w, from);
+    }
     w.detect.interval(from, now, offered, ok, &w.obs.samples);
     if let Some(span) = w.detect.take_judged() {
         w.detect.judge_slo(&w.m.slo, span, &mut w.stats.slo_windows);
@@ -139,5 +143,46 @@ fn interval_ends(w: &mut World) {
             client_timeouts: iv.client_timeouts,
         });
         h.reset();
+    }
+}
+
+/// One row per queue and consumer group; the levels the results keep
+/// (deepest, longest lag, depth half-way through the measured run).
+fn queue_rows(w: &mut World, from: SimTime) {
+    let now = w.now();
+    let counting = w.counted_now();
+    let mid = SimTime(w.warmup.0 + (w.end.0 - w.warmup.0) / 2);
+    for g in 0..w.queues.groups.len() {
+        w.queues.expire(w.m, g as u32, now);
+        let service = w.queues.groups[g].service;
+        let outage = w.faults.outage(service).is_some();
+        let grp = &w.queues.groups[g];
+        let consumers =
+            if outage { 0 } else { w.fleet.services[service.ix()].ready.len() as u64 * u64::from(grp.concurrency) };
+        w.queues.meter(g as u32, now, consumers, counting);
+        let grp = &mut w.queues.groups[g];
+        let iv = std::mem::take(&mut grp.interval);
+        let lag_s = grp.lag_s(now);
+        if counting {
+            grp.stats.lag_max_s = grp.stats.lag_max_s.max(lag_s);
+        }
+        if now >= mid && grp.stats.depth_mid.is_none() {
+            grp.stats.depth_mid = Some(grp.waiting);
+        }
+        if w.stats.keep_series {
+            w.obs.queue_rows.push(QueueRow {
+                t_s: from.as_secs_f64(),
+                queue: g as u32,
+                published: iv.published,
+                processed: iv.processed,
+                redelivered: iv.redelivered,
+                dead_lettered: iv.dead_lettered,
+                rejected: iv.rejected,
+                depth: grp.waiting,
+                in_flight: grp.in_flight,
+                lag_s,
+                consumers,
+            });
+        }
     }
 }

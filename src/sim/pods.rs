@@ -175,6 +175,8 @@ pub(crate) fn on_sync(w: &mut World, service: ServiceId) {
             cpu_request_milli: Some(i64::from(svc.cpus) * 1000),
         });
     }
+    // KEDA reads a queue's length when it polls: the lag now, in thousandths.
+    let lag_milli = i64::try_from(w.queues.lag_of(service).saturating_mul(1000)).unwrap_or(i64::MAX);
     let a = w.scaling.hpas[s].as_mut().expect("autoscaled");
     let fleet = &w.fleet;
     let inputs: Vec<MetricInput> = cfg
@@ -185,7 +187,7 @@ pub(crate) fn on_sync(w: &mut World, service: ServiceId) {
                 Metric::Cpu { .. } | Metric::CpuAverage { .. } => (0, MetricSource::Pods),
                 Metric::InFlight { source, .. } => (1, source),
                 Metric::Rps { source, .. } => (2, source),
-                Metric::Lag { .. } => return MetricInput::Total(0), // TODO(queues)
+                Metric::Lag { .. } => return MetricInput::Total(lag_milli),
             };
             let Some(scrape) = &a.latest else {
                 return MetricInput::PerPod(Samples::new());

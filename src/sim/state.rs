@@ -14,12 +14,60 @@ use super::ids::{EdgeId, EndpointId, ReplicaId, ServiceId, WorkloadId};
 use super::resilience::BackoffState;
 use super::trace::Attrs;
 use crate::engine::{Key, SimTime};
-use crate::model::{FailureKind, MAX_CACHE_DEPTH, MAX_LOOP_DEPTH};
+use crate::model::{FailureKind, MAX_CACHE_DEPTH, MAX_LOOP_DEPTH, PublishId, QueueId};
+use std::num::NonZeroU32;
 
 pub(crate) type CallKey = Key<Call>;
 pub(crate) type AttemptKey = Key<Attempt>;
 pub(crate) type StrandKey = Key<Strand>;
 pub(crate) type JoinKey = Key<Join>;
+
+// Messages (`queues`): what is stored and what waits.
+pub(crate) type DeliveryKey = Key<Delivery>;
+pub(crate) type ReplyKey = Key<ReplyWait>;
+pub(crate) type BlockedKey = Key<Blocked>;
+
+/// A message as stored in a partition: 16 bytes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Msg {
+    /// When the broker accepted it.
+    pub accepted: SimTime,
+    /// Attributes and reply, when it has either (index + 1 into the
+    /// queues' shared side table).
+    pub extra: Option<NonZeroU32>,
+    /// Deliveries so far (to this group).
+    pub deliveries: u16,
+    /// Accepted after the warm-up: its fate is counted.
+    pub counted: bool,
+}
+
+/// A message being processed by a consumer.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Delivery {
+    pub group: u32,
+    pub partition: u32,
+    pub msg: Msg,
+    /// The consumer's replica.
+    pub replica: ReplicaId,
+    /// The visibility timeout passed: the message was delivered again and
+    /// this processing's outcome no longer counts.
+    pub expired: bool,
+    /// The consumer's replica died with the message: it waits for the
+    /// visibility timeout.
+    pub consumer_gone: bool,
+}
+
+/// A publisher waiting for the consumers' result (request-reply).
+pub(crate) struct ReplyWait {
+    pub strand: StrandKey,
+}
+
+/// A publisher waiting for room in a full queue (`when_full: block`).
+pub(crate) struct Blocked {
+    pub strand: StrandKey,
+    pub publish: PublishId,
+    pub since: SimTime,
+}
 
 /// How an attempt or call ended, as its caller sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,6 +104,9 @@ pub(crate) enum Origin {
     Edge(EdgeId),
     /// At a workload's edge client: the user's own timeout (`client:`).
     Client(WorkloadId),
+    /// At a queue's broker: a full queue, a blocked publish or a reply
+    /// that timed out, a message dead-lettered.
+    Queue(QueueId),
 }
 
 /// The root cause of a failure: what went wrong first and where. It rides
@@ -75,9 +126,12 @@ pub(crate) enum Parent {
     Strand(StrandKey),
     /// The edge client of a workload (`user` for closed loops).
     Request { wl: WorkloadId, user: Option<u32> },
-    /// Nobody: fire-and-forget (a published message, an async side call).
-    /// The call runs to its end and its outcome is only counted.
+    /// Nobody: fire-and-forget (an async side call). The call runs to its
+    /// end and its outcome is only counted.
     Detached,
+    /// A consumer processing a delivered message: its outcome acknowledges
+    /// the message or sends it back (`flow::messages`).
+    Message(DeliveryKey),
 }
 
 /// Most attempts of one call awaited at once (hedging); more are not sent.

@@ -13,7 +13,7 @@ use super::ids::{EdgeId, EndpointId, ServiceId, WorkloadId};
 use super::options::RunOptions;
 use super::state::{Cause, Origin, Outcome};
 use crate::engine::{SimDuration, SimTime};
-use crate::metrics::{CacheRow, ClientResult, Hist, Integral, ServiceRow, WorkloadRow};
+use crate::metrics::{CacheRow, ClientResult, Hist, Integral, QueueRow, ServiceRow, WorkloadRow};
 use crate::model::{FailureKind, Model};
 use std::collections::BTreeMap;
 
@@ -457,6 +457,7 @@ pub(crate) fn origin_name(m: &Model, o: Origin) -> String {
         Origin::Service(s) => m.services[s.ix()].name.clone(),
         Origin::Edge(e) => m.edges[e.ix()].name.clone(),
         Origin::Client(w) => format!("{} client", m.workloads[w.ix()].name),
+        Origin::Queue(q) => format!("queue {}", m.queues[q.ix()].name),
     }
 }
 
@@ -471,6 +472,7 @@ pub(crate) struct Observer {
     pub wl_rows: Vec<WorkloadRow>,
     pub svc_rows: Vec<ServiceRow>,
     pub cache_rows: Vec<CacheRow>,
+    pub queue_rows: Vec<QueueRow>,
     pub samples: Vec<ServiceSample>,
 }
 
@@ -485,6 +487,7 @@ impl Observer {
             wl_rows: Vec::new(),
             svc_rows: Vec::new(),
             cache_rows: Vec::new(),
+            queue_rows: Vec::new(),
             samples: vec![ServiceSample::default(); m.services.len()],
         }
     }

@@ -53,6 +53,8 @@ fn single(work: Dist, rate: f64, arrivals: Arrivals, secs: u64) -> Model {
         cost_per_replica_hour: None,
         slo: vec![],
         attributes: vec![],
+        queues: vec![],
+        publishes: vec![],
     }
 }
 
@@ -578,4 +580,59 @@ fn a_very_deep_call_chain_runs_at_the_same_instants() {
     assert_eq!((w.ok, w.in_flight_at_end), (9, 1), "{w:?}");
     // Only the last service works: every request takes exactly 1 ms.
     assert_eq!((w.latency_ms.mean, w.latency_ms.max), (Some(1.0), Some(1.0)));
+}
+
+/// A producer publishing to `queue` and a consumer service `c` whose
+/// endpoint does `work`: the producer answers once the broker accepted.
+fn pubsub(work: Dist, rate: f64, secs: u64, queue: Queue) -> Model {
+    let mut m = single(Dist::Const(SimDuration::ZERO), rate, Arrivals::Poisson, secs);
+    m.endpoints[0].code = vec![Instr::Publish(PublishId(0)), Instr::Respond];
+    m.services.push(service("c", 1, vec![EndpointId(1)]));
+    m.endpoints.push(Endpoint {
+        service: ServiceId(1),
+        name: "e".into(),
+        full_name: "c.e".into(),
+        code: vec![Instr::Work(DistId(1)), Instr::Respond],
+    });
+    m.dists.push(work);
+    m.queues.push(queue);
+    m.publishes.push(Publish { queue: QueueId(0), key: None, timeout: Some(SimDuration::from_secs(60)), reply: None });
+    m
+}
+
+fn queue(consumers: Vec<ConsumerGroup>) -> Queue {
+    Queue {
+        name: "q".into(),
+        partitions: 1,
+        capacity: None,
+        when_full: WhenFull::Reject,
+        delivery: Delivery::AtLeastOnce,
+        visibility_timeout: SimDuration::from_secs(30),
+        max_deliveries: 10,
+        retention: None,
+        latency: None,
+        consumers,
+    }
+}
+
+fn group(concurrency: u32, mode: ConsumerMode) -> ConsumerGroup {
+    ConsumerGroup { group: "g".into(), endpoint: EndpointId(1), service: ServiceId(1), concurrency, mode }
+}
+
+#[test]
+fn one_partition_one_consumer_is_mm1_from_publish_to_processed() {
+    // λ = 800/s, μ = 1000/s: time to processed ~ Exp(μ − λ), mean 5 ms.
+    let q = queue(vec![group(1, ConsumerMode::Partitioned)]);
+    let m = pubsub(Dist::Exp(SimDuration::from_millis(1)), 800.0, 500, q);
+    let r = run(&m, &checked());
+    assert!(r.invariant_violations.is_empty(), "{:?}", r.invariant_violations);
+    let q = &r.queues["q"];
+    let mean = q.time_to_processed_ms.mean.unwrap();
+    // 400k messages; the sd of an M/M/1 mean sojourn at ρ = 0.8 over n
+    // customers is ≈ (1/(μ−λ))·sqrt((1+ρ)... ) ≈ 5 ms · 10 / sqrt(n) ≈ 0.08 ms.
+    assert!((mean - 5.0).abs() < 0.4, "mean time to processed {mean} ms vs 5");
+    assert_eq!(q.published, q.processed + q.groups["g"].lag_end);
+    assert!((r.services["c"].utilization - 0.8).abs() < 0.01);
+    // The producer does not wait for the consumer.
+    assert_eq!(r.workloads["w"].latency_ms.max.unwrap(), 0.0);
 }

@@ -12,6 +12,7 @@ use super::fleet::Fleet;
 use super::ids::{EdgeId, EndpointId, ServiceId, WorkloadId};
 use super::keyed::KeyedCaches;
 use super::options::RunOptions;
+use super::queues::Queues;
 use super::retry::Resilience;
 use super::scaling::Scaling;
 use super::state::{Attempt, Call, Join, Strand};
@@ -43,6 +44,11 @@ pub(crate) struct Lanes {
     pub max_wait: Vec<Option<LaneId>>,
     /// Per workload: its edge client's timeout.
     pub client_timeout: Vec<Option<LaneId>>,
+    /// Per queue: the visibility timeout; per publish step: its block
+    /// timeout and its reply timeout.
+    pub visibility: Vec<Option<LaneId>>,
+    pub block: Vec<Option<LaneId>>,
+    pub reply: Vec<Option<LaneId>>,
 }
 
 /// Run-wide counters.
@@ -81,6 +87,8 @@ pub(crate) struct World<'m> {
     pub faults: FaultState,
     /// Keyed caches: contents, key streams, counters.
     pub keyed: KeyedCaches,
+    /// Queues, their groups, deliveries and waiting publishers.
+    pub queues: Queues,
     pub wl: Vec<WorkloadState>,
     pub calls: Slab<Call>,
     pub attempts: Slab<Attempt>,
@@ -126,6 +134,16 @@ impl<'m> World<'m> {
             total: m.edges.iter().map(|e| e.timeout_total.map(|d| q.lane(d))).collect(),
             max_wait: m.services.iter().map(|s| s.queue.max_wait.map(|d| q.lane(d))).collect(),
             client_timeout: m.workloads.iter().map(|w| w.client.and_then(|c| c.timeout).map(|d| q.lane(d))).collect(),
+            visibility: m.queues.iter().map(|x| Some(q.lane(x.visibility_timeout))).collect(),
+            block: m
+                .publishes
+                .iter()
+                .map(|p| match m.queues[p.queue.ix()].when_full {
+                    crate::model::WhenFull::Block => p.timeout.map(|d| q.lane(d)),
+                    _ => None,
+                })
+                .collect(),
+            reply: m.publishes.iter().map(|p| p.reply.map(|d| q.lane(d))).collect(),
         };
         let fleet = Fleet::new(m, seed);
         let keyed = KeyedCaches::new(m, seed, &|s| fleet.alive(ServiceId(s as u32)).collect());
@@ -144,6 +162,7 @@ impl<'m> World<'m> {
             res: Resilience::new(m, seed, &sites),
             faults: FaultState::new(m, seed),
             keyed,
+            queues: Queues::new(m, seed),
             wl: arrivals::init(m, seed),
             calls: Slab::new(),
             attempts: Slab::new(),
@@ -189,9 +208,10 @@ impl<'m> World<'m> {
         self.q.schedule_in_lane(lane, ev);
         // Looked at every 1024 timers: cheap, and enough to stay bounded.
         let len = self.q.lane_len(lane);
-        if len.is_multiple_of(1024) && len > 2 * (self.attempts.len() + self.calls.len()) + 4096 {
-            let (attempts, calls) = (&self.attempts, &self.calls);
-            self.q.retain_lane(lane, |e| timer_live(attempts, calls, e));
+        let live = self.attempts.len() + self.calls.len() + self.queues.deliveries.len() + self.queues.replies.len();
+        if len.is_multiple_of(1024) && len > 2 * (live + self.queues.blocked.len()) + 4096 {
+            let (attempts, calls, queues) = (&self.attempts, &self.calls, &self.queues);
+            self.q.retain_lane(lane, |e| timer_live(attempts, calls, queues, e));
         }
     }
 
@@ -221,13 +241,16 @@ impl<'m> World<'m> {
 }
 
 /// Could this lane timer still do something when it fires?
-fn timer_live(attempts: &Slab<Attempt>, calls: &Slab<Call>, ev: &Event) -> bool {
+fn timer_live(attempts: &Slab<Attempt>, calls: &Slab<Call>, queues: &Queues, ev: &Event) -> bool {
     use super::state::AttemptState;
     match *ev {
         Event::TimeoutFired { attempt } => attempts.get(attempt).is_some_and(|a| !a.orphan),
         Event::QueueWaitExpired { attempt } => attempts.get(attempt).is_some_and(|a| a.state == AttemptState::Queued),
         Event::CallTimedOut { call } => calls.contains(call),
         Event::HedgeDue { call, made } => calls.get(call).is_some_and(|c| c.attempts_made == made),
+        Event::VisibilityExpired { delivery } => queues.deliveries.get(delivery).is_some_and(|d| !d.expired),
+        Event::ReplyTimedOut { reply } => queues.replies.contains(reply),
+        Event::BlockExpired { blocked } => queues.blocked.contains(blocked),
         _ => true,
     }
 }

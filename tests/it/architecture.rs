@@ -21,6 +21,7 @@ const LEAVES: &[&str] = &[
     "keyed",
     "options",
     "pods_report",
+    "queues",
     "replica",
     "resilience",
     "retry",

@@ -15,6 +15,8 @@
 //! - [`caches`]: keyed caches against Che's approximation, the TTL renewal
 //!   formula, and what flushes, restarts, coalescing and warm starts do;
 //! - [`storms`]: retries, hedges, breakers and faults against arithmetic;
+//! - [`queues`]: queues against M/M/1 and M/M/c, lag under an outage,
+//!   conservation, rejection, crashes, request-reply and lag autoscaling;
 //! - [`clients`]: edge clients' timeouts, retries and cancellation
 //!   against arithmetic;
 //! - [`imports`]: k6 options, Prometheus responses and `stages` as
@@ -51,6 +53,7 @@ mod experiments;
 mod formulas;
 mod imports;
 mod invariants;
+mod queues;
 mod report;
 mod schema;
 mod storms;

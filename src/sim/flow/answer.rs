@@ -77,7 +77,7 @@ pub(crate) fn cancels(w: &World, call: CallKey) -> bool {
 pub(crate) fn caller_gone(w: &World, call: CallKey) -> bool {
     match w.calls.get(call).map(|c| c.parent) {
         Some(Parent::Strand(s)) => !strand::strand_live(w, s),
-        Some(Parent::Request { .. } | Parent::Detached) => false,
+        Some(Parent::Request { .. } | Parent::Detached | Parent::Message(_)) => false,
         None => true,
     }
 }
@@ -294,5 +294,9 @@ fn call_done(w: &mut World, call_key: CallKey, outcome: Outcome, cause: Option<C
             strand::call_returned(w, s, result, callee_chain);
         }
         Parent::Detached => w.chains.recycle(callee_chain),
+        Parent::Message(d) => {
+            w.chains.recycle(callee_chain);
+            super::messages::on_consumed(w, d, cause.is_none());
+        }
     }
 }

@@ -11,7 +11,9 @@
 //! - [`strand`]: running an endpoint's compiled code (strands and joins);
 //! - [`answer`]: responses, timeouts, cancellation and abandonment, a
 //!   call's outcome reaching its caller;
-//! - [`chaos`]: the fault events that act on attempts (crashes, pauses).
+//! - [`chaos`]: the fault events that act on attempts (crashes, pauses);
+//! - [`messages`]: publishes, deliveries to consumers, acknowledgements,
+//!   redeliveries and replies (queues).
 //!
 //! Their handlers recurse by nature (a call inside an attempt inside a
 //! call), so they import each other; from outside, `flow` is one module.
@@ -24,6 +26,7 @@
 
 pub(crate) mod answer;
 pub(crate) mod chaos;
+pub(crate) mod messages;
 pub(crate) mod send;
 pub(crate) mod serve;
 pub(crate) mod strand;

@@ -117,7 +117,7 @@ pub(crate) fn network_latency(w: &mut World, edge: Option<EdgeId>, wl: Option<Wo
 pub(crate) fn send_attempt(w: &mut World, call_key: CallKey, kind: AttemptKind) {
     let now = w.now();
     let call = w.calls.get_mut(call_key).expect("live call");
-    let (edge, callee, counted, node) = (call.edge, call.callee, call.counted, call.node);
+    let (edge, callee, counted, node, parent) = (call.edge, call.callee, call.counted, call.node, call.parent);
     call.attempts_made += 1;
     call.last_sent = now;
     let (call_deadline, total) = (call.deadline, call.total_deadline);
@@ -136,7 +136,10 @@ pub(crate) fn send_attempt(w: &mut World, call_key: CallKey, kind: AttemptKind) 
         let cause = Cause { kind: FailureKind::Error, origin: Origin::Edge(e) };
         return answer::attempt_failed(w, call_key, None, Outcome::Error, cause, now);
     }
-    let replica = route(w, service);
+    let replica = match parent {
+        Parent::Message(d) => super::messages::delivery_replica(w, d),
+        _ => route(w, service),
+    };
     w.fleet.replica_mut(replica).outstanding += 1;
     // A propagated deadline is per attempt: what the caller has left, and
     // no later than this attempt's own timeout or the call's total.

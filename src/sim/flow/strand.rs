@@ -192,6 +192,18 @@ pub(crate) fn call_returned(w: &mut World, key: StrandKey, result: Result<(), Ca
     }
 }
 
+/// A publish made by `key` ended: the wait counts as `part` in the
+/// latency chain, and the strand goes on (`Ok`) or fails.
+pub(crate) fn publish_returned(w: &mut World, key: StrandKey, result: Result<(), Cause>, part: Part) {
+    let now = w.now();
+    if let Some(s) = w.strands.get(key) {
+        let node = w.attempts.get(s.attempt).and_then(|a| a.node);
+        let (c, t0) = (s.chain, s.t0);
+        w.chains.add(c, node, part, now.since(t0));
+    }
+    call_returned(w, key, result, None);
+}
+
 /// Runs `key` from its pc until it blocks or ends.
 pub(crate) fn run_strand(w: &mut World, key: StrandKey) {
     if !strand_live(w, key) {
@@ -234,7 +246,7 @@ pub(crate) fn run_strand(w: &mut World, key: StrandKey) {
                 }
                 w.strands.get_mut(key).expect("live").pc += 1;
             }
-            Step::Publish(_p) => todo!("queues"),
+            Step::Publish(p) => return super::messages::start_publish(w, key, p),
             Step::Fork(f) => return fork(w, key, f, attempt),
             Step::EndBranch => return end_strand(w, key, End::Completed),
             Step::Respond => return finish_attempt(w, key, Outcome::Ok, None),
