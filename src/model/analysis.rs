@@ -429,6 +429,7 @@ pub fn analyze(m: &Model) -> Analysis {
     let mut visits = Vec::new();
     let mut max_depth = Vec::new();
     let mut reached = vec![false; m.services.len()];
+    let mut reached_ep = vec![false; m.endpoints.len()];
     for w in &m.workloads {
         let mut v = vec![0.0; m.endpoints.len()];
         let mut depth = vec![None::<u32>; m.endpoints.len()];
@@ -437,6 +438,7 @@ pub fn analyze(m: &Model) -> Analysis {
         for &ep in &topo_order {
             if let Some(d) = depth[ep as usize] {
                 reached[m.endpoints[ep as usize].service.ix()] = true;
+                reached_ep[ep as usize] = true;
                 for e in calls_from(ep as usize) {
                     v[e.callee as usize] += v[ep as usize] * e.calls_per_visit;
                     let c = &mut depth[e.callee as usize];
@@ -448,6 +450,7 @@ pub fn analyze(m: &Model) -> Analysis {
         messages(m, &topo_order, calls_from, &mut v, &mut reached);
         visits.push(v);
     }
+    reach_through_queues(m, calls_from, reached_ep, &mut reached);
     let unreachable = (0..m.services.len() as u32).filter(|&s| !reached[s as usize]).collect();
     let amp = amplification(m, calls_from, &topo_order);
     let load = estimate_load(m, &visits);
@@ -513,6 +516,37 @@ fn messages<'e>(
         }
         v.iter_mut().zip(&seed).for_each(|(a, b)| *a += b);
         seed = published(&seed);
+    }
+}
+
+/// Marks the services that messages reach: the consumers of every queue
+/// a reached endpoint publishes to, and on through what those call and
+/// publish. A worklist over endpoints: each is looked at once.
+fn reach_through_queues<'e>(
+    m: &Model,
+    calls_from: impl Fn(usize) -> &'e [GraphEdge],
+    mut seen: Vec<bool>,
+    reached: &mut [bool],
+) {
+    if m.queues.is_empty() {
+        return;
+    }
+    let mut todo: Vec<usize> = (0..seen.len()).filter(|&i| seen[i]).collect();
+    while let Some(ep) = todo.pop() {
+        reached[m.endpoints[ep].service.ix()] = true;
+        let consumers = m.endpoints[ep].code.iter().filter_map(|c| match c {
+            Instr::Publish(p) => Some(&m.queues[m.publishes[p.ix()].queue.ix()].consumers),
+            _ => None,
+        });
+        let next: Vec<usize> = consumers
+            .flat_map(|cs| cs.iter().map(|c| c.endpoint.ix()))
+            .chain(calls_from(ep).iter().map(|e| e.callee as usize))
+            .collect();
+        for n in next {
+            if !std::mem::replace(&mut seen[n], true) {
+                todo.push(n);
+            }
+        }
     }
 }
 

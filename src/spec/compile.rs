@@ -13,18 +13,20 @@
 //!   steps, `Jump(end)`, the miss steps, `CacheFill { site, slot }` (the
 //!   slot: the keyed cache's nesting depth, at most [`MAX_CACHE_DEPTH`]);
 //!   `invalidate`: `CacheInvalidate { site }`.
+//! - `publish`: `Publish(p)`, `p` indexing `Model::publishes` (its `key`
+//!   is resolved after the workloads, in `queues::resolve_keys`).
 //! - the endpoint ends with `Respond`.
 //!
 //! Problems are reported through [`Build`]; code compiled from a file with
 //! problems is never used.
 
-use super::decode::{Fields, Loc, did_you_mean};
-use super::keys::{ALTERNATIVE, CACHE, ENDPOINT, REPEAT, STEP};
+use super::decode::{Fields, Loc, did_you_mean, listing, shown};
+use super::keys::{ALTERNATIVE, CACHE, ENDPOINT, REPEAT, REPLY, STEP};
 use super::topology::{Build, MAX_REPEAT};
 use super::yaml::Node;
 use crate::model::{
     BranchId, BranchTable, Cache, CacheId, CacheSite, CacheSiteId, Edge, EndpointId, Fork, ForkId, Instr,
-    MAX_CACHE_DEPTH, MAX_LOOP_DEPTH, Wait,
+    MAX_CACHE_DEPTH, MAX_LOOP_DEPTH, Publish, PublishId, QueueId, Wait,
 };
 
 /// Where a `call` is written.
@@ -117,6 +119,7 @@ impl Emitter<'_, '_> {
             "sequence" => self.steps(v, &vpath, depth),
             "branch" => self.branch(v, &vpath, key.loc(), depth),
             "repeat" => self.repeat(v, &vpath, key.loc(), depth),
+            "publish" => self.publish(&f, v, &vpath),
             _ => self.cache(v, &vpath, key.loc(), depth),
         }
     }
@@ -151,6 +154,69 @@ impl Emitter<'_, '_> {
         self.b.model.edges.push(edge);
         self.b.edge_sites.push(Site { loc: v.loc(), path: vpath.to_string() });
         self.code.push(Instr::Call(crate::model::EdgeId(id)));
+    }
+
+    fn publish(&mut self, f: &Fields, v: &Node, vpath: &str) {
+        let queue = self.queue_named(v, vpath);
+        let cx = &mut self.b.cx;
+        let key = match f.get("key") {
+            Some(n) => match cx.text(n, &f.at("key"), "a request attribute's name") {
+                Some(t) => Some((n.loc(), t.to_string())),
+                None => return,
+            },
+            None => None,
+        };
+        let timeout = match f.get("timeout") {
+            Some(n) => cx.positive_duration(n, &f.at("timeout")),
+            None => Some(super::queues::DEFAULT_PUBLISH_TIMEOUT),
+        };
+        let reply = match (f.get("reply"), f.key("reply")) {
+            (Some(n), Some(k)) => {
+                let rpath = f.at("reply");
+                let Some(rf) = cx.fields(n, &rpath, k.loc(), &REPLY) else { return };
+                let hint = Some("how long the publisher waits for the consumer's result, e.g. reply: { timeout: 2s }");
+                let Some(t) = cx.require(&rf, "timeout", hint) else { return };
+                let Some(t) = cx.positive_duration(t, &rf.at("timeout")) else { return };
+                Some(t)
+            }
+            _ => None,
+        };
+        let (Some(queue), Some(timeout)) = (queue, timeout) else { return };
+        let id = PublishId(self.b.model.publishes.len() as u32);
+        self.b.model.publishes.push(Publish { queue, key: None, timeout: Some(timeout), reply });
+        if let Some((at, name)) = key {
+            self.b.publish_keys.push((id, at, f.at("key"), name));
+        }
+        self.code.push(Instr::Publish(id));
+    }
+
+    /// The queue a `publish` names.
+    fn queue_named(&mut self, n: &Node, path: &str) -> Option<QueueId> {
+        let name = self.b.cx.text(n, path, "a queue name")?;
+        if let Some(&id) = self.b.queues_by_name.get(name) {
+            return Some(id);
+        }
+        if self.b.queues_unreadable {
+            return None; // `queues` itself has a problem, reported there
+        }
+        let queues = &self.b.model.queues;
+        let (msg, hint) = if queues.is_empty() {
+            (
+                format!("no queue '{}': the topology declares no queues", shown(name)),
+                format!(
+                    "declare it at the top level: queues: {{ {}: {{ consumers: [ {{ endpoint: service.endpoint }} ] }} }}",
+                    shown(name)
+                ),
+            )
+        } else {
+            let names = || queues.iter().map(|q| q.name.as_str());
+            (
+                format!("no queue '{}'{}", shown(name), did_you_mean(name, names())),
+                format!("queues: {}", listing(names())),
+            )
+        };
+        self.b.cx.error(n.loc(), path, msg, Some(hint));
+        None
     }
 
     fn parallel(&mut self, f: &Fields, v: &Node, vpath: &str) {

@@ -10,7 +10,8 @@
 //! them; `topology` handles the top level and services, `autoscale` a
 //! service's autoscaler (and HPA manifests), `workload` the workloads,
 //! `compile` turns endpoint steps into instructions, `policy` the resilience
-//! keys and `policies`, `fault` the chaos schedule, `cycles` finds call
+//! keys and `policies`, `fault` the chaos schedule, `queues` the queues
+//! and their consumers, `cycles` finds call
 //! cycles; [`diag`] renders problems and suggests names; [`units`] and
 //! [`dist`] parse durations, rates, ratios and distributions.
 //! [`load_tree`] checks a tree that was built or patched in memory.
@@ -34,6 +35,7 @@ pub mod keys;
 pub mod patch;
 mod policy;
 mod prometheus;
+mod queues;
 mod slo;
 mod source;
 #[cfg(test)]

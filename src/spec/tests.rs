@@ -607,10 +607,10 @@ fn warmup_must_end_before_the_run() {
 #[test]
 fn later_features_are_errors_not_ignored() {
     let cases = [
-        ("          - publish: orders\n", "'publish' is not supported yet (planned: asynchronous queues)"),
+        ("          - publish: orders\n", "no queue 'orders': the topology declares no queues"),
         (
             "          - { call: db.query, publish: orders }\n",
-            "'publish' is not supported yet (planned: asynchronous queues)",
+            "a step has one kind, but this one has 'call' and 'publish'",
         ),
         (
             "          - cache: { name: c, hit: [] }\n",
@@ -620,7 +620,9 @@ fn later_features_are_errors_not_ignored() {
     for (steps, needle) in cases {
         one_error(&with_steps(steps), needle);
     }
-    let top = [("queues: {}\n", "'queues' is not supported yet (planned: asynchronous queues)")];
+    // Queues are supported now: an empty map is fine, a list is not.
+    assert!(load(&format!("queues: {{}}\n{SHOP}")).is_ok());
+    let top = [("queues: []\n", "expected a map of queues, found a list")];
     for (line, needle) in top {
         one_error(&format!("{line}{SHOP}"), needle);
     }

@@ -3,9 +3,11 @@
 //!
 //! Loading never stops at the first problem: every key is checked, every
 //! reference resolved, and all problems come back together, sorted by
-//! position. Keys of the format that are not built yet (`queues`, …) are errors saying so, never silently ignored. `policies`
-//! and adaptive `max_in_flight` are read in `policy`, `faults` in `fault`,
-//! `autoscale` in `autoscale`, keyed `caches` in `caches`.
+//! position. Keys of the format that are not built yet are errors saying
+//! so, never silently ignored. `policies` and adaptive `max_in_flight` are
+//! read in `policy`, `faults` in `fault`, `autoscale` in `autoscale`, keyed
+//! `caches` in `caches`, `queues` (and the `lag` metric's check) in
+//! `queues`.
 //!
 //! Defaults: `duration` 60 s ([`DEFAULT_DURATION`]), `warmup` 0 s, `seed`
 //! 1, `name` the file name without extension; per service `replicas` 1,
@@ -19,7 +21,9 @@ use super::source::Loaded;
 use super::yaml::{self, Node};
 use super::{Diagnostic, Diagnostics, FileSource};
 use crate::engine::SimDuration;
-use crate::model::{Balancer, Discipline, Endpoint, EndpointId, Model, QueueCfg, Service, ServiceId};
+use crate::model::{
+    Balancer, Discipline, Endpoint, EndpointId, Metric, Model, PublishId, QueueCfg, QueueId, Service, ServiceId,
+};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -101,6 +105,17 @@ pub(super) struct Build<'a> {
     pub caches_by_name: BTreeMap<String, usize>,
     /// The keyed caches of `caches:`, by name.
     pub keyed_caches: BTreeMap<String, crate::model::CacheId>,
+    /// The queues of `queues:`, by name (declared before the services, so
+    /// that `publish` steps can name them).
+    pub queues_by_name: BTreeMap<String, QueueId>,
+    /// `queues:` is not a map (reported): `publish` steps naming a queue
+    /// get no second complaint.
+    pub queues_unreadable: bool,
+    /// Each `publish` step's `key` (where, its path, the attribute),
+    /// resolved once the workloads' attributes are known.
+    pub publish_keys: Vec<(PublishId, Loc, String, String)>,
+    /// Where each `lag` autoscaling metric is written, per service.
+    pub lag_sites: Vec<(ServiceId, Loc, String)>,
 }
 
 pub(super) fn load_root(
@@ -152,10 +167,15 @@ pub(super) fn load_root(
         endpoints_by_name: BTreeMap::new(),
         caches_by_name: BTreeMap::new(),
         keyed_caches: BTreeMap::new(),
+        queues_by_name: BTreeMap::new(),
+        queues_unreadable: false,
+        publish_keys: Vec::new(),
+        lag_sites: Vec::new(),
     };
     top_level(&mut b, root);
     super::cycles::report_cycles(&mut b);
     super::trace::resolve_per(&mut b);
+    super::queues::resolve_keys(&mut b);
     let mut diags = Diagnostics(std::mem::take(&mut b.cx.diags));
     if !diags.is_empty() {
         diags.sort();
@@ -192,10 +212,16 @@ fn top_level(b: &mut Build, root: &Node) {
     if let Some(c) = f.get("caches") {
         super::caches::caches(b, c);
     }
+    let queues = f.get("queues");
+    if let Some(q) = queues {
+        super::queues::declare(b, q);
+    }
     let hint = Some("add services: { name: { endpoints: { … } } }");
     if let Some(s) = b.cx.require(&f, "services", hint) {
         services(b, s, f.key("services").map_or(s.loc(), |k| k.loc()));
     }
+    let complete = queues.is_none_or(|q| super::queues::queues(b, q));
+    super::queues::check_lag(b, complete);
     let hint = Some("add workload: [ { name: web, target: service.endpoint, rate: 100/s } ]");
     if let Some(w) = b.cx.require(&f, "workload", hint) {
         super::workload::workloads(b, w);
@@ -315,7 +341,11 @@ fn misplaced_service_key(b: &mut Build, k: &yaml::Key, v: &Node) -> bool {
 /// columns and diagrams: letters and digits of any script (`café`,
 /// `注文`), `_` and `-`; nothing that would need quoting or escaping.
 fn check_name(b: &mut Build, k: &yaml::Key, path: &str, what: &str) {
-    let t = &k.text;
+    check_name_text(b, &k.text, k.loc(), path, what);
+}
+
+/// [`check_name`] of a name written at `at`.
+pub(super) fn check_name_text(b: &mut Build, t: &str, at: Loc, path: &str, what: &str) {
     let bad = t.chars().find(|&c| !(c.is_alphanumeric() || c == '_' || c == '-'));
     if t.is_empty() || bad.is_some() {
         let found = match bad {
@@ -326,7 +356,7 @@ fn check_name(b: &mut Build, k: &yaml::Key, path: &str, what: &str) {
         let msg = format!("{what} name '{}' is not a name: {found}", super::decode::shown(t));
         let hint = "names are letters and digits (any script), '_' and '-'; '.' separates service and endpoint \
                     in calls (cart.get)";
-        b.cx.error(k.loc(), path, msg, Some(hint.into()));
+        b.cx.error(at, path, msg, Some(hint.into()));
     }
 }
 
@@ -366,10 +396,24 @@ fn service(b: &mut Build, sid: ServiceId, at: Loc, v: &Node, path: &str) {
         s.balancer = b.cx.choice(n, &f.at("balancer"), "balancer", &options).unwrap_or(Balancer::RoundRobin);
     }
     s.autoscale = super::autoscale::service_autoscale(&mut b.cx, &f, &mut s.replicas, replicas_read);
+    if s.autoscale.as_ref().is_some_and(|a| a.metrics.iter().any(|m| matches!(m, Metric::Lag { .. }))) {
+        lag_sites(b, sid, &f);
+    }
     b.model.services[sid.ix()] = s;
     let hint = Some("add endpoints: { get: { work: exp(5ms) } }");
     if let Some(n) = b.cx.require(&f, "endpoints", hint) {
         endpoints(b, sid, n, &f.at("endpoints"), f.key("endpoints").map_or(at, |k| k.loc()));
+    }
+}
+
+/// Where the `lag` metrics of a service's `autoscale.metrics` are written.
+fn lag_sites(b: &mut Build, sid: ServiceId, f: &Fields) {
+    let metrics = f.get("autoscale").and_then(|a| a.get("metrics")).and_then(Node::as_seq).unwrap_or(&[]);
+    for (i, m) in metrics.iter().enumerate() {
+        if let Some((k, _)) = m.as_map().and_then(|e| e.iter().find(|(k, _)| k.text == "lag")) {
+            let path = format!("{}.metrics[{i}].lag", f.at("autoscale"));
+            b.lag_sites.push((sid, k.loc(), path));
+        }
     }
 }
 

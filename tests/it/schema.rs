@@ -97,6 +97,29 @@ fn wrong_files_do_not_validate() {
 }
 
 #[test]
+fn queues_publishes_and_lag_validate_and_their_mistakes_do_not() {
+    let v = validator();
+    let good = "queues:\n  orders:\n    partitions: 6\n    when_full: block\n    latency: exp(2ms)\n    consumers:\n      \
+                - { endpoint: shipping.ship, group: shipping, concurrency: 4, mode: partitioned }\nservices:\n  \
+                checkout:\n    endpoints:\n      place:\n        steps:\n          - publish: orders\n          \
+                - { publish: orders, key: CustomerId, timeout: 2s, reply: { timeout: 2s } }\n  shipping:\n    \
+                autoscale: { min: 0, max: 20, metrics: [ { lag: 1000 } ] }\n    endpoints:\n      \
+                ship: { work: exp(20ms) }\nworkload:\n  - { name: web, target: checkout.place, rate: 10/s }\n";
+    assert_eq!(problems(&v, &yaml_json(good)), Vec::<String>::new());
+    let bad = [
+        ("a misspelt queue key", good.replace("partitions: 6", "partitons: 6")),
+        ("an unknown when_full", good.replace("when_full: block", "when_full: wait")),
+        ("no partitions", good.replace("partitions: 6", "partitions: 0")),
+        ("an unknown consumer mode", good.replace("mode: partitioned", "mode: fanout")),
+        ("a reply without its timeout", good.replace("reply: { timeout: 2s }", "reply: {}")),
+        ("a publish with a call's key", good.replace("key: CustomerId", "on_failure: continue")),
+    ];
+    for (what, text) in bad {
+        assert!(!problems(&v, &yaml_json(&text)).is_empty(), "{what} validates:\n{text}");
+    }
+}
+
+#[test]
 fn docs_key_tables_are_what_the_tables_generate() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/format.md");
     let docs = std::fs::read_to_string(&path).unwrap();

@@ -13,7 +13,9 @@
 //! field defaulted as Kubernetes does), `hpa`. Metrics: `{ cpu: 60% }`,
 //! `{ cpu_cores: 500m }`, `{ in_flight: 50 }`, `{ rps: 100 }` (also
 //! `100/s`), the last two per replica and KEDA-style (External
-//! `AverageValue`) unless `source: pods`.
+//! `AverageValue`) unless `source: pods`; `{ lag: 1000 }`, messages of the
+//! queues the service consumes per replica, always External (checked
+//! against the queues' consumer groups in `queues`).
 //!
 //! With `hpa:`, the manifest's settings come first and keys written next to
 //! `hpa:` replace them (`min`, `max`, `metrics`, `behavior`, `tolerance`);
@@ -23,8 +25,8 @@
 //! Choices: `replicas` written on an autoscaled service outside
 //! `[min, max]` is clamped into it, as the HPA does on its first sync, with
 //! a note (so `--set …autoscale.min=6` works without raising `replicas`);
-//! unwritten, the service starts at `min` (at least 1). `min: 0` needs every metric to be in_flight or rps
-//! of the External kind, as Kubernetes needs an Object or External metric
+//! unwritten, the service starts at `min` (at least 1). `min: 0` needs every metric to be in_flight, rps
+//! or lag of the External kind, as Kubernetes needs an Object or External metric
 //! to scale to zero.
 
 mod manifest;
@@ -221,10 +223,11 @@ fn finish(cx: &mut Ctx, f: &Fields, s: Settings) -> Option<AutoscaleCfg> {
             m,
             Metric::InFlight { source: MetricSource::External, .. }
                 | Metric::Rps { source: MetricSource::External, .. }
+                | Metric::Lag { .. }
         )
     });
     if min == 0 && !zero_ok {
-        let msg = "min: 0 needs every metric to be in_flight or rps (External, as KEDA)";
+        let msg = "min: 0 needs every metric to be in_flight, rps or lag (External, as KEDA)";
         let hint = "Kubernetes scales to zero only on Object or External metrics; a cpu metric has no pods to measure";
         error_at(cx, &min_site, msg, Some(hint.into()));
     }
@@ -304,9 +307,6 @@ fn metric(cx: &mut Ctx, n: &Node, path: &str) -> Option<Metric> {
     let f = cx.fields(n, path, n.loc(), &METRIC)?;
     let kinds: Vec<&str> = METRIC.one_of.iter().copied().filter(|k| f.get(k).is_some()).collect();
     let [kind] = kinds[..] else {
-        if kinds.is_empty() && f.get("lag").is_some() {
-            return None; // already reported as not supported yet
-        }
         let msg = if kinds.is_empty() {
             format!("a metric needs one of {}", METRIC.one_of.join(", "))
         } else {
@@ -331,6 +331,7 @@ fn metric(cx: &mut Ctx, n: &Node, path: &str) -> Option<Metric> {
         "in_flight" => {
             amount(cx, v, &vpath, false).map(|target_avg_milli| Metric::InFlight { target_avg_milli, source })
         }
+        "lag" => amount(cx, v, &vpath, false).map(|target_avg_milli| Metric::Lag { target_avg_milli }),
         _ => amount(cx, v, &vpath, true).map(|target_avg_milli| Metric::Rps { target_avg_milli, source }),
     }
 }

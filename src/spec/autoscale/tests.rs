@@ -159,7 +159,7 @@ fn replicas_and_min_zero() {
     assert!(loaded.notes.0[0].message.contains("below autoscale.min (6): the service starts at 6"));
     let (a, m) = cfg("      min: 0\n      max: 9\n      metrics: [ { rps: 50 } ]\n");
     assert_eq!((a.min, m.services[0].replicas), (0, 1), "scale to zero with a KEDA-style metric; starts at 1");
-    let d = one_error("      min: 0\n      max: 9\n", "min: 0 needs every metric to be in_flight or rps");
+    let d = one_error("      min: 0\n      max: 9\n", "min: 0 needs every metric to be in_flight, rps or lag");
     assert_eq!((d.line, d.column, d.path.as_str()), (5, 12, "services.cart.autoscale.min"));
     one_error("      min: 0\n      max: 9\n      metrics: [ { rps: 5, source: pods } ]\n", "min: 0 needs");
 }
@@ -197,7 +197,7 @@ fn problems_are_positioned_with_hints() {
     one_error("      max: 5\n      metrics: [ { cpu: 50%, rps: 10 } ]\n", "one kind, found cpu and rps");
     one_error(
         "      max: 5\n      metrics: [ { lag: 1000 } ]\n",
-        "'lag' is not supported yet (planned: asynchronous queues)",
+        "service 'cart' consumes no queue: a lag metric needs a consumer group on it",
     );
     one_error("      max: 5\n      metrics: [ { cpu: 50%, source: pods } ]\n", "'source' applies to in_flight and rps");
     one_error("      max: 5\n      metrics: [ { rps: 0 } ]\n", "larger than zero");

@@ -2,8 +2,8 @@
 //! (metrics, tolerance, behavior, scaling rules and policies).
 
 use super::Ty::*;
-use super::tables::{QUEUES, block};
-use super::{Block, Ty, key, planned, required};
+use super::tables::block;
+use super::{Block, Ty, key, required};
 use crate::spec::topology::MAX_REPLICAS;
 
 pub static AUTOSCALE: Block = block(
@@ -15,7 +15,7 @@ pub static AUTOSCALE: Block = block(
             "min",
             Int(0, MAX_REPLICAS as u64),
             "1",
-            "the fewest replicas (0 only with External in_flight or rps metrics)",
+            "the fewest replicas (0 only with External in_flight, rps or lag metrics)",
         ),
         key("max", Int(1, MAX_REPLICAS as u64), "required (or from `hpa`)", "the most replicas"),
         key("metrics", List(&METRIC_TY), "[ { cpu: 80% } ]", "scale to the largest proposal of these"),
@@ -53,23 +53,29 @@ pub static AUTOSCALE: Block = block(
 
 static METRIC_TY: Ty = Map(&METRIC);
 pub static METRIC: Block = Block {
-    one_of: &["cpu", "cpu_cores", "in_flight", "rps"],
+    one_of: &["cpu", "cpu_cores", "in_flight", "rps", "lag"],
     ..block(
         "metric",
         "a metric",
-        "a metric is one of { cpu: 60% }, { cpu_cores: 500m }, { in_flight: 50 }, { rps: 100 }",
+        "a metric is one of { cpu: 60% }, { cpu_cores: 500m }, { in_flight: 50 }, { rps: 100 }, { lag: 1000 }",
         &[
             key("cpu", Percent, "", "target utilization of the replica's `cpus`, a whole percentage"),
             key("cpu_cores", Quantity, "", "target cores used per replica"),
             key("in_flight", Quantity, "", "target time-average requests admitted or queued per replica"),
             key("rps", Either(&[Quantity, Rate]), "", "target arrivals per second per replica"),
             key(
+                "lag",
+                Quantity,
+                "",
+                "target messages waiting or being processed in the queues the service consumes, per replica \
+                 (KEDA-style, External)",
+            ),
+            key(
                 "source",
                 Words(&["external", "pods"]),
                 "external",
                 "in_flight and rps: a KEDA-style total over the service, or per-pod averages",
             ),
-            planned("lag", QUEUES),
         ],
     )
 };

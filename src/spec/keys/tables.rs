@@ -6,9 +6,9 @@
 
 use super::Ty::*;
 use super::{AUTOSCALE, Block, Key, POLICY, Tag, Ty, Union, key, planned, required};
+use crate::spec::queues::{MAX_CONCURRENCY, MAX_DELIVERIES, MAX_PARTITIONS};
 use crate::spec::topology::{MAX_CPUS, MAX_REPEAT, MAX_REPLICAS, MAX_USERS};
 
-pub(super) const QUEUES: &str = "asynchronous queues";
 pub(super) const U32: u64 = u32::MAX as u64;
 
 pub(super) const fn block(id: &'static str, what: &'static str, hint: &'static str, keys: &'static [Key]) -> Block {
@@ -58,7 +58,12 @@ pub static TOPOLOGY: Block = block(
             "",
             "keyed caches, by name: their hit ratio emerges from keys, capacity and TTL",
         ),
-        planned("queues", QUEUES),
+        key(
+            "queues",
+            MapOf(&MESSAGE_QUEUE),
+            "",
+            "queues and topics, by name: asynchronous messaging between services (see *Queues*)",
+        ),
     ],
 );
 
@@ -206,9 +211,10 @@ pub static STEP: Union = Union {
         &REPEAT_STEP,
         &FAIL_STEP,
         &CACHE_STEP,
+        &PUBLISH_STEP,
     ],
     tags: &[],
-    later: &[planned("publish", QUEUES)],
+    later: &[],
 };
 
 pub static WORK_STEP: Block = block(
@@ -292,6 +298,44 @@ pub static CACHE_STEP: Block = block(
         "cache",
         Map(&CACHE),
         "a cache decision: `hit` steps on a hit, else `miss` steps (then, on a keyed cache, the key is written)",
+    )],
+);
+
+pub static PUBLISH_STEP: Block = block(
+    "step-publish",
+    "a publish step",
+    STEP_HINT,
+    &[
+        required(
+            "publish",
+            Name("queue"),
+            "send a message to this queue (see *Queues*); the step ends once the broker accepted it \
+             (with `reply`, once a consumer finished it)",
+        ),
+        key(
+            "key",
+            Name("request attribute"),
+            "",
+            "the request attribute whose value picks the partition (by hash); absent: a partition at random",
+        ),
+        key(
+            "timeout",
+            Duration,
+            "60s",
+            "with `when_full: block`: how long the publisher waits for room, then fails as a timeout",
+        ),
+        key("reply", Map(&REPLY), "", "request-reply: wait for the first consumer to finish the message"),
+    ],
+);
+
+pub static REPLY: Block = block(
+    "reply",
+    "a reply",
+    "write reply: { timeout: 2s }",
+    &[required(
+        "timeout",
+        Duration,
+        "how long the publisher waits for a consumer's result; then the step fails as a timeout",
     )],
 );
 
@@ -390,6 +434,79 @@ pub static KEYED_CACHE: Block = block(
             "false",
             "concurrent misses of one key wait for the first one's fetch and then hit (else each goes to the backend: \
              the thundering herd)",
+        ),
+    ],
+);
+
+// --------------------------------------------------------------- queues
+
+pub static MESSAGE_QUEUE: Block = block(
+    "message-queue",
+    "a queue",
+    "write queues: { orders: { partitions: 6, consumers: [ { endpoint: shipping.ship } ] } }",
+    &[
+        key(
+            "partitions",
+            Int(1, MAX_PARTITIONS as u64),
+            "1",
+            "a message goes to one partition: at random, or by the hash of the publish's `key`",
+        ),
+        key(
+            "capacity",
+            Int(1, u64::MAX),
+            "unbounded",
+            "messages a consumer group may hold unfinished (waiting and being processed); beyond it `when_full` applies",
+        ),
+        key(
+            "when_full",
+            Words(&["reject", "block", "drop"]),
+            "reject",
+            "a publish to a full queue fails at once, waits for room up to its `timeout`, or is accepted and discarded",
+        ),
+        key(
+            "delivery",
+            Words(&["at_least_once", "at_most_once"]),
+            "at_least_once",
+            "a message stays until a consumer finished it, or leaves the queue when delivered",
+        ),
+        key(
+            "visibility_timeout",
+            Duration,
+            "30s",
+            "at_least_once: a delivered message not finished within this is delivered again",
+        ),
+        key(
+            "max_deliveries",
+            Int(1, MAX_DELIVERIES as u64),
+            "10",
+            "at_least_once: deliveries of a failing message before it goes to the dead-letter queue",
+        ),
+        key("retention", Duration, "", "messages waiting longer than this are discarded"),
+        key("latency", Dist, "0s", "the broker's accept latency (network latency is added both ways)"),
+        key(
+            "consumers",
+            List(&CONSUMER_TY),
+            "[]",
+            "the consumer groups; each receives every message (none: messages are accepted and discarded)",
+        ),
+    ],
+);
+
+static CONSUMER_TY: Ty = Map(&CONSUMER);
+pub static CONSUMER: Block = block(
+    "consumer",
+    "a consumer group",
+    "write consumers: [ { endpoint: shipping.ship, concurrency: 4, mode: partitioned } ]",
+    &[
+        required("endpoint", Target, "the endpoint that handles each message"),
+        key("group", Text, "the endpoint's service", "the group's name, unique within the queue"),
+        key("concurrency", Int(1, MAX_CONCURRENCY as u64), "1", "consumers per replica of the endpoint's service"),
+        key(
+            "mode",
+            Words(&["partitioned", "competing"]),
+            "competing",
+            "`partitioned` (Kafka): a partition is handled by one consumer at a time, in order; \
+             `competing` (SQS): any free consumer takes the oldest waiting message",
         ),
     ],
 );
