@@ -477,6 +477,10 @@ fn write_out(
     if !r.series.cache_names.is_empty() {
         files.push((report::stored::CACHES_CSV, report::caches_csv(&r.series)));
     }
+    // Only models with queues have theirs.
+    if !r.queues.is_empty() || !r.series.queue_names.is_empty() {
+        files.push((report::stored::QUEUES_CSV, report::queues_csv(&r.series)));
+    }
     for (name, content) in &files {
         write_atomic(dir, name, content)?;
     }
@@ -517,9 +521,11 @@ fn cmd_report(dir: &Path) -> i32 {
             }
         }
     }
-    // Optional: present when the run had keyed caches.
-    if let Ok(t) = std::fs::read_to_string(dir.join(report::stored::CACHES_CSV)) {
-        texts.insert(report::stored::CACHES_CSV, t);
+    // Optional: present when the run had keyed caches, or queues.
+    for name in [report::stored::CACHES_CSV, report::stored::QUEUES_CSV] {
+        if let Ok(t) = std::fs::read_to_string(dir.join(name)) {
+            texts.insert(name, t);
+        }
     }
     match write_report(dir, &texts) {
         Ok(()) => {

@@ -1,5 +1,6 @@
-//! The per-interval series as CSV (`workloads.csv`, `services.csv`, and
-//! `caches.csv` when the model has keyed caches).
+//! The per-interval series as CSV (`workloads.csv`, `services.csv`,
+//! `caches.csv` when the model has keyed caches, and `queues.csv` when it
+//! has queues).
 
 use crate::metrics::Series;
 use std::fmt::Write;
@@ -78,6 +79,34 @@ pub fn caches_csv(s: &Series) -> String {
             r.hits,
             opt(r.hit_ratio),
             r.entries
+        );
+    }
+    o
+}
+
+/// `queues.csv`: per interval and consumer group of a queue (`queue/group`),
+/// what was published, processed, redelivered, dead-lettered and rejected in
+/// the interval, and at its end the messages waiting (`depth`) and being
+/// processed, the age of the oldest waiting one and the group's consumers.
+pub fn queues_csv(s: &Series) -> String {
+    let mut o = String::from(
+        "t_s,queue,published,processed,redelivered,dead_lettered,rejected,depth,in_flight,lag_s,consumers\n",
+    );
+    for r in &s.queues {
+        let _ = writeln!(
+            o,
+            "{},{},{},{},{},{},{},{},{},{},{}",
+            r.t_s,
+            field(&s.queue_names[r.queue as usize]),
+            r.published,
+            r.processed,
+            r.redelivered,
+            r.dead_lettered,
+            r.rejected,
+            r.depth,
+            r.in_flight,
+            r.lag_s,
+            r.consumers
         );
     }
     o

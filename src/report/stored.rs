@@ -6,7 +6,7 @@
 //! What it does not: touch the file system (the CLI reads and writes the
 //! files and hands their text here), load a topology or run anything.
 
-use crate::metrics::{CacheRow, RunResult, Series, ServiceRow, WorkloadRow};
+use crate::metrics::{CacheRow, QueueRow, RunResult, Series, ServiceRow, WorkloadRow};
 use crate::model::Model;
 use crate::model::analysis::Analysis;
 use serde::{Deserialize, Serialize};
@@ -21,6 +21,9 @@ pub const SERVICES_CSV: &str = "services.csv";
 /// Per-interval rows per keyed cache; written only when the model has
 /// keyed caches, and read when present (not one of [`INPUTS`]).
 pub const CACHES_CSV: &str = "caches.csv";
+/// Per-interval rows per queue consumer group; written only when the model
+/// has queues, and read when present (not one of [`INPUTS`]).
+pub const QUEUES_CSV: &str = "queues.csv";
 /// How the run was made: [`RunInfo`].
 pub const RUN_JSON: &str = "run.json";
 /// What was run, for drawing it: [`TopologyInfo`].
@@ -140,6 +143,9 @@ impl Stored {
         read_services(text(SERVICES_CSV)?, &mut series).map_err(|e| format!("{SERVICES_CSV}: {e}"))?;
         if let Some(t) = files.get(CACHES_CSV) {
             read_caches(t, &mut series).map_err(|e| format!("{CACHES_CSV}: {e}"))?;
+        }
+        if let Some(t) = files.get(QUEUES_CSV) {
+            read_queues(t, &mut series).map_err(|e| format!("{QUEUES_CSV}: {e}"))?;
         }
         result.series = series;
         Ok(Stored { result, run, topology })
@@ -305,6 +311,40 @@ fn read_caches(text: &str, s: &mut Series) -> Result<(), String> {
     Ok(())
 }
 
+fn read_queues(text: &str, s: &mut Series) -> Result<(), String> {
+    let mut csv = Csv::new(text)?;
+    let names = [
+        "t_s",
+        "queue",
+        "published",
+        "processed",
+        "redelivered",
+        "dead_lettered",
+        "rejected",
+        "depth",
+        "in_flight",
+        "lag_s",
+        "consumers",
+    ];
+    let c: Vec<usize> = names.iter().map(|n| csv.col(n)).collect::<Result<_, _>>()?;
+    while let Some((l, f)) = csv.next_row()? {
+        s.queues.push(QueueRow {
+            t_s: num(&f, c[0], l)?,
+            queue: index_of(&mut s.queue_names, &f[c[1]]),
+            published: num(&f, c[2], l)?,
+            processed: num(&f, c[3], l)?,
+            redelivered: num(&f, c[4], l)?,
+            dead_lettered: num(&f, c[5], l)?,
+            rejected: num(&f, c[6], l)?,
+            depth: num(&f, c[7], l)?,
+            in_flight: num(&f, c[8], l)?,
+            lag_s: num(&f, c[9], l)?,
+            consumers: num(&f, c[10], l)?,
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,6 +362,7 @@ mod tests {
             workload_names: vec!["w,1".into(), "v".into()],
             service_names: vec!["db".into()],
             cache_names: vec!["menu,1".into()],
+            queue_names: vec!["orders/billing".into(), "orders/\"audit\",2".into()],
             ..Series::default()
         };
         for i in 0..3 {
@@ -350,6 +391,21 @@ mod tests {
                 hit_ratio: (i > 0).then_some(1.0 / 3.0),
                 entries: 9,
             });
+            for q in 0..2 {
+                s.queues.push(QueueRow {
+                    t_s,
+                    queue: q,
+                    published: 10 + i,
+                    processed: 9 - q as u64,
+                    redelivered: i,
+                    dead_lettered: q as u64,
+                    rejected: 2,
+                    depth: 5 * i,
+                    in_flight: 3,
+                    lag_s: 0.1 + 0.2 * i as f64,
+                    consumers: 4,
+                });
+            }
             s.services.push(ServiceRow {
                 t_s,
                 utilization: 0.1 + 0.2,
@@ -364,6 +420,7 @@ mod tests {
         read_workloads(&super::super::workloads_csv(&s), &mut back).unwrap();
         read_services(&super::super::services_csv(&s), &mut back).unwrap();
         read_caches(&super::super::caches_csv(&s), &mut back).unwrap();
+        read_queues(&super::super::queues_csv(&s), &mut back).unwrap();
         assert_eq!(back, s);
     }
 

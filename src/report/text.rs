@@ -57,6 +57,10 @@ pub fn summary(r: &RunResult) -> String {
             );
         }
     }
+    if !r.queues.is_empty() {
+        let _ = writeln!(o);
+        queues_table(&mut o, r);
+    }
     for (name, c) in &r.chains {
         if c.mean.is_empty() {
             continue;
@@ -192,6 +196,103 @@ fn edges_table(o: &mut String, r: &RunResult) {
     t.render(o);
 }
 
+/// The columns of the queues table after the name: counts, depth and lag,
+/// then the time to processed (the same in the run report).
+pub(super) const QUEUE_HEADERS: [&str; 13] = [
+    "published",
+    "processed",
+    "redelivered",
+    "DLQ",
+    "rejected",
+    "dropped",
+    "depth max",
+    "depth end",
+    "lag end",
+    "lag max s",
+    "util",
+    "p50 ms",
+    "p99 ms",
+];
+
+/// A queue consumer group's name as a row of the queues table shows it:
+/// `group → service.endpoint (mode)`.
+pub(super) fn group_label(group: &str, g: &crate::metrics::QueueGroupResult) -> String {
+    format!("{group} → {} ({})", g.endpoint, g.mode)
+}
+
+/// The cells after the name of a queue's row ([`QUEUE_HEADERS`]); `None`
+/// where the figure is per group (lag end, utilization), a latency `None`
+/// as `—`.
+pub(super) fn queue_cells(q: &crate::metrics::QueueResult) -> [Option<String>; 13] {
+    let l = &q.time_to_processed_ms;
+    [
+        Some(thousands(q.published)),
+        Some(thousands(q.processed)),
+        Some(thousands(q.redelivered)),
+        Some(thousands(q.dead_lettered)),
+        Some(thousands(q.rejected)),
+        Some(thousands(q.dropped)),
+        Some(thousands(q.depth_max)),
+        Some(thousands(q.depth_end)),
+        None,
+        Some(format!("{:.2}", q.lag_max_s)),
+        None,
+        Some(opt_ms(l.p50)),
+        Some(opt_ms(l.p99)),
+    ]
+}
+
+/// The cells after the name of a consumer group's row: `None` where the
+/// figure is the queue's (published, rejected).
+pub(super) fn group_cells(g: &crate::metrics::QueueGroupResult) -> [Option<String>; 13] {
+    let l = &g.time_to_processed_ms;
+    [
+        None,
+        Some(thousands(g.processed)),
+        Some(thousands(g.redelivered)),
+        Some(thousands(g.dead_lettered)),
+        None,
+        Some(thousands(g.dropped)),
+        Some(thousands(g.depth_max)),
+        Some(thousands(g.depth_end)),
+        Some(thousands(g.lag_end)),
+        Some(format!("{:.2}", g.lag_max_s)),
+        Some(format!("{:.1}%", g.consumer_utilization * 100.0)),
+        Some(opt_ms(l.p50)),
+        Some(opt_ms(l.p99)),
+    ]
+}
+
+/// Publishers that waited for room in a full queue, in words (`None`: none did).
+pub(super) fn blocked_line(q: &crate::metrics::QueueResult) -> Option<String> {
+    (q.blocked > 0).then(|| {
+        format!("blocked: {} publishes waited for room, mean {} ms", thousands(q.blocked), opt_ms(q.blocked_ms_mean))
+    })
+}
+
+/// One row per queue, one indented row per consumer group under it.
+fn queues_table(o: &mut String, r: &RunResult) {
+    let (counts, lat) = QUEUE_HEADERS.split_at(QUEUE_HEADERS.len() - 2);
+    let mut t = columns(0, "queue", counts).sep();
+    for h in lat {
+        t = t.col(h, Align::Right);
+    }
+    let mut t = t.note("time to processed");
+    let row = |name: String, cells: [Option<String>; 13]| {
+        std::iter::once(name).chain(cells.into_iter().map(Option::unwrap_or_default)).collect()
+    };
+    for (name, q) in &r.queues {
+        t.row(row(name.clone(), queue_cells(q)));
+        for (group, g) in &q.groups {
+            t.row(row(format!("  {}", group_label(group, g)), group_cells(g)));
+        }
+        if let Some(b) = blocked_line(q) {
+            t.text(format!("  {name} {b}"));
+        }
+    }
+    t.render(o);
+}
+
 /// Server-side latency per endpoint, for services with several.
 fn endpoints_table(o: &mut String, r: &RunResult) {
     let rows = super::table::split_endpoints(r);
@@ -318,6 +419,45 @@ workload: [ { name: w, target: front.e, rate: 50/s } ]
         assert_aligned(&text.replace("call edge", "call_edge"), "call_edge", 12);
         assert_aligned(&text, "hop", 8);
         assert!(text.contains("failed: 1,018,803,901 error at db"), "{text}");
+    }
+
+    #[test]
+    fn queues_have_a_row_and_a_row_per_consumer_group() {
+        let mut r = huge_result();
+        assert!(!summary(&r).contains("\nqueue "), "no queues, no table");
+        crate::report::testing::add_queues(&mut r);
+        r.queues.get_mut("orders").unwrap().blocked = 1_234;
+        r.queues.get_mut("orders").unwrap().blocked_ms_mean = Some(12.5);
+        let text = summary(&r);
+        let rows = table(&text, "queue");
+        assert_eq!(rows.len(), 5, "header, the queue, two groups, the blocked line: {text}");
+        assert!(rows[0].ends_with("p50 ms  p99 ms  time to processed"), "{text}");
+        let cells = |l: &str| l.split_whitespace().map(String::from).collect::<Vec<_>>();
+        assert_eq!(
+            cells(rows[1]),
+            ["orders", "3,510", "4,700", "33", "7", "4", "0", "2,345", "2,300", "41.25", "│", "900", "8100"],
+            "{text}"
+        );
+        assert!(rows[2].starts_with("  audit → audit.record (competing) "), "{text}");
+        assert!(rows[2].ends_with("│       —       —"), "a latency with nothing behind it: {text}");
+        assert!(rows[3].starts_with("  billing → billing.charge (partitioned) "), "{text}");
+        assert_eq!(
+            cells(rows[3])[4..],
+            ["1,200", "31", "7", "0", "2,345", "2,300", "2,316", "41.25", "99.8%", "│", "15000", "135000"],
+            "{text}"
+        );
+        // Every row's cells end under their headers.
+        let header_end = |h: &str| rows[0].find(h).unwrap() + h.len();
+        for h in ["published", "DLQ", "lag end", "lag max s", "util", "p99 ms"] {
+            let col = rows[0][..header_end(h)].chars().count();
+            for row in &rows[1..4] {
+                let c: Vec<char> = row.chars().collect();
+                assert!(c.get(col).is_none_or(|&x| x == ' '), "{h} in {row:?}");
+            }
+        }
+        assert!(text.contains("  orders blocked: 1,234 publishes waited for room, mean 12.50 ms"), "{text}");
+        let caches_or_edges = text.find("call edge").unwrap();
+        assert!(text.find("\nqueue ").unwrap() > caches_or_edges, "after the edges: {text}");
     }
 
     #[test]

@@ -94,6 +94,39 @@ fn report_rebuilds_the_same_bytes_from_the_folder_alone() {
     }
 }
 
+/// `stormcast report DIR` reads `queues.csv` when the folder has one: the
+/// queue of `summary.json` gets its table, each consumer group of the
+/// series its charts (`run --out` writes the file only with queues).
+#[test]
+fn report_reads_the_queues_series_when_present() {
+    use stormcast::metrics::{QueueGroupResult, QueueResult};
+    let dir = TempDir::new("queues");
+    let out = stormcast(&["run", &retry_storm(), "--duration", "30s", "-q", "--out", dir.path()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!listing(&dir.0).contains(&"queues.csv".to_string()), "no queues, no queues.csv");
+    assert!(!dir.read("report.html").contains(">Queues</h"));
+    let mut summary: serde_json::Value = serde_json::from_str(&dir.read("summary.json")).expect("summary.json");
+    let group = QueueGroupResult { endpoint: "db.query".into(), mode: "competing".into(), ..Default::default() };
+    let queue = QueueResult { published: 1234, groups: [("billing".to_string(), group)].into(), ..Default::default() };
+    summary["queues"] = serde_json::json!({ "orders": queue });
+    std::fs::write(dir.0.join("summary.json"), summary.to_string()).expect("write");
+    let mut csv = String::from(
+        "t_s,queue,published,processed,redelivered,dead_lettered,rejected,depth,in_flight,lag_s,consumers\n",
+    );
+    for t in 0..30 {
+        csv.push_str(&format!("{t},orders/billing,60,50,1,0,0,{},4,{},4\n", 10 * t, 0.25 * t as f64));
+    }
+    std::fs::write(dir.0.join("queues.csv"), csv).expect("write");
+    let out = stormcast(&["report", dir.path()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let (html, md) = (dir.read("report.html"), dir.read("report.md"));
+    assert!(html.contains(">Queues</h2>") && md.contains("## Queues"), "the table");
+    assert!(md.contains("| `orders` | 1,234 |"), "{md}");
+    for chart in ["messages", "lag"] {
+        assert!(html.contains(&format!(">\norders/billing — {chart}\n</text>")), "the {chart} chart");
+    }
+}
+
 #[test]
 fn a_folder_without_its_inputs_is_a_clear_error() {
     let dir = TempDir::new("missing");

@@ -1,6 +1,7 @@
 //! The run report's figures: time charts from the series (per workload
 //! latency, goodput against offered load, errors; the busiest services'
-//! utilization and queues, replicas, amplification) with the warm-up,
+//! utilization and queues, replicas, amplification; keyed caches' hit
+//! ratio; each queue consumer group's depth and lag) with the warm-up,
 //! faults and findings on them; the latency chain waterfalls; the topology
 //! diagram.
 
@@ -8,7 +9,7 @@ use super::super::chart::{Bars, Diagram, Line, LineChart, Mark, Node, NodeKind, 
 use super::super::page::{Block, Figure, Format, Page, Text};
 use super::super::stored::{Stored, TopologyInfo};
 use super::super::table::ms;
-use crate::metrics::{ChainHop, Finding, FindingKind, RunResult, Series, ServiceRow, WorkloadRow};
+use crate::metrics::{ChainHop, Finding, FindingKind, QueueRow, RunResult, Series, ServiceRow, WorkloadRow};
 
 /// Most points a line gets: longer series are merged into buckets of
 /// whole intervals.
@@ -291,6 +292,72 @@ pub(super) fn over_time(p: &mut Page, r: &RunResult) {
         p.only(Format::Html, Block::Heading(3, "Caches".into()));
         p.only(Format::Html, Block::Figures(vec![cache_figure(&f)]));
     }
+    if !r.series.queue_names.is_empty() {
+        p.only(Format::Html, Block::Heading(3, "Queues".into()));
+        let (figs, note) = queue_figures(&f);
+        if let Some(n) = note {
+            p.only(Format::Html, Block::Paragraph(Text::plain(n)));
+        }
+        p.only(Format::Html, Block::Figures(figs));
+    }
+}
+
+/// Most queue consumer groups charted (two charts each).
+const MAX_QUEUE_GROUPS: usize = 12;
+
+/// The charts of each queue consumer group (`queue/group` in the series):
+/// messages waiting and being processed, and the age of the oldest
+/// waiting one, over time; the findings about the group or its queue on
+/// both. The sentence to say when some groups are left out.
+fn queue_figures(f: &Frame) -> (Vec<Figure>, Option<String>) {
+    let s = &f.r.series;
+    let every = per_point(f);
+    let mut figs = Vec::new();
+    for (i, name) in s.queue_names.iter().enumerate().take(MAX_QUEUE_GROUPS) {
+        let rows: Vec<&QueueRow> = s.queues.iter().filter(|r| r.queue as usize == i).collect();
+        let queue = name.split('/').next().unwrap_or(name);
+        let subjects = [name.as_str(), queue];
+        let t = |r: &QueueRow| r.t_s;
+        let mut depth = f.chart(format!("{name} — messages"), "messages", Some(&subjects));
+        depth.lines.push(Line::new(
+            "waiting (depth)",
+            1,
+            points(&rows, t, f.k, f.width_s(), |c| mean(c, |r| r.depth as f64)),
+        ));
+        let mut busy =
+            Line::new("being processed", 0, points(&rows, t, f.k, f.width_s(), |c| mean(c, |r| r.in_flight as f64)));
+        busy.dashed = true;
+        depth.lines.push(busy);
+        let mut lag = f.chart(format!("{name} — lag"), "s", Some(&subjects));
+        lag.lines.push(Line::new(
+            "oldest waiting message",
+            3,
+            points(&rows, t, f.k, f.width_s(), |c| worst(c, |r| Some(r.lag_s))),
+        ));
+        figs.push(Figure {
+            svg: depth.to_svg(),
+            caption: format!(
+                "Messages waiting for a consumer of the group (depth) and being processed (dashed) at the interval's \
+                 end, {every} (mean where merged): a depth that keeps climbing is a backlog."
+            ),
+            wide: false,
+        });
+        figs.push(Figure {
+            svg: lag.to_svg(),
+            caption: format!(
+                "Age of the oldest message waiting for the group at the interval's end (0 when none waits), {every} \
+                 (the worst interval where merged)."
+            ),
+            wide: false,
+        });
+    }
+    let more = s.queue_names.len().saturating_sub(MAX_QUEUE_GROUPS);
+    (
+        figs,
+        (more > 0).then(|| {
+            format!("The first {MAX_QUEUE_GROUPS} consumer groups are charted; {more} more are in queues.csv.")
+        }),
+    )
 }
 
 /// The hit ratio of each keyed cache over time.

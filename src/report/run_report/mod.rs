@@ -46,6 +46,7 @@ pub fn run_page(s: &Stored) -> Page {
     tables::endpoints(&mut p, r);
     tables::edges(&mut p, r);
     tables::caches(&mut p, r);
+    tables::queues(&mut p, r);
     charts::over_time(&mut p, r);
     tables::chains(&mut p, r);
     rerun(&mut p, s);
@@ -148,9 +149,12 @@ fn windows(f: &Finding) -> String {
 fn findings(p: &mut Page, r: &RunResult) {
     p.heading(2, "Findings");
     if r.findings.is_empty() {
-        p.paragraph(Text::plain(
-            "None: no saturation, exhausted pool, retry storm, failed recovery or slow autoscaler was detected.",
-        ));
+        p.paragraph(Text::plain(if r.queues.is_empty() {
+            "None: no saturation, exhausted pool, retry storm, failed recovery or slow autoscaler was detected."
+        } else {
+            "None: no saturation, exhausted pool, retry storm, failed recovery, slow autoscaler, growing backlog or \
+             dead letters was detected."
+        }));
     } else {
         let items = r
             .findings

@@ -1,12 +1,12 @@
 //! The run report's tables: workloads (with failure causes), services,
-//! call edges, caches, and where the time goes hop by hop. Every number is
+//! call edges, caches, queues, and where the time goes hop by hop. Every number is
 //! formatted as the terminal summary formats it.
 
 use super::super::page::{Block, Cell, Format, Page, Table, Text};
 use super::super::table::{ms, opt_ms, thousands};
-use super::super::text::{causes, client_line, hop_total};
+use super::super::text::{self as summary_text, causes, client_line, hop_total};
 use super::charts;
-use crate::metrics::{ChainHop, LatencySummary, RunResult};
+use crate::metrics::{ChainHop, FindingKind, LatencySummary, RunResult};
 
 fn lat_cells(l: &LatencySummary) -> impl Iterator<Item = Cell> {
     [l.mean, l.p50, l.p90, l.p95, l.p99, l.p999, l.max].into_iter().map(|v| Cell::opt(v.map(ms)))
@@ -177,6 +177,59 @@ pub(super) fn caches(p: &mut Page, r: &RunResult) {
         t.row(row);
     }
     p.push(Block::Table(t));
+}
+
+/// One row per queue and an indented row per consumer group, as in the
+/// terminal summary; the findings about the queues after it.
+pub(super) fn queues(p: &mut Page, r: &RunResult) {
+    if r.queues.is_empty() {
+        return;
+    }
+    p.heading(2, "Queues");
+    p.paragraph(Text::plain(
+        "Messages after the warm-up. Each consumer group receives every message: a queue's row covers all its \
+         groups (processed, redelivered and DLQ — dead-lettered after their last delivery — over every group; \
+         depth and lag the most of any group), a group's row is its own. \
+         depth: messages waiting (most, and at the end); lag end: messages waiting or being processed at the end; \
+         lag max: the age of the oldest waiting message, most over the run (s); util: busy consumers over \
+         consumers; p50 and p99: time to processed (ms), from the broker accepting a message to a consumer \
+         finishing it successfully (— when none did).",
+    ));
+    let mut t = Table::new("queue", &summary_text::QUEUE_HEADERS);
+    let cells = |c: [Option<String>; 13]| c.into_iter().map(|v| Cell::num(v.unwrap_or_default()));
+    let lat = |c: &mut Vec<Cell>, l: &LatencySummary| {
+        // Latencies with nothing behind them are `—`, as everywhere.
+        let n = c.len();
+        c[n - 2] = Cell::opt(l.p50.map(ms));
+        c[n - 1] = Cell::opt(l.p99.map(ms));
+    };
+    for (name, q) in &r.queues {
+        let mut row: Vec<Cell> =
+            std::iter::once(Cell::Code(name.clone())).chain(cells(summary_text::queue_cells(q))).collect();
+        lat(&mut row, &q.time_to_processed_ms);
+        t.row(row);
+        if let Some(b) = summary_text::blocked_line(q) {
+            t.note(Text::new().code(name).t(format!(" {b}")));
+        }
+        for (group, g) in &q.groups {
+            let label = format!("\u{a0}\u{a0}{}", summary_text::group_label(group, g));
+            let mut row: Vec<Cell> =
+                std::iter::once(Cell::Code(label)).chain(cells(summary_text::group_cells(g))).collect();
+            lat(&mut row, &g.time_to_processed_ms);
+            t.row(row);
+        }
+    }
+    p.push(Block::Table(t));
+    let about: Vec<&crate::metrics::Finding> =
+        r.findings.iter().filter(|f| matches!(f.kind, FindingKind::Backlog | FindingKind::DeadLetters)).collect();
+    if !about.is_empty() {
+        let items = about
+            .iter()
+            .map(|f| Text::new().strong(f.kind.word()).t(" at ").code(&f.subject).t(format!(": {}", f.message)))
+            .collect();
+        p.paragraph(Text::plain("Findings about the queues (see Findings for their windows):"));
+        p.push(Block::List(items));
+    }
 }
 
 pub(in crate::report) fn chain_table(hops: &[ChainHop]) -> Table {

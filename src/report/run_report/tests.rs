@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::metrics::LatencySummary;
-use crate::report::stored::{RUN_JSON, SERVICES_CSV, SUMMARY_JSON, TOPOLOGY_JSON, WORKLOADS_CSV};
+use crate::report::stored::{QUEUES_CSV, RUN_JSON, SERVICES_CSV, SUMMARY_JSON, TOPOLOGY_JSON, WORKLOADS_CSV};
 use crate::report::table::{ms, opt_ms};
 use crate::sim::{RunOptions, run};
 use std::collections::BTreeMap;
@@ -34,13 +34,18 @@ fn files(yaml: &str, opts: RunOptions, edit: impl Fn(&mut RunResult)) -> BTreeMa
     };
     let topo = crate::report::topology_info(&m, &crate::report::analyze(&m));
     let json = |v: String| v + "\n";
-    BTreeMap::from([
+    let mut files = BTreeMap::from([
         (SUMMARY_JSON, json(serde_json::to_string_pretty(&r).unwrap())),
         (WORKLOADS_CSV, crate::report::workloads_csv(&r.series)),
         (SERVICES_CSV, crate::report::services_csv(&r.series)),
         (RUN_JSON, json(serde_json::to_string_pretty(&info).unwrap())),
         (TOPOLOGY_JSON, json(serde_json::to_string_pretty(&topo).unwrap())),
-    ])
+    ]);
+    // As `run --out`: the queues' series only when there are queues.
+    if !r.queues.is_empty() {
+        files.insert(QUEUES_CSV, crate::report::queues_csv(&r.series));
+    }
+    files
 }
 
 fn reports(files: &BTreeMap<&str, String>) -> (String, String) {
@@ -177,6 +182,64 @@ fn reports_are_a_function_of_the_files() {
     assert!(md.contains("```sh\nstormcast run t.yaml --out 'out dir'\n```"), "{md}");
     assert!(h.contains(&"ab".repeat(32)) && md.contains(&"ab".repeat(32)));
     assert!(!md.contains("<svg"));
+}
+
+/// A run with a queue of two consumer groups: a Queues table (a row per
+/// queue and per group, in both files), two charts per group with the
+/// fault shaded and the group's findings as lanes, and the findings
+/// named under the table. Without queues: none of it, and no queues.csv.
+#[test]
+fn queues_have_a_section_a_table_and_charts_per_group() {
+    let plain = files(CHAIN, RunOptions::default(), |_| {});
+    assert!(!plain.contains_key(QUEUES_CSV));
+    let (h, md) = reports(&plain);
+    assert!(!h.contains(">Queues</h") && !md.contains("## Queues") && !h.contains("— lag"));
+
+    let f = files(CHAIN, RunOptions::default(), |r| {
+        crate::report::testing::add_queues(r);
+        r.findings.push(Finding {
+            kind: crate::metrics::FindingKind::Backlog,
+            subject: "orders/billing".into(),
+            from_s: 2.0,
+            to_s: 8.0,
+            windows: vec![crate::metrics::Window { from_s: 2.0, to_s: 8.0 }],
+            message: "billing's lag grew from 4 s to 37 s and did not come back".into(),
+        });
+    });
+    let s = Stored::parse(&f).unwrap();
+    assert_eq!(s.result.series.queue_names, ["orders/audit", "orders/billing"]);
+    assert_eq!(s.result.series.queues.len(), 16, "queues.csv read back");
+    let (h, md) = reports(&f);
+    assert!(h.contains(">Queues</h2>") && h.contains(">Queues</h3>"), "the table and the charts");
+    assert!(md.contains("## Queues"));
+    let row = md_row(&md, "orders");
+    assert_eq!(row, "| `orders` | 3,510 | 4,700 | 33 | 7 | 4 | 0 | 2,345 | 2,300 |  | 41.25 |  | 900 | 8100 |", "{md}");
+    let group = md_row(&md, "\u{a0}\u{a0}billing → billing.charge (partitioned)");
+    assert!(group.ends_with("| 2,316 | 41.25 | 99.8% | 15000 | 135000 |"), "{group}");
+    let audit = md_row(&md, "\u{a0}\u{a0}audit → audit.record (competing)");
+    assert!(audit.ends_with("| 25.0% | — | — |"), "{audit}");
+    assert!(h.contains("<td class=\"\"><code>\u{a0}\u{a0}billing → billing.charge (partitioned)</code></td>"));
+    assert!(md.contains("**backlog** at `orders/billing`: billing's lag grew"), "{md}");
+
+    let svg_texts = |needle: &str| h.matches(&format!(">\n{needle}\n</text>")).count();
+    for g in ["orders/audit", "orders/billing"] {
+        for chart in ["messages", "lag"] {
+            assert_eq!(svg_texts(&format!("{g} — {chart}")), 1, "{g} — {chart}");
+        }
+    }
+    let charts = h.matches("time (s)").count();
+    assert_eq!(svg_texts("slowdown db"), charts, "every time chart, the queues' too, shades the fault");
+    let svg = |title: &str| {
+        let t = format!(">\n{title}\n</text>");
+        h.split("<svg").find(|c| c.contains(&t)).unwrap_or_else(|| panic!("no chart {title}"))
+    };
+    let lane = ">\nbacklog orders/billing\n</text>";
+    for chart in ["messages", "lag"] {
+        assert!(svg(&format!("orders/billing — {chart}")).contains(lane), "a lane on billing's {chart}");
+        assert!(!svg(&format!("orders/audit — {chart}")).contains(lane), "none on audit's {chart}");
+    }
+    let (h2, md2) = reports(&f.clone());
+    assert!(h2 == h && md2 == md, "the same files give the same bytes");
 }
 
 #[test]
