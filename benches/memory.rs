@@ -83,5 +83,7 @@ fn main() {
     println!("memory/queue: {d1} messages waiting: peak RSS {m1} KiB");
     println!("memory/queue: {d10} messages waiting: peak RSS {m10} KiB");
     let per = (m10 - m1) as f64 * 1024.0 / (d10 - d1).max(1) as f64;
-    println!("memory/queue: {per:.1} bytes per waiting message (a Msg is 16; a deque may hold up to 2x while it grows)");
+    println!(
+        "memory/queue: {per:.1} bytes per waiting message (a Msg is 16; a deque may hold up to 2x while it grows)"
+    );
 }

@@ -94,6 +94,27 @@ fn figures(r: &RunResult) -> Figures<Option<f64>> {
         }
         workloads.insert(name.clone(), f);
     }
+    // Each queue's consumer groups, as `QUEUE/GROUP` (a name no workload
+    // can have): messages published, processed and lost, and the time from
+    // publish to processed in place of a request's latency.
+    let measured_s = (r.duration_s - r.warmup_s).max(1e-9);
+    for (q, qr) in &r.queues {
+        for (g, gr) in &qr.groups {
+            let mut f: BTreeMap<String, Option<f64>> = BTreeMap::new();
+            let lost = gr.dead_lettered + gr.dropped;
+            f.insert("offered".into(), Some(qr.published as f64));
+            f.insert("ok".into(), Some(gr.processed as f64));
+            f.insert("failed".into(), Some(lost as f64));
+            let ended = gr.processed + lost;
+            f.insert("success".into(), (ended > 0).then(|| gr.processed as f64 / ended as f64));
+            f.insert("goodput_per_s".into(), Some(gr.processed as f64 / measured_s));
+            for s in Stat::ALL {
+                f.insert(format!("{}_ms", s.word()), crate::sim::stat_ms(&gr.time_to_processed_ms, s));
+            }
+            f.insert("lag_max_s".into(), Some(gr.lag_max_s));
+            workloads.insert(format!("{q}/{g}"), f);
+        }
+    }
     let replica_hours = r.services.values().map(|s| s.replica_hours).sum();
     Figures { workloads, replica_hours: Some(replica_hours), cost: r.cost.as_ref().map(|c| Some(c.total)) }
 }

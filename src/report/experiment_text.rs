@@ -60,11 +60,14 @@ pub fn experiment_text(r: &ExperimentResult) -> String {
     for s in &r.slo {
         let _ = writeln!(o, "SLO {s}");
     }
-    let workloads: Vec<&String> = r.points.first().map(|p| p.summary.workloads.keys().collect()).unwrap_or_default();
+    // Every point's workloads (and queue groups: a variant may add a queue).
+    let workloads: std::collections::BTreeSet<&String> =
+        r.points.iter().flat_map(|p| p.summary.workloads.keys()).collect();
     for wl in workloads {
         let _ = writeln!(
             o,
-            "\nworkload {wl} (mean ± 95% interval over replications; Δ vs baseline, paired, * = significant)"
+            "\n{} (mean ± 95% interval over replications; Δ vs baseline, paired, * = significant)",
+            figures_title(wl).to_lowercase()
         );
         let mut t = Table::new(0)
             .col("point", Align::Left)
@@ -82,7 +85,7 @@ pub fn experiment_text(r: &ExperimentResult) -> String {
             .sep()
             .col("SLOs met", Align::Right);
         for p in &r.points {
-            let w = &p.summary.workloads[wl];
+            let Some(w) = p.summary.workloads.get(wl) else { continue };
             let d = p.vs_baseline.as_ref().and_then(|v| v.workloads.get(wl));
             t.row(vec![
                 point_label(p),
@@ -134,4 +137,14 @@ pub fn experiment_text(r: &ExperimentResult) -> String {
         }
     }
     o
+}
+
+/// The heading of one set of figures: a workload's, or a queue consumer
+/// group's (`QUEUE/GROUP`: published as offered, processed as ok,
+/// dead-lettered or lost as failed, latency from publish to processed).
+pub(crate) fn figures_title(name: &str) -> String {
+    match name.split_once('/') {
+        Some((q, g)) => format!("Queue {q}, consumer group {g}: messages, and time from publish to processed"),
+        None => format!("Workload {name}"),
+    }
 }

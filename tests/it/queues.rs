@@ -201,7 +201,7 @@ services:
   shop: { cpus: 8, endpoints: { checkout: { steps: [ { publish: orders } ] } } }
   worker:
     cpus: 2
-    endpoints: { ship: { delay: 50ms } }
+    endpoints: { ship: { steps: [ { delay: 50ms } ] } }
     autoscale: { min: 1, max: 20, metrics: [ { lag: 20 } ], startup: 5s }
 queues:
   orders: { consumers: [ { endpoint: worker.ship, concurrency: 2 } ] }

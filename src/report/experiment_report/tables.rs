@@ -190,9 +190,11 @@ pub(super) fn summary(p: &mut Page, d: &Design, r: &ExperimentResult) {
     let has_cost = r.points.iter().any(|x| x.summary.cost.is_some());
     let has_slo = !d.slo.is_empty();
     let per_s = 1.0 / measured_s(d);
-    let workloads: Vec<&String> = r.points.first().map(|x| x.summary.workloads.keys().collect()).unwrap_or_default();
+    // Every point's workloads (and queue groups: a variant may add a queue).
+    let workloads: std::collections::BTreeSet<&String> =
+        r.points.iter().flat_map(|x| x.summary.workloads.keys()).collect();
     for wl in workloads {
-        p.heading(3, format!("Workload {wl}"));
+        p.heading(3, crate::report::experiment_text::figures_title(wl));
         let mut heads = vec!["offered/s"];
         heads.extend(FIGURES.iter().map(|f| f.1));
         heads.push("replica-h");
@@ -205,6 +207,9 @@ pub(super) fn summary(p: &mut Page, d: &Design, r: &ExperimentResult) {
         }
         for x in &r.points {
             let w = x.summary.workloads.get(wl);
+            if w.is_none() {
+                continue; // a point without this queue
+            }
             let get = |k: &str| w.and_then(|w| w.get(k));
             let mut name = label(x);
             if is_best(r, x) {
