@@ -213,3 +213,26 @@ workload: [ { name: w, target: shop.checkout, rate: 200/s } ]
     let q = &r.queues["orders"];
     assert!(q.groups["worker"].lag_end < 1000, "it caught up: {q:?}");
 }
+
+#[test]
+fn consumers_slower_than_the_publish_rate_are_a_backlog() {
+    // 1000/s published, one consumer doing 2 ms: it processes 500/s and
+    // the rest piles up — 500 more every second, without bound.
+    let text = topology(
+        "1000/s",
+        "deterministic",
+        "{ consumers: [ { endpoint: worker.ship } ] }",
+        "    cpus: 1\n    endpoints: { ship: { work: 2ms } }",
+        65,
+    );
+    let r = run(&text, 1);
+    let g = &r.queues["orders"].groups["worker"];
+    // 65 s of piling up at 500/s: 32,500 waiting at the end (±1).
+    assert!((32_499..=32_501).contains(&g.depth_end), "depth {}", g.depth_end);
+    let f = r.findings.iter().find(|f| f.kind.word() == "backlog").expect("a backlog finding");
+    assert_eq!(f.subject, "orders/worker");
+    assert!(f.message.contains("growing by 500.0/s"), "{}", f.message);
+    // A consumer that keeps up raises none.
+    let fine = run(&text.replace("work: 2ms", "work: 0.5ms"), 1);
+    assert!(fine.findings.iter().all(|f| f.kind.word() != "backlog"));
+}
