@@ -3,10 +3,12 @@
 //! (caller service, callee service) pair, labelled with a line per (caller
 //! endpoint, callee endpoint): expected calls per visit of the caller (all
 //! its call sites of that endpoint together), timeouts and, where a call
-//! retries or hedges, the most attempts one call makes.
+//! retries or hedges, the most attempts one call makes. Queues are nodes of
+//! their own: a dashed arrow from each service that publishes to one, and
+//! from the queue to each consumer group's service.
 
-use crate::model::Model;
 use crate::model::analysis::Analysis;
+use crate::model::{ConsumerMode, Instr, Model};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -106,6 +108,31 @@ pub(super) fn service_calls(m: &Model, a: &Analysis) -> Vec<(String, String, Vec
         .collect()
 }
 
+/// `(publishing service, queue)` pairs, each once, in model order.
+fn publishers(m: &Model) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for e in &m.endpoints {
+        for ins in &e.code {
+            if let Instr::Publish(p) = ins {
+                let pair = (e.service.ix(), m.publishes[p.ix()].queue.ix());
+                if !out.contains(&pair) {
+                    out.push(pair);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A consumer group's arrow label: `group: endpoint, mode ×concurrency`.
+fn group_label(m: &Model, c: &crate::model::ConsumerGroup) -> String {
+    let mode = match c.mode {
+        ConsumerMode::Partitioned => "partitioned",
+        ConsumerMode::Competing => "competing",
+    };
+    format!("{}: {}, {mode} ×{}", c.group, m.endpoints[c.endpoint.ix()].name, c.concurrency)
+}
+
 pub fn mermaid(m: &Model, a: &Analysis) -> String {
     let mut o = String::from("flowchart LR\n");
     for w in &m.workloads {
@@ -125,6 +152,18 @@ pub fn mermaid(m: &Model, a: &Analysis) -> String {
         let (from, to) = (&m.services[arrow.from].name, &m.services[arrow.to].name);
         let _ = writeln!(o, "  svc_{} -->|\"{}\"| svc_{}", id(from), label(m, &arrow, "<br/>"), id(to));
     }
+    for q in &m.queues {
+        let _ = writeln!(o, "  q_{}[(\"{}<br/>{} partitions\")]", id(&q.name), q.name, q.partitions);
+    }
+    for (s, q) in publishers(m) {
+        let _ = writeln!(o, "  svc_{} -.->|publish| q_{}", id(&m.services[s].name), id(&m.queues[q].name));
+    }
+    for q in &m.queues {
+        for c in &q.consumers {
+            let svc = &m.services[c.service.ix()].name;
+            let _ = writeln!(o, "  q_{} -.->|\"{}\"| svc_{}", id(&q.name), group_label(m, c), id(svc));
+        }
+    }
     o
 }
 
@@ -141,6 +180,22 @@ pub fn dot(m: &Model, a: &Analysis) -> String {
     for arrow in arrows(m, a) {
         let (from, to) = (&m.services[arrow.from].name, &m.services[arrow.to].name);
         let _ = writeln!(o, "  \"{}\" -> \"{}\" [label=\"{}\"];", from, to, label(m, &arrow, "\\n"));
+    }
+    for q in &m.queues {
+        let _ = writeln!(o, "  \"q:{}\" [shape=cylinder, label=\"{}\\n{} partitions\"];", q.name, q.name, q.partitions);
+    }
+    for (s, q) in publishers(m) {
+        let _ = writeln!(
+            o,
+            "  \"{}\" -> \"q:{}\" [style=dashed, label=\"publish\"];",
+            m.services[s].name, m.queues[q].name
+        );
+    }
+    for q in &m.queues {
+        for c in &q.consumers {
+            let svc = &m.services[c.service.ix()].name;
+            let _ = writeln!(o, "  \"q:{}\" -> \"{}\" [style=dashed, label=\"{}\"];", q.name, svc, group_label(m, c));
+        }
     }
     o.push_str("}\n");
     o
@@ -196,5 +251,26 @@ workload: [ { name: w, target: front.page, rate: 10/s }, { name: v, target: api.
             ],
             "{g}"
         );
+    }
+
+    #[test]
+    fn queues_are_nodes_with_publish_and_consumer_arrows() {
+        let m = crate::spec::testing::model(
+            "duration: 10s
+services:
+  shop: { endpoints: { checkout: { steps: [ { publish: orders }, { publish: orders } ] } } }
+  ship: { endpoints: { e: { work: 1ms } } }
+queues:
+  orders: { partitions: 3, consumers: [ { endpoint: ship.e, group: shipping, concurrency: 2, mode: partitioned } ] }
+workload: [ { name: w, target: shop.checkout, rate: 10/s } ]
+",
+        );
+        let g = mermaid(&m, &analyze(&m));
+        assert!(g.contains("  q_orders[(\"orders<br/>3 partitions\")]"), "{g}");
+        assert_eq!(g.matches("svc_shop -.->|publish| q_orders").count(), 1, "one arrow per service and queue: {g}");
+        assert!(g.contains("  q_orders -.->|\"shipping: e, partitioned ×2\"| svc_ship"), "{g}");
+        let d = dot(&m, &analyze(&m));
+        assert!(d.contains("\"shop\" -> \"q:orders\" [style=dashed, label=\"publish\"];"), "{d}");
+        assert!(d.contains("\"q:orders\" -> \"ship\" [style=dashed"), "{d}");
     }
 }
