@@ -87,15 +87,16 @@ pub fn caches_csv(s: &Series) -> String {
 /// `queues.csv`: per interval and consumer group of a queue (`queue/group`),
 /// what was published, processed, redelivered, dead-lettered and rejected in
 /// the interval, and at its end the messages waiting (`depth`) and being
-/// processed, the age of the oldest waiting one and the group's consumers.
+/// processed, their sum (the lag in messages), the age of the oldest waiting
+/// one and the group's consumers.
 pub fn queues_csv(s: &Series) -> String {
     let mut o = String::from(
-        "t_s,queue,published,processed,redelivered,dead_lettered,rejected,depth,in_flight,lag_s,consumers\n",
+        "t_s,queue,published,processed,redelivered,dead_lettered,rejected,depth,in_flight,lag,lag_s,consumers\n",
     );
     for r in &s.queues {
         let _ = writeln!(
             o,
-            "{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{}",
             r.t_s,
             field(&s.queue_names[r.queue as usize]),
             r.published,
@@ -105,6 +106,7 @@ pub fn queues_csv(s: &Series) -> String {
             r.rejected,
             r.depth,
             r.in_flight,
+            r.depth + r.in_flight,
             r.lag_s,
             r.consumers
         );

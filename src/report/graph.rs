@@ -133,6 +133,20 @@ fn group_label(m: &Model, c: &crate::model::ConsumerGroup) -> String {
     format!("{}: {}, {mode} ×{}", c.group, m.endpoints[c.endpoint.ix()].name, c.concurrency)
 }
 
+/// `(publishing service, consumer service, label)` per publisher and
+/// consumer group: the report's diagram draws messages as arrows.
+pub(super) fn message_flows(m: &Model) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for (s, q) in publishers(m) {
+        let queue = &m.queues[q];
+        for c in &queue.consumers {
+            let to = m.services[c.service.ix()].name.clone();
+            out.push((m.services[s].name.clone(), to, format!("via queue {} → {}", queue.name, group_label(m, c))));
+        }
+    }
+    out
+}
+
 pub fn mermaid(m: &Model, a: &Analysis) -> String {
     let mut o = String::from("flowchart LR\n");
     for w in &m.workloads {
@@ -272,5 +286,7 @@ workload: [ { name: w, target: shop.checkout, rate: 10/s } ]
         let d = dot(&m, &analyze(&m));
         assert!(d.contains("\"shop\" -> \"q:orders\" [style=dashed, label=\"publish\"];"), "{d}");
         assert!(d.contains("\"q:orders\" -> \"ship\" [style=dashed"), "{d}");
+        let flows = message_flows(&m);
+        assert_eq!(flows, [("shop".into(), "ship".into(), "via queue orders → shipping: e, partitioned ×2".into())]);
     }
 }

@@ -113,8 +113,16 @@ pub fn topology_info(m: &Model, a: &Analysis) -> TopologyInfo {
             service: m.services[m.service_of(w.target).ix()].name.clone(),
         })
         .collect();
-    let calls =
+    let mut calls: Vec<CallInfo> =
         super::graph::service_calls(m, a).into_iter().map(|(from, to, label)| CallInfo { from, to, label }).collect();
+    // Messages drawn as arrows too, from each publisher to each consumer
+    // group's service, one `via queue …` line per group.
+    for (from, to, line) in super::graph::message_flows(m) {
+        match calls.iter_mut().find(|c| c.from == from && c.to == to) {
+            Some(c) => c.label.push(line),
+            None => calls.push(CallInfo { from, to, label: vec![line] }),
+        }
+    }
     TopologyInfo { services, workloads, calls, mermaid: super::mermaid(m, a) }
 }
 

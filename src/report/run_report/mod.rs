@@ -125,7 +125,9 @@ fn topology(p: &mut Page, s: &Stored) {
         Block::Figures(vec![Figure {
             svg: charts::diagram(s).to_svg(),
             caption: "Workloads (grey) and services, left to right along the calls; each arrow lists the \
-                      endpoint-to-endpoint calls with their timeouts and most attempts."
+                      endpoint-to-endpoint calls with their timeouts and most attempts; a line \
+                      starting with \u{201c}via queue\u{201d} is the messages a service publishes, to one consumer \
+                      group."
                 .into(),
             wide: true,
         }]),
