@@ -7,7 +7,7 @@
 
 use super::ids::{FaultId, ReplicaId, ServiceId, WorkloadId};
 use super::state::{AttemptKey, BlockedKey, CallKey, DeliveryKey, ReplyKey, StrandKey};
-use crate::model::PublishId;
+use crate::model::{FailureKind, PublishId};
 
 /// Something that happens at an instant. Named for what happened.
 #[derive(Clone, Copy, Debug)]
@@ -55,8 +55,8 @@ pub(crate) enum Event {
     HpaSync { service: ServiceId },
     /// A published message reaches its queue's broker.
     PublishArrives { strand: StrandKey, publish: PublishId },
-    /// The publisher hears how its publish ended (`code`: `messages::Answer`).
-    PublishAnswered { strand: StrandKey, code: u8 },
+    /// The publisher hears how its publish ended (`failure`: `None` if it succeeded).
+    PublishAnswered { strand: StrandKey, publish: PublishId, failure: Option<FailureKind> },
     /// A delivered message's visibility timeout passed.
     VisibilityExpired { delivery: DeliveryKey },
     /// A request-reply publisher stops waiting for the reply.

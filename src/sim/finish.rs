@@ -416,20 +416,12 @@ impl World<'_> {
     ) -> BTreeMap<String, QueueResult> {
         let m = self.m;
         let mut out = BTreeMap::new();
-        let counting = end >= self.warmup;
         for (qi, q) in m.queues.iter().enumerate() {
             let mut groups = BTreeMap::new();
             let (mut processed, mut dlq, mut redelivered, mut dropped) = (0, 0, 0, 0);
             let (mut depth_max, mut depth_end, mut lag_max_s) = (0, 0, 0.0f64);
             for gi in self.queues.of_queue[qi].clone() {
-                let service = self.queues.groups[gi as usize].service;
-                let consumers = if self.faults.outage(service).is_some() {
-                    0
-                } else {
-                    self.fleet.services[service.ix()].ready.len() as u64
-                        * u64::from(self.queues.groups[gi as usize].concurrency)
-                };
-                self.queues.meter(gi, end, consumers, counting);
+                super::flow::messages::meter_consumers(self, gi, end);
                 let g = &self.queues.groups[gi as usize];
                 let c = &q.consumers[g.index as usize];
                 let lag_end_s = g.lag_s(end);

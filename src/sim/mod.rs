@@ -183,7 +183,9 @@ fn dispatch(w: &mut World, ev: Event) {
         Event::HpaScrape { service } => pods::on_scrape(w, service),
         Event::HpaSync { service } => pods::on_sync(w, service),
         Event::PublishArrives { strand, publish } => messages::on_publish_arrives(w, strand, publish),
-        Event::PublishAnswered { strand, code } => messages::on_publish_answered(w, strand, code),
+        Event::PublishAnswered { strand, publish, failure } => {
+            messages::on_publish_answered(w, strand, publish, failure)
+        }
         Event::VisibilityExpired { delivery } => messages::on_visibility_expired(w, delivery),
         Event::ReplyTimedOut { reply } => messages::on_reply_timed_out(w, reply),
         Event::BlockExpired { blocked } => messages::on_block_expired(w, blocked),

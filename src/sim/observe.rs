@@ -154,12 +154,7 @@ fn queue_rows(w: &mut World, from: SimTime) {
     let mid = SimTime(w.warmup.0 + (w.end.0 - w.warmup.0) / 2);
     for g in 0..w.queues.groups.len() {
         w.queues.expire(w.m, g as u32, now);
-        let service = w.queues.groups[g].service;
-        let outage = w.faults.outage(service).is_some();
-        let grp = &w.queues.groups[g];
-        let consumers =
-            if outage { 0 } else { w.fleet.services[service.ix()].ready.len() as u64 * u64::from(grp.concurrency) };
-        w.queues.meter(g as u32, now, consumers, counting);
+        let consumers = super::flow::messages::meter_consumers(w, g as u32, now);
         let grp = &mut w.queues.groups[g];
         let iv = std::mem::take(&mut grp.interval);
         let lag_s = grp.lag_s(now);

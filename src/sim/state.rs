@@ -60,6 +60,7 @@ pub(crate) struct Delivery {
 /// A publisher waiting for the consumers' result (request-reply).
 pub(crate) struct ReplyWait {
     pub strand: StrandKey,
+    pub publish: PublishId,
 }
 
 /// A publisher waiting for room in a full queue (`when_full: block`).

@@ -22,32 +22,6 @@ use super::{send, strand};
 use crate::engine::SimDuration;
 use crate::model::{Delivery as Mode, FailureKind, PublishId, QueueId, WhenFull};
 
-/// How a publish ended, as the publisher learns it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Answer {
-    Ok,
-    /// A full queue refused it.
-    Rejected,
-    /// Blocked past its timeout, or no reply in time.
-    Timeout,
-    /// The message it waited on was dead-lettered or lost.
-    Error,
-}
-
-impl Answer {
-    pub fn code(self) -> u8 {
-        self as u8
-    }
-    pub fn from_code(c: u8) -> Answer {
-        match c {
-            0 => Answer::Ok,
-            1 => Answer::Rejected,
-            2 => Answer::Timeout,
-            _ => Answer::Error,
-        }
-    }
-}
-
 /// One-way network latency between a service and the broker.
 fn network(w: &mut World, q: QueueId) -> SimDuration {
     match w.m.network_latency {
@@ -78,14 +52,14 @@ pub(crate) fn on_publish_arrives(w: &mut World, key: StrandKey, p: PublishId) {
             for &g in &w.queues.of_queue[q.ix()] {
                 w.queues.groups[g as usize].interval.rejected += 1;
             }
-            answer(w, key, q, Answer::Rejected);
+            answer(w, key, p, Some(FailureKind::Rejected));
         }
         Offer::Full(WhenFull::Drop) => {
             let counted = w.counted_now();
             let s = &mut w.queues.stats[q.ix()];
             s.published += u64::from(counted);
             s.dropped += u64::from(counted);
-            answer(w, key, q, Answer::Ok);
+            answer(w, key, p, None);
         }
         Offer::Full(WhenFull::Block) => {
             let now = w.now();
@@ -110,7 +84,7 @@ fn accept(w: &mut World, key: StrandKey, p: PublishId) {
     let partition = w.queues.partition(w.m, q, key_value);
     let reply: Option<ReplyKey> = match publish.reply {
         Some(_) if strand::strand_live(w, key) => {
-            let r = w.queues.replies.insert(ReplyWait { strand: key });
+            let r = w.queues.replies.insert(ReplyWait { strand: key, publish: p });
             if let Some(lane) = w.lanes.reply[p.ix()] {
                 w.arm(lane, Event::ReplyTimedOut { reply: r });
             }
@@ -122,36 +96,29 @@ fn accept(w: &mut World, key: StrandKey, p: PublishId) {
     let msg = Msg { accepted: now, extra: None, deliveries: 0, counted };
     w.queues.enqueue(q, partition, msg, attrs, reply);
     if publish.reply.is_none() {
-        answer(w, key, q, Answer::Ok);
+        answer(w, key, p, None);
     }
     pump_queue(w, q);
 }
 
-/// The broker's answer travels back to the publisher.
-fn answer(w: &mut World, key: StrandKey, q: QueueId, a: Answer) {
-    let d = network(w, q);
-    w.after(d, Event::PublishAnswered { strand: key, code: a.code() });
+/// The broker's answer travels back to the publisher of `p`: `None` when
+/// the publish succeeded, else the kind of its failure.
+fn answer(w: &mut World, key: StrandKey, p: PublishId, failure: Option<FailureKind>) {
+    let d = network(w, w.m.publishes[p.ix()].queue);
+    w.after(d, Event::PublishAnswered { strand: key, publish: p, failure });
 }
 
 /// The publisher hears how its publish ended and goes on (or fails).
-pub(crate) fn on_publish_answered(w: &mut World, key: StrandKey, code: u8) {
-    let Some(s) = w.strands.get(key) else { return };
-    let q = match w.attempts.get(s.attempt).map(|a| &w.m.endpoints[a.endpoint.ix()].code[s.pc as usize]) {
-        Some(crate::model::Instr::Publish(p)) => Some((w.m.publishes[p.ix()].queue, w.m.publishes[p.ix()].reply)),
-        _ => None,
+pub(crate) fn on_publish_answered(w: &mut World, key: StrandKey, p: PublishId, failure: Option<FailureKind>) {
+    if !w.strands.contains(key) {
+        return; // freed already: its attempt ended
+    }
+    let publish = &w.m.publishes[p.ix()];
+    let result = match failure {
+        None => Ok(()),
+        Some(kind) => Err(Cause { kind, origin: Origin::Queue(publish.queue) }),
     };
-    let (queue, reply) = q.map_or((None, None), |(q, r)| (Some(q), r));
-    let kind = match Answer::from_code(code) {
-        Answer::Ok => None,
-        Answer::Rejected => Some(FailureKind::Rejected),
-        Answer::Timeout => Some(FailureKind::Timeout),
-        Answer::Error => Some(FailureKind::Error),
-    };
-    let result = match (kind, queue) {
-        (None, _) | (_, None) => Ok(()),
-        (Some(kind), Some(q)) => Err(Cause { kind, origin: Origin::Queue(q) }),
-    };
-    let part = if reply.is_some() { Part::Delay } else { Part::Network };
+    let part = if publish.reply.is_some() { Part::Delay } else { Part::Network };
     strand::publish_returned(w, key, result, part);
 }
 
@@ -160,7 +127,7 @@ pub(crate) fn on_block_expired(w: &mut World, b: BlockedKey) {
     let Some(blocked) = w.queues.blocked.remove(b) else { return };
     let q = w.m.publishes[blocked.publish.ix()].queue;
     count_block(w, q, &blocked);
-    answer(w, blocked.strand, q, Answer::Timeout);
+    answer(w, blocked.strand, blocked.publish, Some(FailureKind::Timeout));
 }
 
 fn count_block(w: &mut World, q: QueueId, b: &Blocked) {
@@ -192,7 +159,7 @@ fn pump_queue(w: &mut World, q: QueueId) {
 
 /// The consumers of group `g`: the routable replicas of its service, none
 /// while the service has an outage.
-fn consumers(w: &World, g: u32) -> u64 {
+pub(crate) fn consumers(w: &World, g: u32) -> u64 {
     let grp = &w.queues.groups[g as usize];
     if w.faults.outage(grp.service).is_some() {
         return 0;
@@ -200,14 +167,20 @@ fn consumers(w: &World, g: u32) -> u64 {
     w.fleet.services[grp.service.ix()].ready.len() as u64 * u64::from(grp.concurrency)
 }
 
+/// Counts the consumer time of group `g` up to `at` (the busy share in the
+/// results); returns its consumers now.
+pub(crate) fn meter_consumers(w: &mut World, g: u32, at: crate::engine::SimTime) -> u64 {
+    let n = consumers(w, g);
+    let counting = at >= w.warmup;
+    w.queues.meter(g, at, n, counting);
+    n
+}
+
 /// Hands waiting messages of group `g` to its free consumers.
 fn pump_group(w: &mut World, g: u32) {
     let now = w.now();
-    let counting = w.counted_now();
     w.queues.expire(w.m, g, now);
-    let n = consumers(w, g);
-    w.queues.meter(g, now, n, counting);
-    if n == 0 {
+    if meter_consumers(w, g, now) == 0 {
         return;
     }
     let service = w.queues.groups[g as usize].service;
@@ -256,8 +229,7 @@ pub(crate) fn on_consumed(w: &mut World, d: DeliveryKey, ok: bool) {
     let Some(del) = w.queues.deliveries.get(d) else { return };
     let (g, replica) = (del.group, del.replica);
     let q = w.queues.groups[g as usize].queue;
-    let n = consumers(w, g);
-    w.queues.meter(g, now, n, w.counted_now());
+    meter_consumers(w, g, now);
     let rep = w.fleet.replica(replica);
     let died = rep.down || rep.state == ReplicaState::Gone;
     let del = *w.queues.deliveries.get(d).expect("live");
@@ -274,9 +246,9 @@ pub(crate) fn on_consumed(w: &mut World, d: DeliveryKey, ok: bool) {
         if ok {
             let reply = w.queues.reply_of(&del.msg);
             w.queues.processed(&del, now);
-            send_reply(w, q, reply, Answer::Ok);
+            send_reply(w, reply, None);
         } else {
-            failed(w, q, &del);
+            failed(w, &del);
         }
     }
     admit_blocked(w, q);
@@ -284,28 +256,29 @@ pub(crate) fn on_consumed(w: &mut World, d: DeliveryKey, ok: bool) {
 }
 
 /// The message of `del` failed: redelivered, dead-lettered or lost.
-fn failed(w: &mut World, q: QueueId, del: &Delivery) {
+fn failed(w: &mut World, del: &Delivery) {
     let now = w.now();
     let reply = w.queues.reply_of(&del.msg);
     match w.queues.after_failure(w.m, del, now) {
         AfterFailure::Redelivered => {}
-        AfterFailure::DeadLettered | AfterFailure::Dropped => send_reply(w, q, reply, Answer::Error),
+        AfterFailure::DeadLettered | AfterFailure::Dropped => send_reply(w, reply, Some(FailureKind::Error)),
     }
 }
 
 /// A request-reply publisher hears the outcome of its message (once).
-fn send_reply(w: &mut World, q: QueueId, reply: Option<ReplyKey>, a: Answer) {
+fn send_reply(w: &mut World, reply: Option<ReplyKey>, failure: Option<FailureKind>) {
     if let Some(r) = reply
         && let Some(wait) = w.queues.replies.remove(r)
     {
-        answer(w, wait.strand, q, a);
+        answer(w, wait.strand, wait.publish, failure);
     }
 }
 
 /// A request-reply publisher's timeout ran out.
 pub(crate) fn on_reply_timed_out(w: &mut World, r: ReplyKey) {
     if let Some(wait) = w.queues.replies.remove(r) {
-        w.ready.push_back(Event::PublishAnswered { strand: wait.strand, code: Answer::Timeout.code() });
+        let (strand, publish) = (wait.strand, wait.publish);
+        w.ready.push_back(Event::PublishAnswered { strand, publish, failure: Some(FailureKind::Timeout) });
     }
 }
 
@@ -321,8 +294,7 @@ pub(crate) fn on_visibility_expired(w: &mut World, d: DeliveryKey) {
     let g = del.group;
     let q = w.queues.groups[g as usize].queue;
     let now = w.now();
-    let n = consumers(w, g);
-    w.queues.meter(g, now, n, w.counted_now());
+    meter_consumers(w, g, now);
     let del = if gone {
         w.queues.deliveries.remove(d).expect("live")
     } else {
@@ -331,7 +303,7 @@ pub(crate) fn on_visibility_expired(w: &mut World, d: DeliveryKey) {
         Delivery { expired: false, consumer_gone: false, ..*x }
     };
     w.queues.settle(&del);
-    failed(w, q, &del);
+    failed(w, &del);
     admit_blocked(w, q);
     pump_queue(w, q);
 }
@@ -342,8 +314,8 @@ pub(crate) fn consumers_changed(w: &mut World, service: ServiceId) {
     if w.queues.is_empty() {
         return;
     }
-    let groups = w.queues.of_service[service.ix()].clone();
-    for g in groups {
+    for i in 0..w.queues.of_service[service.ix()].len() {
+        let g = w.queues.of_service[service.ix()][i];
         pump_group(w, g);
     }
 }
