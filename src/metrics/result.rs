@@ -202,6 +202,76 @@ pub struct ServiceResult {
     /// callers reach different endpoints, each has its own figures).
     #[serde(default)]
     pub endpoints: BTreeMap<String, EndpointResult>,
+    /// What the platform did to it: CPU throttling, Pending, OOM kills and
+    /// evictions. Present with `cluster:` or a CPU limit; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<PlatformResult>,
+}
+
+/// What the platform did to one service's replicas (measured period).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct PlatformResult {
+    /// Its replicas' CPU request and limit, in cores (`None`: no limit).
+    pub cpu_request: f64,
+    #[serde(default)]
+    pub cpu_limit: Option<f64>,
+    /// Replica-seconds spent throttled (CFS quota used up), summed over replicas.
+    pub throttled_s: f64,
+    /// CFS periods in which a replica was throttled, and their share of the
+    /// periods its replicas ran (the `nr_throttled / nr_periods` of cgroups).
+    pub throttled_periods: u64,
+    pub throttled_share: f64,
+    /// Mean CPU a replica used, in cores (busy core time / replica time).
+    pub cpu_used_mean: f64,
+    /// Replicas that waited for a node (Pending), and how long.
+    pub pending: u64,
+    pub pending_s_mean: f64,
+    pub pending_s_max: f64,
+    /// Containers killed for passing their memory limit, replicas evicted
+    /// (memory pressure, node failure, `evict` faults, node scale-down).
+    pub oom_kills: u64,
+    pub evictions: u64,
+    /// Highest memory a replica used, in MiB (with `memory_per_request`).
+    #[serde(default)]
+    pub memory_mib_max: Option<f64>,
+}
+
+/// The nodes under the services (`cluster:`), measured period.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct ClusterResult {
+    /// Nodes up (ready for pods) over time, all pools.
+    pub nodes: ReplicaSummary,
+    pub node_hours: f64,
+    /// Node hours × `cost_per_hour`, over the pools that give a price.
+    #[serde(default)]
+    pub cost: Option<f64>,
+    /// Replica placements that had to wait for a node, and for how long.
+    pub pending: u64,
+    pub pending_s_mean: f64,
+    pub pending_s_max: f64,
+    pub evictions: u64,
+    pub oom_kills: u64,
+    /// Nodes the cluster autoscaler added and removed, and nodes that failed.
+    pub nodes_added: u64,
+    pub nodes_removed: u64,
+    pub node_failures: u64,
+    pub pools: BTreeMap<String, PoolResult>,
+}
+
+/// One node pool.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct PoolResult {
+    pub nodes: ReplicaSummary,
+    pub node_hours: f64,
+    #[serde(default)]
+    pub cost: Option<f64>,
+    /// Time-average share of the pool's cores requested by pods, and used.
+    pub cpu_requested_share: f64,
+    pub cpu_used_share: f64,
+    /// Time-average share of the pool's memory requested.
+    pub memory_requested_share: f64,
+    pub nodes_added: u64,
+    pub nodes_removed: u64,
 }
 
 /// One endpoint of a service: its attempts that responded, and their
@@ -274,6 +344,14 @@ pub struct ChainHop {
     pub backoff_ms: f64,
     pub wasted_ms: f64,
     pub delay_ms: f64,
+    /// Waiting for the next CFS period after the replica's CPU quota ran
+    /// out (only with a CPU limit; absent when zero).
+    #[serde(default, skip_serializing_if = "is_zero_f")]
+    pub throttled_ms: f64,
+}
+
+fn is_zero_f(x: &f64) -> bool {
+    *x == 0.0
 }
 
 /// A workload's latency chains: the critical path hop by hop, averaged over
@@ -529,6 +607,9 @@ pub struct RunResult {
     /// The topology's SLOs (`slo:`), judged over the measured run; absent without.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub slo: Vec<SloResult>,
+    /// The nodes under the services; absent without `cluster:`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterResult>,
     /// Present when the topology has `cost: { per_replica_hour }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<CostResult>,
@@ -617,6 +698,47 @@ pub struct QueueRow {
     pub consumers: u64,
 }
 
+/// One row of `replicas.csv` (with `cluster:` or a CPU limit): one replica
+/// alive in one interval.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplicaRow {
+    pub t_s: f64,
+    pub service: u32,
+    /// Ordinal of the replica within its service (`cart/3` is 3).
+    pub replica: u32,
+    /// Index into `Series::node_names`; `None` while Pending.
+    pub node: Option<u32>,
+    /// At the interval's end: `pending`, `starting`, `ready`, `draining`,
+    /// `down` (crashed, OOM-killed, backing off) or `gone`.
+    pub state: String,
+    /// CPU seconds used and seconds throttled during the interval.
+    pub cpu_s: f64,
+    pub throttled_s: f64,
+    /// Memory in use at the interval's end, in MiB.
+    pub memory_mib: f64,
+}
+
+/// One row of `nodes.csv` (with `cluster:`): one pool in one interval.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PoolRow {
+    pub t_s: f64,
+    /// Index into `Series::pool_names`.
+    pub pool: u32,
+    /// At the interval's end: nodes up, nodes being provisioned, and the
+    /// replicas Pending (cluster-wide, repeated on each pool's row).
+    pub nodes: u64,
+    pub provisioning: u64,
+    pub pending: u64,
+    /// Time-average over the interval, in cores: requested by pods, used.
+    pub cpu_requested: f64,
+    pub cpu_used: f64,
+    /// At the interval's end, in GiB: requested by pods, in use.
+    pub memory_requested_gib: f64,
+    pub memory_used_gib: f64,
+    /// Cost of the interval's node time.
+    pub cost: f64,
+}
+
 /// Per-interval series. Rows reference workloads, services and caches by
 /// index into `workload_names` / `service_names` / `cache_names`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -637,4 +759,14 @@ pub struct Series {
     pub queue_names: Vec<String>,
     #[serde(default)]
     pub queues: Vec<QueueRow>,
+    /// With `cluster:` (pools) or a CPU limit (replicas); empty otherwise.
+    #[serde(default)]
+    pub pool_names: Vec<String>,
+    #[serde(default)]
+    pub pools: Vec<PoolRow>,
+    /// Node names (`pool-ordinal`) referenced by `replicas`.
+    #[serde(default)]
+    pub node_names: Vec<String>,
+    #[serde(default)]
+    pub replicas: Vec<ReplicaRow>,
 }

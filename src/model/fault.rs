@@ -5,7 +5,7 @@
 //! intended for each kind is written beside it. Times are from the start of
 //! the run; a fault whose window runs past the end is cut by the end.
 
-use super::{CacheId, DistId, ServiceId};
+use super::{CacheId, DistId, PoolId, ServiceId};
 use crate::engine::{SimDuration, SimTime};
 
 /// One scheduled fault.
@@ -55,6 +55,14 @@ pub enum FaultKind {
     /// The cache loses its contents. Only keyed caches have contents; the
     /// hit-ratio caches of today are not changed by it.
     CacheFlush { cache: CacheId },
+    /// `replicas` replicas of the service are evicted (needs `cluster:`):
+    /// their work fails, and replacements are scheduled anew, cold.
+    Evict { service: ServiceId, replicas: u32 },
+    /// A node fails (needs `cluster:`): its pods' work fails and they are
+    /// rescheduled elsewhere; the node comes back, empty, after `for`
+    /// (`None`: never). `index`: the node's ordinal in its pool; `None`:
+    /// the pool's first node that is up.
+    NodeDown { pool: PoolId, index: Option<u32> },
 }
 
 impl FaultKind {
@@ -67,9 +75,10 @@ impl FaultKind {
             | FaultKind::Crash { service, .. }
             | FaultKind::Outage { service, .. }
             | FaultKind::Pauses { service, .. }
-            | FaultKind::Slowdown { service, .. } => [Some(*service), None],
+            | FaultKind::Slowdown { service, .. }
+            | FaultKind::Evict { service, .. } => [Some(*service), None],
             FaultKind::Partition { from, to, .. } => [Some(*from), Some(*to)],
-            FaultKind::CacheFlush { .. } => [None, None],
+            FaultKind::CacheFlush { .. } | FaultKind::NodeDown { .. } => [None, None],
         }
     }
 
@@ -84,6 +93,8 @@ impl FaultKind {
             FaultKind::Pauses { .. } => "pauses",
             FaultKind::Slowdown { .. } => "slowdown",
             FaultKind::CacheFlush { .. } => "cache_flush",
+            FaultKind::Evict { .. } => "evict",
+            FaultKind::NodeDown { .. } => "node_down",
         }
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod analysis;
 mod autoscale;
+mod cluster;
 mod dist;
 mod fault;
 mod policy;
@@ -18,6 +19,7 @@ mod trace;
 mod zipf;
 
 pub use autoscale::*;
+pub use cluster::{Cluster, NodePool, PoolId, Resources, Scoring};
 pub use dist::{Dist, PerAttr};
 pub use fault::{Fault, FaultKind, OutageMode};
 pub use policy::{
@@ -117,6 +119,9 @@ pub struct Model {
     pub queues: Vec<Queue>,
     /// The `publish` steps.
     pub publishes: Vec<Publish>,
+    /// The nodes under the services (`cluster:`); `None`: every replica has
+    /// its own `cpus` cores.
+    pub cluster: Option<Cluster>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,7 +152,15 @@ pub enum Balancer {
 pub struct Service {
     pub name: String,
     pub replicas: u32,
+    /// Threads: work steps a replica runs at once (`cpus`, rounded up).
     pub cpus: u32,
+    /// `resources` (requests and limits), with `cpus` as the default request
+    /// (and, when `cpus` is a fraction such as `500m`, the limit too).
+    pub resources: Resources,
+    /// `memory_per_request`: bytes each attempt admitted or queued uses.
+    pub memory_per_request: Option<u64>,
+    /// `priority` (a PriorityClass value): lower is evicted first.
+    pub priority: i32,
     /// Admission slots per replica; `None`: unlimited (or adaptive).
     pub max_in_flight: Option<u32>,
     /// An adaptive admission limit per replica instead of a fixed one

@@ -56,8 +56,10 @@ pub(crate) enum Part {
     Backoff = 3,
     Wasted = 4,
     Delay = 5,
+    /// Waiting out a CFS period after the replica's CPU quota ran out.
+    Throttled = 6,
 }
-pub(crate) const PARTS: usize = 6;
+pub(crate) const PARTS: usize = 7;
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Hop {

@@ -118,7 +118,11 @@ impl FaultState {
                 FaultKind::Errors { service, .. } => self.errors[service.ix()].push(id),
                 FaultKind::Outage { service, mode } => self.outage[service.ix()] = Some(*mode),
                 FaultKind::Partition { from, to, mode } => self.partitions.push((*from, *to, *mode)),
-                FaultKind::Crash { .. } | FaultKind::Pauses { .. } | FaultKind::CacheFlush { .. } => {}
+                FaultKind::Crash { .. }
+                | FaultKind::Pauses { .. }
+                | FaultKind::CacheFlush { .. }
+                | FaultKind::Evict { .. }
+                | FaultKind::NodeDown { .. } => {}
             }
         }
     }

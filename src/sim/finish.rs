@@ -103,6 +103,7 @@ impl World<'_> {
                         (m.endpoints[k].name.clone(), r)
                     })
                     .collect(),
+                platform: None,
             };
             services.insert(svc.name.clone(), r);
         }
@@ -185,6 +186,10 @@ impl World<'_> {
             caches: std::mem::take(&mut self.obs.cache_rows),
             queue_names: self.queue_names(),
             queues: std::mem::take(&mut self.obs.queue_rows),
+            pool_names: Vec::new(),
+            pools: Vec::new(),
+            node_names: Vec::new(),
+            replicas: Vec::new(),
         };
 
         RunResult {
@@ -198,6 +203,7 @@ impl World<'_> {
             edges,
             caches,
             queues,
+            cluster: None,
             chains,
             findings,
             slo,
@@ -247,6 +253,7 @@ impl World<'_> {
                         backoff_ms: ms(ns[chain::Part::Backoff as usize]),
                         wasted_ms: ms(ns[chain::Part::Wasted as usize]),
                         delay_ms: ms(ns[chain::Part::Delay as usize]),
+                        throttled_ms: ms(ns[chain::Part::Throttled as usize]),
                     }
                 })
                 .collect()

@@ -22,7 +22,8 @@ use super::yaml::{self, Node};
 use super::{Diagnostic, Diagnostics, FileSource};
 use crate::engine::SimDuration;
 use crate::model::{
-    Balancer, Discipline, Endpoint, EndpointId, Metric, Model, PublishId, QueueCfg, QueueId, Service, ServiceId,
+    Balancer, Discipline, Endpoint, EndpointId, Metric, Model, PublishId, QueueCfg, QueueId, Resources, Service,
+    ServiceId,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -141,6 +142,7 @@ pub(super) fn load_root(
             warmup: SimDuration::ZERO,
             seed: 1,
             network_latency: None,
+            cluster: None,
             services: Vec::new(),
             endpoints: Vec::new(),
             edges: Vec::new(),
@@ -288,6 +290,9 @@ fn declare(b: &mut Build, entries: &[(yaml::Key, Node)]) {
             balancer: Balancer::RoundRobin,
             endpoints: eps,
             autoscale: None,
+            resources: Resources { cpu_request_milli: 1000, ..Resources::default() },
+            memory_per_request: None,
+            priority: 0,
         });
     }
 }
