@@ -23,6 +23,13 @@ impl<T> Key<T> {
     pub fn index(self) -> u32 {
         self.index
     }
+
+    /// A key that addresses nothing yet, for unit tests of code that only
+    /// compares keys.
+    #[cfg(test)]
+    pub fn for_tests(index: u32) -> Self {
+        Key { index, generation: NonZeroU32::MIN, _of: PhantomData }
+    }
 }
 
 impl<T> Clone for Key<T> {

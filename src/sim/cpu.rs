@@ -13,10 +13,16 @@
 //! - a CFS quota (a job's end moves past throttled periods);
 //! - a batching inference server (jobs advance one iteration at a time).
 //!
-//! Today there is one kind, [`Cores`]: a replica's own `cpus` cores, FCFS.
-//! Pauses (a `pauses` fault, like a GC) stop its cores: a job in progress is
-//! stretched by the pause, a job that starts during one waits for its end.
+//! Two kinds: [`Cores`], a replica's own `cpus` cores, FCFS (every replica
+//! without `cluster:` or a CPU limit: the fast path, unchanged), and
+//! [`Node`] (`shared_cpu`), a node's cores shared FCFS by the replicas
+//! placed on it, each at most its threads at once and under its CFS quota
+//! (also a lone replica with a CPU limit and no cluster, on a node of its
+//! own). Pauses (a `pauses` fault, like a GC) stop a replica: on its own
+//! cores a job in progress is stretched by the pause, a job that starts
+//! during one waits for its end; on a node its jobs leave their cores.
 
+pub(crate) use super::shared_cpu::{Effects, Node, QuotaCfg};
 use super::state::StrandKey;
 use crate::engine::{SimDuration, SimTime};
 use std::collections::VecDeque;
@@ -64,6 +70,8 @@ struct Running {
 pub(crate) enum Cpu {
     /// A replica's own cores.
     Dedicated(Cores),
+    /// A node's cores, shared by the replicas placed on it.
+    Shared(Box<Node>),
 }
 
 /// `cores` cores serving jobs first come, first served.
@@ -78,13 +86,20 @@ pub(crate) struct Cores {
 
 impl Cpu {
     pub fn dedicated(cores: u32) -> Cpu {
-        Cpu::Dedicated(Cores {
-            cores,
-            running: Vec::with_capacity(cores.min(16) as usize),
-            waiting: VecDeque::new(),
-            paused_until: SimTime::ZERO,
-            pause_total: 0,
-        })
+        Cpu::Dedicated(Cores::new(cores))
+    }
+
+    pub fn shared(cores: u32) -> Cpu {
+        Cpu::Shared(Box::new(Node::new(cores)))
+    }
+
+    /// A replica's own cores.
+    #[inline]
+    pub fn cores_mut(&mut self) -> Option<&mut Cores> {
+        match self {
+            Cpu::Dedicated(c) => Some(c),
+            Cpu::Shared(_) => None,
+        }
     }
 
     /// Cores in use.
@@ -92,6 +107,7 @@ impl Cpu {
     pub fn busy(&self) -> u32 {
         match self {
             Cpu::Dedicated(c) => c.running.len() as u32,
+            Cpu::Shared(n) => n.busy(),
         }
     }
 
@@ -99,96 +115,91 @@ impl Cpu {
     pub fn cores(&self) -> u32 {
         match self {
             Cpu::Dedicated(c) => c.cores,
+            Cpu::Shared(n) => n.cores(),
         }
+    }
+
+    /// The node behind a shared executor.
+    #[inline]
+    pub fn node(&mut self) -> Option<&mut Node> {
+        match self {
+            Cpu::Shared(n) => Some(n),
+            Cpu::Dedicated(_) => None,
+        }
+    }
+}
+
+impl Cores {
+    pub fn new(cores: u32) -> Cores {
+        Cores {
+            cores,
+            running: Vec::with_capacity(cores.min(16) as usize),
+            waiting: VecDeque::new(),
+            paused_until: SimTime::ZERO,
+            pause_total: 0,
+        }
+    }
+
+    /// Cores in use.
+    #[inline]
+    pub fn busy(&self) -> u32 {
+        self.running.len() as u32
     }
 
     /// Asks for a core: the job starts now if one is free, else waits.
     #[inline]
     pub fn submit(&mut self, now: SimTime, job: Job) -> Option<Start> {
-        match self {
-            Cpu::Dedicated(c) => {
-                if (c.running.len() as u32) < c.cores {
-                    Some(c.start(now, job))
-                } else {
-                    c.waiting.push_back(job);
-                    None
-                }
-            }
+        if (self.running.len() as u32) < self.cores {
+            Some(self.start(now, job))
+        } else {
+            self.waiting.push_back(job);
+            None
         }
     }
 
     /// The job of `strand` reached its end time.
     #[inline]
     pub fn complete(&mut self, now: SimTime, strand: StrandKey) -> Completion {
-        match self {
-            Cpu::Dedicated(c) => {
-                let i = c.running.iter().position(|r| r.strand == strand).expect("a completed job was running");
-                let r = &mut c.running[i];
-                if c.pause_total > r.pause_mark {
-                    // A pause that began while it ran stretches it by its length.
-                    let extra = c.pause_total - r.pause_mark;
-                    r.pause_mark = c.pause_total;
-                    return Completion::Stretched(now + SimDuration(extra));
-                }
-                let r = c.running.swap_remove(i);
-                Completion::Done { queued_at: r.queued_at, started: r.started }
-            }
+        let i = self.running.iter().position(|r| r.strand == strand).expect("a completed job was running");
+        let r = &mut self.running[i];
+        if self.pause_total > r.pause_mark {
+            // A pause that began while it ran stretches it by its length.
+            let extra = self.pause_total - r.pause_mark;
+            r.pause_mark = self.pause_total;
+            return Completion::Stretched(now + SimDuration(extra));
         }
+        let r = self.running.swap_remove(i);
+        Completion::Done { queued_at: r.queued_at, started: r.started }
     }
 
     /// The next waiting job, if a core is free for it (the caller checks
-    /// that its strand still wants it, then calls [`Cpu::start`]).
+    /// that its strand still wants it, then calls [`Cores::start`]).
     #[inline]
     pub fn next_waiting(&mut self) -> Option<Job> {
-        match self {
-            Cpu::Dedicated(c) => {
-                if (c.running.len() as u32) < c.cores {
-                    c.waiting.pop_front()
-                } else {
-                    None
-                }
-            }
-        }
-    }
-
-    /// Starts a job handed out by [`Cpu::next_waiting`].
-    #[inline]
-    pub fn start(&mut self, now: SimTime, job: Job) -> Start {
-        match self {
-            Cpu::Dedicated(c) => c.start(now, job),
-        }
+        if (self.running.len() as u32) < self.cores { self.waiting.pop_front() } else { None }
     }
 
     /// Strands waiting for a core (invariants).
     pub fn waiting(&self) -> impl Iterator<Item = StrandKey> + '_ {
-        match self {
-            Cpu::Dedicated(c) => c.waiting.iter().map(|j| j.strand),
-        }
+        self.waiting.iter().map(|j| j.strand)
     }
 
     /// A pause of `len` begins now; overlapping pauses merge.
     pub fn pause(&mut self, now: SimTime, len: SimDuration) {
-        match self {
-            Cpu::Dedicated(c) => {
-                let until = c.paused_until.max(now);
-                let new_until = until.max(now + len);
-                c.pause_total += new_until.since(until).0;
-                c.paused_until = new_until;
-            }
-        }
+        let until = self.paused_until.max(now);
+        let new_until = until.max(now + len);
+        self.pause_total += new_until.since(until).0;
+        self.paused_until = new_until;
     }
 
     /// Frees the memory of a replica that is gone.
     pub fn clear(&mut self) {
-        match self {
-            Cpu::Dedicated(c) => c.waiting = VecDeque::new(),
-        }
+        self.waiting = VecDeque::new();
     }
-}
 
-impl Cores {
+    /// Starts a job handed out by [`Cores::next_waiting`].
     #[inline]
-    fn start(&mut self, now: SimTime, job: Job) -> Start {
+    pub fn start(&mut self, now: SimTime, job: Job) -> Start {
         // During a pause nothing runs: the work starts when the pause ends.
         let begins = self.paused_until.max(now);
         self.running.push(Running {

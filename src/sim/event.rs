@@ -63,6 +63,11 @@ pub(crate) enum Event {
     ReplyTimedOut { reply: ReplyKey },
     /// A publisher blocked on a full queue gives up.
     BlockExpired { blocked: BlockedKey },
+    /// The CFS quota of a replica on a node runs out now (unless the
+    /// prediction's generation is stale).
+    QuotaOut { replica: ReplicaId, generation: u32 },
+    /// A replica's throttle or pause on its node may end now.
+    Unblocked { replica: ReplicaId },
 }
 
 impl Event {
@@ -94,6 +99,8 @@ impl Event {
             Event::VisibilityExpired { .. } => 25,
             Event::ReplyTimedOut { .. } => 26,
             Event::BlockExpired { .. } => 27,
+            Event::QuotaOut { .. } => 28,
+            Event::Unblocked { .. } => 29,
         }
     }
 }

@@ -9,12 +9,18 @@
 //! tombstone), so `ReplicaId`s are stable.
 
 use super::admission::Admission;
-use super::cpu::Cpu;
+use super::cpu::{Cpu, Effects, Node, QuotaCfg};
+use super::shared_cpu::Live;
+use super::replica::Usage;
+use super::state::StrandKey;
 use super::ids::{CpuId, ReplicaId, ServiceId};
 use super::replica::{Replica, ReplicaState, ServiceState};
 use crate::engine::{RngStream, SimTime};
 use crate::metrics::Integral;
 use crate::model::Model;
+
+/// Linux's default CFS period (`cpu.cfs_period_us` = 100,000).
+const DEFAULT_CFS_PERIOD: u64 = 100_000_000;
 
 /// Replica counts of one service over time.
 pub(crate) struct Roster {
@@ -37,11 +43,27 @@ pub(crate) struct Fleet {
     pub services: Vec<ServiceState>,
     pub rosters: Vec<Roster>,
     seed: u64,
+    /// With `cluster:`: the executor of replicas on no node (no cores).
+    pub nowhere: Option<CpuId>,
+    /// The CFS period of CPU limits.
+    pub cfs_period: u64,
 }
 
 impl Fleet {
     pub fn new(m: &Model, seed: u64) -> Self {
-        let mut f = Fleet { replicas: Vec::new(), cpus: Vec::new(), services: Vec::new(), rosters: Vec::new(), seed };
+        let mut f = Fleet {
+            replicas: Vec::new(),
+            cpus: Vec::new(),
+            services: Vec::new(),
+            rosters: Vec::new(),
+            seed,
+            nowhere: None,
+            cfs_period: m.cluster.as_ref().map_or(DEFAULT_CFS_PERIOD, |c| c.cfs_period.0.max(1)),
+        };
+        if m.cluster.is_some() {
+            f.nowhere = Some(CpuId(0));
+            f.cpus.push(Cpu::dedicated(0));
+        }
         for s in &m.services {
             f.services.push(ServiceState {
                 ready: Vec::new(),
@@ -64,25 +86,125 @@ impl Fleet {
         }
         for (i, s) in m.services.iter().enumerate() {
             for _ in 0..s.replicas {
-                let r = f.add(m, ServiceId(i as u32), ReplicaState::Ready);
-                f.services[i].add_ready(r);
+                if f.nowhere.is_some() {
+                    // Ready once placed (`platform::start`), at time 0 if it fits.
+                    f.add(m, ServiceId(i as u32), ReplicaState::Starting);
+                } else {
+                    let r = f.add(m, ServiceId(i as u32), ReplicaState::Ready);
+                    f.services[i].add_ready(r);
+                }
+            }
+        }
+        if f.nowhere.is_some() {
+            for r in &mut f.rosters {
+                r.serving = Integral::default();
             }
         }
         f
     }
 
+    /// A replica's CFS quota, its period at a phase of its own (stream
+    /// `cfs_phase`/`service/ordinal`); `None` without a CPU limit.
+    fn quota(&self, svc: &crate::model::Service, name: &str) -> Option<QuotaCfg> {
+        let limit = svc.resources.cpu_limit_milli?;
+        let period = self.cfs_period;
+        let mut rng = RngStream::derive(self.seed, "cfs_phase", name);
+        let phase = (rng.unit() * period as f64) as u64 % period;
+        Some(QuotaCfg { per_period: (u128::from(limit) * u128::from(period) / 1000) as u64, period, phase })
+    }
+
+    /// Places replica `r` on the node behind executor `cpu`.
+    pub fn join(&mut self, r: ReplicaId, cpu: CpuId, m: &Model, now: SimTime) {
+        let svc = &m.services[self.replicas[r.ix()].service.ix()];
+        let name = self.name_of(m, r);
+        let quota = self.quota(svc, &name);
+        let node = self.cpus[cpu.ix()].node().expect("a node's executor");
+        let slot = node.join(now, r, svc.cpus, quota);
+        let rep = &mut self.replicas[r.ix()];
+        rep.cpu = cpu;
+        rep.slot = slot;
+    }
+
+    /// Takes replica `r` off its node (if on one): its work steps are
+    /// dropped (returned), its counters kept.
+    pub fn leave(&mut self, r: ReplicaId, now: SimTime, live: Live, fx: &mut Effects) -> Vec<StrandKey> {
+        let Some(nowhere) = self.nowhere else { return Vec::new() };
+        let rep = &self.replicas[r.ix()];
+        let (cpu, slot) = (rep.cpu, rep.slot);
+        if cpu == nowhere {
+            return Vec::new();
+        }
+        let usage = self.usage_of(r, now);
+        let node = self.cpus[cpu.ix()].node().expect("a node's executor");
+        let strands = node.leave(now, slot, live, fx);
+        let rep = &mut self.replicas[r.ix()];
+        rep.usage = usage;
+        rep.cpu = nowhere;
+        rep.slot = 0;
+        strands
+    }
+
+    /// Is replica `r` on a shared node (or a node of its own)?
+    #[inline]
+    pub fn on_node(&self, r: ReplicaId) -> bool {
+        matches!(self.cpus[self.replicas[r.ix()].cpu.ix()], Cpu::Shared(_))
+    }
+
+    /// CPU counters of replica `r` up to `now`.
+    pub fn usage_of(&mut self, r: ReplicaId, now: SimTime) -> Usage {
+        let rep = &self.replicas[r.ix()];
+        let (closed, cpu, slot) = (rep.usage, rep.cpu, rep.slot);
+        match &mut self.cpus[cpu.ix()] {
+            Cpu::Shared(node) => {
+                let (cpu_ns, throttled_ns, periods, throttled_periods) = node.counters(now, slot);
+                closed + Usage { cpu_ns, throttled_ns, periods, throttled_periods }
+            }
+            Cpu::Dedicated(_) => closed,
+        }
+    }
+
+    /// Steps of replica `r` on a core now.
+    #[inline]
+    pub fn busy_of(&self, r: ReplicaId) -> u32 {
+        let rep = &self.replicas[r.ix()];
+        match &self.cpus[rep.cpu.ix()] {
+            Cpu::Dedicated(c) => c.busy(),
+            Cpu::Shared(node) => node.member(rep.slot).running(),
+        }
+    }
+
+    /// `service/ordinal`, the name of a replica's own streams.
+    pub fn name_of(&self, m: &Model, r: ReplicaId) -> String {
+        let service = self.replicas[r.ix()].service;
+        let ordinal = self.rosters[service.ix()].members.iter().position(|&x| x == r).unwrap_or(0);
+        format!("{}/{ordinal}", m.services[service.ix()].name)
+    }
+
     /// Creates a replica of `service` (and its executor). The caller counts it.
     pub fn add(&mut self, m: &Model, service: ServiceId, state: ReplicaState) -> ReplicaId {
         let svc = &m.services[service.ix()];
-        let roster = &mut self.rosters[service.ix()];
         // Its own streams, named by service and ordinal: stable whatever else changes.
-        let name = format!("{}/{}", svc.name, roster.members.len());
+        let name = format!("{}/{}", svc.name, self.rosters[service.ix()].members.len());
         let adm = Admission::new(svc, RngStream::derive(self.seed, "limiter", &name));
-        let cpu = CpuId(self.cpus.len() as u32);
-        self.cpus.push(Cpu::dedicated(svc.cpus));
         let id = ReplicaId(self.replicas.len() as u32);
+        let quota = self.quota(svc, &name);
+        let cpu = match (self.nowhere, quota) {
+            // With a cluster: on no node until placed.
+            (Some(nowhere), _) => nowhere,
+            (None, None) => {
+                self.cpus.push(Cpu::dedicated(svc.cpus));
+                CpuId(self.cpus.len() as u32 - 1)
+            }
+            // A CPU limit without a cluster: a node of its own, a core per thread.
+            (None, Some(q)) => {
+                let mut node = Node::new(svc.cpus);
+                node.join(SimTime::ZERO, id, svc.cpus, Some(q));
+                self.cpus.push(Cpu::Shared(Box::new(node)));
+                CpuId(self.cpus.len() as u32 - 1)
+            }
+        };
         self.replicas.push(Replica::new(service, cpu, state, adm, svc.autoscale.is_some()));
-        roster.members.push(id);
+        self.rosters[service.ix()].members.push(id);
         id
     }
 
@@ -110,7 +232,11 @@ impl Fleet {
     pub fn meter(&mut self, r: ReplicaId, now: SimTime) {
         let rep = &mut self.replicas[r.ix()];
         if let Some(m) = &mut rep.meter {
-            let busy = self.cpus[rep.cpu.ix()].busy();
+            // On a node, CPU comes from the node's counters at the scrape.
+            let busy = match &self.cpus[rep.cpu.ix()] {
+                Cpu::Dedicated(c) => c.busy(),
+                Cpu::Shared(_) => 0,
+            };
             m.advance(now, busy, rep.adm.in_flight + rep.adm.queue_len);
         }
     }
@@ -166,7 +292,7 @@ impl Fleet {
         if rep.state != ReplicaState::Draining
             || rep.outstanding > 0
             || rep.in_system() > 0
-            || self.cpus[rep.cpu.ix()].busy() > 0
+            || self.busy_of(r) > 0
         {
             return;
         }
@@ -175,7 +301,9 @@ impl Fleet {
         rep.state = ReplicaState::Gone;
         rep.meter = None;
         rep.adm.clear();
-        self.cpus[cpu.ix()].clear();
+        if let Some(c) = self.cpus[cpu.ix()].cores_mut() {
+            c.clear();
+        }
         self.count(service, now, counted, -1, -1);
     }
 

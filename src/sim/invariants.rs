@@ -38,9 +38,32 @@ pub(crate) fn check(w: &mut World) {
     if w.chains.buffers_in_use() > holders {
         found.push(format!("{} chain buffers in use for {holders} holders: a leak", w.chains.buffers_in_use()));
     }
+    nodes(w, &mut found);
     for f in found {
         if w.check.violations.len() < MAX_RECORDED {
             w.check.violations.push(format!("t={} ns: {f}", now.0));
+        }
+    }
+}
+
+/// Per node: no more steps on cores than cores, none idle while a replica
+/// that may run has a step waiting, no replica above its threads.
+fn nodes(w: &World, found: &mut Vec<String>) {
+    for (i, cpu) in w.fleet.cpus.iter().enumerate() {
+        let super::cpu::Cpu::Shared(node) = cpu else { continue };
+        if node.busy() > node.cores() || node.running_total() != node.busy() {
+            found.push(format!(
+                "node executor {i}: {} busy, {} running, {} cores",
+                node.busy(),
+                node.running_total(),
+                node.cores()
+            ));
+        }
+        if node.idle_with_work() {
+            found.push(format!("node executor {i} has an idle core while a replica's step waits"));
+        }
+        if let Some(r) = node.over_threads() {
+            found.push(format!("replica {} runs more steps than its threads on node executor {i}", r.0));
         }
     }
 }
@@ -70,19 +93,19 @@ fn replicas(w: &World, found: &mut Vec<String>) {
                 r.adm.queue_entries()
             ));
         }
-        if cpu.busy() < cpu.cores() && cpu.waiting().any(|s| super::flow::strand::strand_live(w, s)) {
+        if let super::cpu::Cpu::Dedicated(c) = cpu
+            && c.busy() < cpu.cores()
+            && c.waiting().any(|s| super::flow::strand::strand_live(w, s))
+        {
             found.push(format!("replica {i} of {} has an idle core while strands wait for one", svc.name));
         }
         // No attempt is admitted, queued or working at a replica that is
         // starting or gone.
-        if matches!(r.state, ReplicaState::Starting | ReplicaState::Gone) && (r.in_system() > 0 || cpu.busy() > 0) {
+        let busy = w.fleet.busy_of(super::ids::ReplicaId(i as u32));
+        if matches!(r.state, ReplicaState::Starting | ReplicaState::Gone) && (r.in_system() > 0 || busy > 0) {
             found.push(format!(
                 "{:?} replica {i} of {} holds work: {} admitted, {} queued, {} cores busy",
-                r.state,
-                svc.name,
-                r.adm.in_flight,
-                r.adm.queue_len,
-                cpu.busy()
+                r.state, svc.name, r.adm.in_flight, r.adm.queue_len, busy
             ));
         }
         // (That a starting replica is sent nothing while its service has a

@@ -47,6 +47,7 @@ mod replica;
 pub mod resilience;
 mod retry;
 mod scaling;
+mod shared_cpu;
 mod state;
 mod stats;
 pub mod trace;
@@ -189,6 +190,8 @@ fn dispatch(w: &mut World, ev: Event) {
         Event::VisibilityExpired { delivery } => messages::on_visibility_expired(w, delivery),
         Event::ReplyTimedOut { reply } => messages::on_reply_timed_out(w, reply),
         Event::BlockExpired { blocked } => messages::on_block_expired(w, blocked),
+        Event::QuotaOut { replica, generation } => serve::on_quota_out(w, replica, generation),
+        Event::Unblocked { replica } => serve::on_unblocked(w, replica),
     }
     if w.opts.check_invariants {
         invariants::check(w);

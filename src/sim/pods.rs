@@ -103,12 +103,18 @@ pub(crate) fn on_scrape(w: &mut World, service: ServiceId) {
     let mut window = SimDuration::ZERO;
     let mut sums = [0u128; 3];
     let fleet = &mut w.fleet;
-    for &ix in &fleet.rosters[service.ix()].members {
+    for k in 0..fleet.rosters[service.ix()].members.len() {
+        let ix = fleet.rosters[service.ix()].members[k];
+        // On a node, the CPU used comes from the node's counters.
+        let on_node = fleet.on_node(ix) && fleet.replica(ix).meter.is_some();
+        let node_busy = if on_node { Some(u128::from(fleet.usage_of(ix, now).cpu_ns)) } else { None };
+        let busy = fleet.busy_of(ix);
         let r = &mut fleet.replicas[ix.ix()];
-        let (busy, in_system) = (fleet.cpus[r.cpu.ix()].busy(), r.in_system());
+        let in_system = r.in_system();
         let Some(m) = r.meter.as_deref_mut() else { continue }; // gone
         m.advance(now, busy, in_system);
-        let snap = Snapshot { at: now, busy_area: m.busy_area, system_area: m.system_area, arrivals: m.arrivals };
+        let busy_area = node_busy.unwrap_or(m.busy_area);
+        let snap = Snapshot { at: now, busy_area, system_area: m.system_area, arrivals: m.arrivals };
         let base = m.prev.unwrap_or(Snapshot { at: now, busy_area: 0, system_area: 0, arrivals: 0 });
         sums[0] += snap.busy_area - base.busy_area;
         sums[1] += snap.system_area - base.system_area;
@@ -172,7 +178,7 @@ pub(crate) fn on_sync(w: &mut World, service: ServiceId) {
             deleted,
             ready: Some(ready),
             start_time: Some(info.created),
-            cpu_request_milli: Some(i64::from(svc.cpus) * 1000),
+            cpu_request_milli: Some(svc.resources.cpu_request_milli as i64),
         });
     }
     // KEDA reads a queue's length when it polls: the lag now, in thousandths.

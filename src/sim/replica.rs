@@ -32,8 +32,13 @@ pub(crate) enum ReplicaState {
 pub(crate) struct Replica {
     pub service: ServiceId,
     pub adm: Admission,
-    /// The executor its work steps run on.
+    /// The executor its work steps run on, and its place there (on a
+    /// shared node; 0 on its own cores).
     pub cpu: CpuId,
+    pub slot: u32,
+    /// CPU counters of the nodes it left (a replica on a node adds the
+    /// node's live counters to these).
+    pub usage: Usage,
     /// Attempts routed here and not yet closed (least_request, p2c, draining).
     pub outstanding: u32,
     /// Life-cycle; always `Ready` for a service without `autoscale`.
@@ -50,6 +55,8 @@ impl Replica {
             service,
             adm,
             cpu,
+            slot: 0,
+            usage: Usage::default(),
             outstanding: 0,
             state,
             down: false,
@@ -67,6 +74,27 @@ impl Replica {
     #[inline]
     pub fn in_system(&self) -> u32 {
         self.adm.in_flight + self.adm.queue_len
+    }
+}
+
+/// CPU counters of a replica on a shared node (nanoseconds; CFS periods).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Usage {
+    pub cpu_ns: u64,
+    pub throttled_ns: u64,
+    pub periods: u64,
+    pub throttled_periods: u64,
+}
+
+impl std::ops::Add for Usage {
+    type Output = Usage;
+    fn add(self, o: Usage) -> Usage {
+        Usage {
+            cpu_ns: self.cpu_ns + o.cpu_ns,
+            throttled_ns: self.throttled_ns + o.throttled_ns,
+            periods: self.periods + o.periods,
+            throttled_periods: self.throttled_periods + o.throttled_periods,
+        }
     }
 }
 

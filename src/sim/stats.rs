@@ -405,6 +405,12 @@ impl Stats {
         self.services[service.ix()].busy.add(now.0, 1);
     }
 
+    /// Steps left their cores without finishing (throttled, paused, or
+    /// their replica left its node): `delta` is negative.
+    pub fn busy_delta(&mut self, service: ServiceId, now: SimTime, delta: i64) {
+        self.services[service.ix()].busy.add(now.0, delta);
+    }
+
     #[inline]
     pub fn core_released(&mut self, service: ServiceId, now: SimTime, queued: SimDuration, wasted: SimDuration) {
         let s = &mut self.services[service.ix()];

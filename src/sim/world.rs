@@ -101,6 +101,8 @@ pub(crate) struct World<'m> {
     pub obs: Observer,
     pub count: Counters,
     pub check: Checker,
+    /// A reusable buffer for what a node operation causes (`flow::serve`).
+    pub fx: super::cpu::Effects,
 }
 
 /// A stable name per call site: its edge name and its ordinal among the
@@ -175,6 +177,7 @@ impl<'m> World<'m> {
             obs: Observer::new(m, opts),
             count: Counters { digest: 0xcbf2_9ce4_8422_2325, ..Counters::default() },
             check: Checker::default(),
+            fx: Default::default(),
         }
     }
 

@@ -104,7 +104,10 @@ pub(crate) fn on_pause_starts(w: &mut World, fault: FaultId, replica: ReplicaId)
     }
     let now = w.now();
     let len = pause_draw(w, fault, replica, pause);
-    w.fleet.cpu_of(replica).pause(now, len);
+    match w.fleet.cpu_of(replica).cores_mut() {
+        Some(c) => c.pause(now, len),
+        None => super::serve::on_node(w, replica, |node, slot, live, fx| node.pause(now, slot, len, live, fx)),
+    }
     let next = pause_draw(w, fault, replica, every);
     w.q.schedule_after(next.max(SimDuration(1)), Event::PauseStarts { fault, replica });
 }

@@ -4,7 +4,8 @@
 
 use super::super::admission::Offer;
 use super::super::chain::Part;
-use super::super::cpu::{Completion, Job};
+use super::super::cpu::{Completion, Cpu, Effects, Job, Node};
+use super::super::shared_cpu::Live;
 use super::super::event::Event;
 use super::super::ids::{ReplicaId, ServiceId};
 use super::super::replica::ReplicaState;
@@ -167,11 +168,74 @@ pub(crate) fn on_attempt_starts(w: &mut World, attempt: AttemptKey) {
 /// `demand` (drawn already).
 pub(crate) fn request_core(w: &mut World, strand: StrandKey, replica: ReplicaId, demand: SimDuration) {
     let now = w.now();
-    let job = Job { strand, demand, queued_at: now };
     w.fleet.meter(replica, now); // the meter sees the level before a change
-    if let Some(start) = w.fleet.cpu_of(replica).submit(now, job) {
-        core_taken(w, replica, start.strand, start.done_at);
+    let rep = w.fleet.replica(replica);
+    let (cpu, slot) = (rep.cpu, rep.slot);
+    match &mut w.fleet.cpus[cpu.ix()] {
+        Cpu::Dedicated(c) => {
+            if let Some(start) = c.submit(now, Job { strand, demand, queued_at: now }) {
+                core_taken(w, replica, start.strand, start.done_at);
+            }
+        }
+        Cpu::Shared(node) => {
+            let mut fx = std::mem::take(&mut w.fx);
+            node.submit(now, slot, strand, demand, &|k| strand::live_in(&w.strands, &w.attempts, &w.joins, k), &mut fx);
+            apply(w, fx);
+        }
     }
+}
+
+/// Runs `op` on the node of replica `replica` (if it is on one) with the
+/// strands' liveness at hand, then carries out what it caused.
+pub(crate) fn on_node(w: &mut World, replica: ReplicaId, op: impl FnOnce(&mut Node, u32, Live, &mut Effects)) {
+    let rep = w.fleet.replica(replica);
+    let (cpu, slot) = (rep.cpu, rep.slot);
+    let mut fx = std::mem::take(&mut w.fx);
+    let World { fleet, strands, attempts, joins, .. } = w;
+    let Cpu::Shared(node) = &mut fleet.cpus[cpu.ix()] else {
+        w.fx = fx;
+        return;
+    };
+    op(node, slot, &|k| strand::live_in(strands, attempts, joins, k), &mut fx);
+    apply(w, fx);
+}
+
+/// Carries out what a node operation caused: cores taken and released,
+/// quota checks and unblocking scheduled, dead strands dropped.
+fn apply(w: &mut World, mut fx: Effects) {
+    let now = w.now();
+    for &(r, n) in &fx.suspended {
+        let service = w.fleet.replica(r).service;
+        w.stats.busy_delta(service, now, -i64::from(n));
+    }
+    for s in &fx.starts {
+        core_taken(w, s.replica, s.strand, s.done_at);
+    }
+    for q in &fx.quota {
+        let ev = Event::QuotaOut { replica: q.replica, generation: q.generation };
+        if q.at <= now { w.ready.push_back(ev) } else { w.q.schedule_at(q.at, ev) }
+    }
+    for &(replica, at) in &fx.unblock_at {
+        w.q.schedule_at(at, Event::Unblocked { replica });
+    }
+    let dropped = std::mem::take(&mut fx.dropped);
+    fx.clear();
+    w.fx = fx;
+    for k in dropped {
+        strand::drop_strand(w, k);
+    }
+}
+
+/// The CFS quota of `replica` may have run out (unless `generation` is stale).
+pub(crate) fn on_quota_out(w: &mut World, replica: ReplicaId, generation: u32) {
+    let now = w.now();
+    on_node(w, replica, |node, slot, live, fx| node.quota_out(now, slot, generation, live, fx));
+}
+
+/// A throttle or pause on `replica` may end now.
+pub(crate) fn on_unblocked(w: &mut World, replica: ReplicaId) {
+    let now = w.now();
+    on_node(w, replica, |node, slot, live, fx| node.unblock(now, slot, live, fx));
 }
 
 /// A job got a core: count it and schedule its end.
@@ -186,12 +250,32 @@ fn core_taken(w: &mut World, replica: ReplicaId, strand: StrandKey, done_at: Sim
 pub(crate) fn on_work_done(w: &mut World, strand_key: StrandKey, replica: ReplicaId) {
     let now = w.now();
     w.fleet.meter(replica, now);
-    let (queued_at, started) = match w.fleet.cpu_of(replica).complete(now, strand_key) {
-        Completion::Stretched(at) => {
-            w.q.schedule_at(at, Event::WorkDone { strand: strand_key, replica });
-            return;
+    let rep = w.fleet.replica(replica);
+    let (cpu, slot) = (rep.cpu, rep.slot);
+    let mut fx = None;
+    let (queued_at, started, queued, throttled) = match &mut w.fleet.cpus[cpu.ix()] {
+        Cpu::Dedicated(c) => {
+            if w.fleet.nowhere == Some(cpu) {
+                return; // its replica left its node; the step was dropped then
+            }
+            match c.complete(now, strand_key) {
+                Completion::Stretched(at) => {
+                    w.q.schedule_at(at, Event::WorkDone { strand: strand_key, replica });
+                    return;
+                }
+                Completion::Done { queued_at, started } => (queued_at, started, started.since(queued_at), SimDuration::ZERO),
+            }
         }
-        Completion::Done { queued_at, started } => (queued_at, started),
+        Cpu::Shared(node) => {
+            let mut effects = std::mem::take(&mut w.fx);
+            let done = node.complete(now, slot, strand_key, &|k| strand::live_in(&w.strands, &w.attempts, &w.joins, k), &mut effects);
+            let Some(f) = done else {
+                apply(w, effects);
+                return; // stale: the step was suspended or dropped since
+            };
+            fx = Some(effects);
+            (f.queued_at, f.started, f.queued, f.throttled)
+        }
     };
     let service = w.fleet.replica(replica).service;
     // The finished strand's accounting, before the core goes to the next.
@@ -200,19 +284,27 @@ pub(crate) fn on_work_done(w: &mut World, strand_key: StrandKey, replica: Replic
     let (chain, node) = (s.chain, a.node);
     // CPU used after the caller gave up is wasted.
     let wasted = now.since(started.max(a.abandoned_at));
-    let queued = started.since(queued_at);
     w.stats.core_released(service, now, queued, wasted);
     w.chains.add(chain, node, Part::Queue, queued);
-    w.chains.add(chain, node, Part::Cpu, now.since(started));
-    // Next strand waiting for a core of this replica.
-    while let Some(job) = w.fleet.cpu_of(replica).next_waiting() {
-        if strand::strand_live(w, job.strand) {
-            w.fleet.meter(replica, now);
-            let start = w.fleet.cpu_of(replica).start(now, job);
-            core_taken(w, replica, start.strand, start.done_at);
-            break;
+    if throttled.0 > 0 {
+        w.chains.add(chain, node, Part::Throttled, throttled);
+    }
+    w.chains.add(chain, node, Part::Cpu, SimDuration(now.since(queued_at).0 - queued.0 - throttled.0));
+    match fx {
+        // Next strand waiting for a core of this replica.
+        None => {
+            while let Some(job) = w.fleet.cpus[cpu.ix()].cores_mut().expect("own cores").next_waiting() {
+                if strand::strand_live(w, job.strand) {
+                    w.fleet.meter(replica, now);
+                    let start = w.fleet.cpus[cpu.ix()].cores_mut().expect("own cores").start(now, job);
+                    core_taken(w, replica, start.strand, start.done_at);
+                    break;
+                }
+                strand::drop_strand(w, job.strand);
+            }
         }
-        strand::drop_strand(w, job.strand);
+        // The node handed its free core out already.
+        Some(effects) => apply(w, effects),
     }
     strand::advance(w, strand_key);
     if w.fleet.replica(replica).state == ReplicaState::Draining {

@@ -17,11 +17,11 @@ use super::super::chain::{Buf, Part};
 use super::super::event::Event;
 use super::super::ids::EdgeId;
 use super::super::keyed::Lookup;
-use super::super::state::{AttemptKey, JoinKey, StrandKey};
+use super::super::state::{Attempt, AttemptKey, JoinKey, StrandKey};
 use super::super::state::{AttemptState, Cause, Join, Origin, Outcome, Strand};
 use super::super::world::World;
 use super::{Close, answer, close, send, serve};
-use crate::engine::RngStream;
+use crate::engine::{RngStream, Slab};
 use crate::model::{
     CacheId, CacheSiteId, DistId, FailureKind, ForkId, Instr, MAX_CACHE_DEPTH, MAX_LOOP_DEPTH, Model, PublishId, Wait,
 };
@@ -125,19 +125,25 @@ pub(crate) fn start_root(w: &mut World, attempt: AttemptKey, chain: Option<Buf>)
 /// True if the strand still has a reason to run: its attempt is running and
 /// no join above it has resolved.
 pub(crate) fn strand_live(w: &World, key: StrandKey) -> bool {
-    let Some(s) = w.strands.get(key) else {
+    live_in(&w.strands, &w.attempts, &w.joins, key)
+}
+
+/// [`strand_live`] from the slabs alone (while another part of the world
+/// is borrowed).
+pub(crate) fn live_in(strands: &Slab<Strand>, attempts: &Slab<Attempt>, joins: &Slab<Join>, key: StrandKey) -> bool {
+    let Some(s) = strands.get(key) else {
         return false;
     };
-    if w.attempts.get(s.attempt).is_none_or(|a| a.state != AttemptState::Running) {
+    if attempts.get(s.attempt).is_none_or(|a| a.state != AttemptState::Running) {
         return false;
     }
     let mut j = s.join;
     while let Some(jk) = j {
-        let join = w.joins.get(jk).expect("a strand's join outlives it");
+        let join = joins.get(jk).expect("a strand's join outlives it");
         if join.resolved {
             return false;
         }
-        j = w.strands.get(join.parent).expect("a join's parent waits on it").join;
+        j = strands.get(join.parent).expect("a join's parent waits on it").join;
     }
     true
 }
