@@ -68,6 +68,16 @@ pub(crate) enum Event {
     QuotaOut { replica: ReplicaId, generation: u32 },
     /// A replica's throttle or pause on its node may end now.
     Unblocked { replica: ReplicaId },
+    /// A node the cluster autoscaler asked for is ready (`platform`).
+    NodeReady { node: u32 },
+    /// A node has been underused for `scale_down.after` (episode `mark`).
+    NodeUnderused { node: u32, mark: u32 },
+    /// A replica may have passed its memory limit.
+    OomCheck { replica: ReplicaId },
+    /// A node's pods may use more memory than it has.
+    MemoryPressure { node: u32 },
+    /// An OOM-killed replica's container is back after its back-off.
+    ContainerRestarts { replica: ReplicaId },
 }
 
 impl Event {
@@ -101,6 +111,11 @@ impl Event {
             Event::BlockExpired { .. } => 27,
             Event::QuotaOut { .. } => 28,
             Event::Unblocked { .. } => 29,
+            Event::NodeReady { .. } => 30,
+            Event::NodeUnderused { .. } => 31,
+            Event::OomCheck { .. } => 32,
+            Event::MemoryPressure { .. } => 33,
+            Event::ContainerRestarts { .. } => 34,
         }
     }
 }

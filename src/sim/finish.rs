@@ -3,6 +3,7 @@
 use super::chain;
 use super::detect::fault_subject;
 use super::ids::WorkloadId;
+use super::platform_report;
 use super::stats::origin_name;
 use super::world::World;
 use crate::engine::SimTime;
@@ -60,6 +61,11 @@ impl World<'_> {
         for (k, ep) in m.endpoints.iter().enumerate() {
             endpoints_of[ep.service.ix()].push(k);
         }
+        let serving: Vec<u128> = (0..m.services.len())
+            .map(|i| self.fleet.rosters[i].serving.area_at(end.0) - self.fleet.rosters[i].serving_at_warmup)
+            .collect();
+        let mut platforms = platform_report::service_results(&mut self, end, &serving);
+        let cluster = platform_report::cluster_result(&mut self, end);
         for (i, svc) in m.services.iter().enumerate() {
             let (replicas, replica_hours, serving_ns) = replica_figures(&mut self, i, end);
             replica_hours_total += replica_hours;
@@ -103,7 +109,7 @@ impl World<'_> {
                         (m.endpoints[k].name.clone(), r)
                     })
                     .collect(),
-                platform: None,
+                platform: platforms[i].take(),
             };
             services.insert(svc.name.clone(), r);
         }
@@ -186,10 +192,10 @@ impl World<'_> {
             caches: std::mem::take(&mut self.obs.cache_rows),
             queue_names: self.queue_names(),
             queues: std::mem::take(&mut self.obs.queue_rows),
-            pool_names: Vec::new(),
-            pools: Vec::new(),
-            node_names: Vec::new(),
-            replicas: Vec::new(),
+            pool_names: m.cluster.iter().flat_map(|c| c.pools.iter().map(|p| p.name.clone())).collect(),
+            pools: std::mem::take(&mut self.obs.pool_rows),
+            node_names: platform_report::node_names(&self),
+            replicas: std::mem::take(&mut self.obs.replica_rows),
         };
 
         RunResult {
@@ -203,7 +209,7 @@ impl World<'_> {
             edges,
             caches,
             queues,
-            cluster: None,
+            cluster,
             chains,
             findings,
             slo,

@@ -10,11 +10,11 @@
 
 use super::admission::Admission;
 use super::cpu::{Cpu, Effects, Node, QuotaCfg};
-use super::shared_cpu::Live;
-use super::replica::Usage;
-use super::state::StrandKey;
 use super::ids::{CpuId, ReplicaId, ServiceId};
+use super::replica::Usage;
 use super::replica::{Replica, ReplicaState, ServiceState};
+use super::shared_cpu::Live;
+use super::state::StrandKey;
 use crate::engine::{RngStream, SimTime};
 use crate::metrics::Integral;
 use crate::model::Model;
@@ -47,6 +47,9 @@ pub(crate) struct Fleet {
     pub nowhere: Option<CpuId>,
     /// The CFS period of CPU limits.
     pub cfs_period: u64,
+    /// With `cluster:`: replicas that became gone since `platform` last
+    /// looked (they leave their nodes there).
+    pub just_gone: Vec<ReplicaId>,
 }
 
 impl Fleet {
@@ -58,6 +61,7 @@ impl Fleet {
             rosters: Vec::new(),
             seed,
             nowhere: None,
+            just_gone: Vec::new(),
             cfs_period: m.cluster.as_ref().map_or(DEFAULT_CFS_PERIOD, |c| c.cfs_period.0.max(1)),
         };
         if m.cluster.is_some() {
@@ -289,11 +293,7 @@ impl Fleet {
     /// A draining replica that has nothing left to do is removed.
     pub fn drained_if_idle(&mut self, r: ReplicaId, now: SimTime, counted: bool) {
         let rep = &self.replicas[r.ix()];
-        if rep.state != ReplicaState::Draining
-            || rep.outstanding > 0
-            || rep.in_system() > 0
-            || self.busy_of(r) > 0
-        {
+        if rep.state != ReplicaState::Draining || rep.outstanding > 0 || rep.in_system() > 0 || self.busy_of(r) > 0 {
             return;
         }
         let (service, cpu) = (rep.service, rep.cpu);
@@ -305,6 +305,26 @@ impl Fleet {
             c.clear();
         }
         self.count(service, now, counted, -1, -1);
+        if self.nowhere.is_some() {
+            self.just_gone.push(r);
+        }
+    }
+
+    /// Adds an executor (a node's cores).
+    pub fn add_executor(&mut self, cpu: Cpu) -> CpuId {
+        self.cpus.push(cpu);
+        CpuId(self.cpus.len() as u32 - 1)
+    }
+
+    /// Replica `r` is gone at once (evicted): out of its balancer, counted.
+    pub fn remove(&mut self, r: ReplicaId, now: SimTime, counted: bool, serving: bool) {
+        let rep = &mut self.replicas[r.ix()];
+        rep.state = ReplicaState::Gone;
+        rep.meter = None;
+        rep.adm.clear();
+        let service = rep.service;
+        self.services[service.ix()].remove_ready(r);
+        self.count(service, now, counted, -1, if serving { -1 } else { 0 });
     }
 
     /// A starting replica removed by a scale-down before it was ready.
@@ -314,6 +334,9 @@ impl Fleet {
         rep.meter = None;
         let service = rep.service;
         self.count(service, now, counted, -1, 0);
+        if self.nowhere.is_some() {
+            self.just_gone.push(r);
+        }
     }
 
     /// Where an attempt goes when the service has no routable replica: a

@@ -28,6 +28,7 @@ mod admission;
 mod arrivals;
 mod autoscale;
 mod chain;
+mod cluster;
 mod cpu;
 mod detect;
 mod event;
@@ -40,6 +41,7 @@ mod invariants;
 mod keyed;
 mod observe;
 mod options;
+mod platform_report;
 mod pods;
 mod pods_report;
 mod queues;
@@ -57,7 +59,7 @@ use crate::metrics::{RunResult, StopReason};
 use crate::model::Model;
 use event::Event;
 pub(crate) use finish::stat_ms;
-use flow::{answer, chaos, messages, send, serve, strand};
+use flow::{answer, chaos, messages, platform, send, serve, strand};
 use ids::WorkloadId;
 pub use options::RunOptions;
 use world::World;
@@ -100,6 +102,7 @@ fn start(w: &mut World) {
         }
     }
     chaos::schedule(w);
+    platform::start(w);
     pods::start(w);
 }
 
@@ -192,6 +195,14 @@ fn dispatch(w: &mut World, ev: Event) {
         Event::BlockExpired { blocked } => messages::on_block_expired(w, blocked),
         Event::QuotaOut { replica, generation } => serve::on_quota_out(w, replica, generation),
         Event::Unblocked { replica } => serve::on_unblocked(w, replica),
+        Event::NodeReady { node } => platform::on_node_ready(w, node),
+        Event::NodeUnderused { node, mark } => platform::on_node_underused(w, node, mark),
+        Event::OomCheck { replica } => platform::on_oom_check(w, replica),
+        Event::MemoryPressure { node } => platform::on_memory_pressure(w, node),
+        Event::ContainerRestarts { replica } => platform::on_container_restarts(w, replica),
+    }
+    if !w.fleet.just_gone.is_empty() {
+        platform::reap(w);
     }
     if w.opts.check_invariants {
         invariants::check(w);

@@ -49,6 +49,7 @@ fn warmup_ends(w: &mut World) {
     w.keyed.warmup_ends();
     w.fleet.warmup_ends(now);
     w.queues.warmup_ends(now);
+    super::platform_report::warmup_ends(w, now);
 }
 
 /// Closes the current series interval.
@@ -118,6 +119,7 @@ fn interval_ends(w: &mut World) {
     if !w.queues.is_empty() {
         queue_rows(w, from);
     }
+    super::platform_report::interval_rows(w, from, now);
     w.detect.interval(from, now, offered, ok, &w.obs.samples);
     if let Some(span) = w.detect.take_judged() {
         w.detect.judge_slo(&w.m.slo, span, &mut w.stats.slo_windows);

@@ -275,11 +275,16 @@ fn apply(w: &mut World, service: ServiceId, d: &Decision) {
         let startup = w.m.services[s].autoscale.as_ref().expect("autoscaled").startup;
         for _ in from..to {
             let ix = w.fleet.add(w.m, service, ReplicaState::Starting);
-            w.scaling.pods.push(PodInfo { created: now, ready_at: None, event: Some(event) });
+            w.scaling.pods.push(PodInfo { created: now, ready_at: None, event: Some(event), placed_at: None });
             w.fleet.count(service, now, counted, 1, 0);
             let a = w.scaling.hpas[s].as_mut().expect("autoscaled");
             let delay = w.m.dist(startup).sample(&mut a.startup_rng);
-            w.after(delay, Event::ReplicaReady { replica: ix });
+            if w.m.cluster.is_some() {
+                // Placed first (or Pending), then starting.
+                super::flow::platform::created(w, ix, delay);
+            } else {
+                w.after(delay, Event::ReplicaReady { replica: ix });
+            }
         }
         return;
     }

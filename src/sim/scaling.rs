@@ -37,6 +37,8 @@ pub(crate) struct PodInfo {
     pub ready_at: Option<SimTime>,
     /// Index of the scale event that created it in `Autoscaler::events`.
     pub event: Option<u32>,
+    /// When a node took it (with `cluster:`; it was Pending before).
+    pub placed_at: Option<SimTime>,
 }
 
 /// The HPA of one service and the pipeline feeding it.
@@ -90,7 +92,7 @@ impl Scaling {
             .collect::<Vec<_>>();
         let initial: u32 = m.services.iter().map(|s| s.replicas).sum();
         let pods = (0..initial)
-            .map(|_| PodInfo { created: SimTime::ZERO, ready_at: Some(SimTime::ZERO), event: None })
+            .map(|_| PodInfo { created: SimTime::ZERO, ready_at: Some(SimTime::ZERO), event: None, placed_at: None })
             .collect();
         let any = hpas.iter().any(Option::is_some);
         Scaling { hpas, pods, any }

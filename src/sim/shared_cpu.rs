@@ -279,18 +279,14 @@ impl Node {
         &self.members[slot as usize]
     }
 
-    /// Live members, for the invariants.
-    pub fn members(&self) -> impl Iterator<Item = &Member> {
-        self.members.iter().filter(|m| m.live)
-    }
-
     /// A free core while a replica that may run a step has one waiting
     /// (never true after an operation: the invariants check it).
     pub fn idle_with_work(&self) -> bool {
         self.busy < self.cores
-            && self.members.iter().any(|m| {
-                m.live && m.block.is_none() && (m.running.len() as u32) < m.threads && !m.waiting.is_empty()
-            })
+            && self
+                .members
+                .iter()
+                .any(|m| m.live && m.block.is_none() && (m.running.len() as u32) < m.threads && !m.waiting.is_empty())
     }
 
     /// Steps on cores over the members (equals `busy`; invariants).
@@ -363,7 +359,15 @@ impl Node {
     }
 
     /// A step asks for a core.
-    pub fn submit(&mut self, now: SimTime, slot: u32, strand: StrandKey, demand: SimDuration, live: Live, fx: &mut Effects) {
+    pub fn submit(
+        &mut self,
+        now: SimTime,
+        slot: u32,
+        strand: StrandKey,
+        demand: SimDuration,
+        live: Live,
+        fx: &mut Effects,
+    ) {
         self.seq += 1;
         let m = &mut self.members[slot as usize];
         m.waiting.push_back(Task {

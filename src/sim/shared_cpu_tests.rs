@@ -26,7 +26,14 @@ struct Rig {
 
 impl Rig {
     fn new(cores: u32) -> Rig {
-        Rig { node: Node::new(cores), events: BTreeMap::new(), seq: 0, strands: keys(16), finished: Vec::new(), slots: Vec::new() }
+        Rig {
+            node: Node::new(cores),
+            events: BTreeMap::new(),
+            seq: 0,
+            strands: keys(16),
+            finished: Vec::new(),
+            slots: Vec::new(),
+        }
     }
 
     fn add(&mut self, threads: u32, quota: Option<QuotaCfg>) -> u32 {
@@ -54,7 +61,14 @@ impl Rig {
 
     fn submit(&mut self, at: u64, replica: u32, job: usize, demand: u64) {
         let mut fx = Effects::default();
-        self.node.submit(SimTime(at), self.slots[replica as usize], self.strands[job], SimDuration(demand), &|_| true, &mut fx);
+        self.node.submit(
+            SimTime(at),
+            self.slots[replica as usize],
+            self.strands[job],
+            SimDuration(demand),
+            &|_| true,
+            &mut fx,
+        );
         self.schedule(&fx);
     }
 
@@ -75,7 +89,9 @@ impl Rig {
             let mut fx = Effects::default();
             match ev {
                 Ev::Done(r, i) => {
-                    if let Some(f) = self.node.complete(now, self.slots[r as usize], self.strands[i], &|_| true, &mut fx) {
+                    if let Some(f) =
+                        self.node.complete(now, self.slots[r as usize], self.strands[i], &|_| true, &mut fx)
+                    {
                         self.finished.push((i, t, f));
                     }
                 }

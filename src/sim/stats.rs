@@ -13,7 +13,7 @@ use super::ids::{EdgeId, EndpointId, ServiceId, WorkloadId};
 use super::options::RunOptions;
 use super::state::{Cause, Origin, Outcome};
 use crate::engine::{SimDuration, SimTime};
-use crate::metrics::{CacheRow, ClientResult, Hist, Integral, QueueRow, ServiceRow, WorkloadRow};
+use crate::metrics::{CacheRow, ClientResult, Hist, Integral, PoolRow, QueueRow, ReplicaRow, ServiceRow, WorkloadRow};
 use crate::model::{FailureKind, Model};
 use std::collections::BTreeMap;
 
@@ -479,6 +479,8 @@ pub(crate) struct Observer {
     pub svc_rows: Vec<ServiceRow>,
     pub cache_rows: Vec<CacheRow>,
     pub queue_rows: Vec<QueueRow>,
+    pub pool_rows: Vec<PoolRow>,
+    pub replica_rows: Vec<ReplicaRow>,
     pub samples: Vec<ServiceSample>,
 }
 
@@ -494,6 +496,8 @@ impl Observer {
             svc_rows: Vec::new(),
             cache_rows: Vec::new(),
             queue_rows: Vec::new(),
+            pool_rows: Vec::new(),
+            replica_rows: Vec::new(),
             samples: vec![ServiceSample::default(); m.services.len()],
         }
     }

@@ -101,6 +101,8 @@ pub(crate) struct World<'m> {
     pub obs: Observer,
     pub count: Counters,
     pub check: Checker,
+    /// Nodes, placements, memory (`cluster:`, `memory_per_request`).
+    pub cluster: super::cluster::ClusterState,
     /// A reusable buffer for what a node operation causes (`flow::serve`).
     pub fx: super::cpu::Effects,
 }
@@ -178,6 +180,7 @@ impl<'m> World<'m> {
             count: Counters { digest: 0xcbf2_9ce4_8422_2325, ..Counters::default() },
             check: Checker::default(),
             fx: Default::default(),
+            cluster: super::cluster::ClusterState::new(m, seed),
         }
     }
 

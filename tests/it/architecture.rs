@@ -12,6 +12,7 @@ const LEAVES: &[&str] = &[
     "arrivals",
     "autoscale",
     "chain",
+    "cluster",
     "cpu",
     "detect",
     "event",
@@ -26,12 +27,14 @@ const LEAVES: &[&str] = &[
     "resilience",
     "retry",
     "scaling",
+    "shared_cpu",
     "state",
     "stats",
     "trace",
 ];
 /// What leaves may not import.
-const ORCHESTRATORS: &[&str] = &["world", "flow", "pods", "observe", "finish", "invariants", "(root)"];
+const ORCHESTRATORS: &[&str] =
+    &["world", "flow", "pods", "observe", "finish", "platform_report", "invariants", "(root)"];
 
 fn is_test_file(name: &str) -> bool {
     name == "tests.rs" || name.ends_with("_tests.rs") || name.starts_with("tests_")

@@ -32,6 +32,12 @@ pub(crate) fn on_fault_starts(w: &mut World, fault: FaultId) {
     }
     match f.kind {
         FaultKind::Crash { service, replicas, .. } => crash(w, service, replicas),
+        FaultKind::Evict { service, replicas } => super::platform::evict_some(w, service, replicas),
+        FaultKind::NodeDown { pool, index } => {
+            if let Some(n) = super::platform::node_down(w, pool, index) {
+                w.cluster.downed.push((fault, n));
+            }
+        }
         FaultKind::CacheFlush { cache } if w.m.caches[cache.ix()].keyed.is_some() => w.keyed.flush(cache),
         FaultKind::Pauses { service, every, .. } => {
             let alive: Vec<ReplicaId> = w.fleet.alive(service).collect();
@@ -46,6 +52,10 @@ pub(crate) fn on_fault_starts(w: &mut World, fault: FaultId) {
 
 pub(crate) fn on_fault_ends(w: &mut World, fault: FaultId) {
     w.faults.set_active(w.m, fault, false);
+    if let Some(i) = w.cluster.downed.iter().position(|&(f, _)| f == fault) {
+        let (_, n) = w.cluster.downed.swap_remove(i);
+        super::platform::node_back(w, n);
+    }
     if let FaultKind::Crash { service, replicas, .. } = w.m.faults[fault.ix()].kind {
         // The crashed replicas restart (the first `replicas` that are down).
         let down: Vec<ReplicaId> =
@@ -66,6 +76,12 @@ fn crash(w: &mut World, service: ServiceId, n: u32) {
         w.fleet.set_down(r, true);
         w.keyed.replica_lost(r);
     }
+    fail_work(w, &victims, service);
+}
+
+/// Every attempt queued or running on `victims` (replicas of `service`
+/// that just went down) fails: connection reset.
+pub(crate) fn fail_work(w: &mut World, victims: &[ReplicaId], service: ServiceId) {
     // Listed first, then closed one by one: closing one can close or free
     // another (a slot freed by a crash admits nothing, but its attempt's
     // calls are abandoned), so each is looked at again before it is closed.

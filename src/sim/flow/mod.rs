@@ -27,6 +27,7 @@
 pub(crate) mod answer;
 pub(crate) mod chaos;
 pub(crate) mod messages;
+pub(crate) mod platform;
 pub(crate) mod send;
 pub(crate) mod serve;
 pub(crate) mod strand;

@@ -5,13 +5,14 @@
 use super::super::admission::Offer;
 use super::super::chain::Part;
 use super::super::cpu::{Completion, Cpu, Effects, Job, Node};
-use super::super::shared_cpu::Live;
 use super::super::event::Event;
 use super::super::ids::{ReplicaId, ServiceId};
 use super::super::replica::ReplicaState;
+use super::super::shared_cpu::Live;
 use super::super::state::{AttemptKey, StrandKey};
 use super::super::state::{AttemptState, Cause, Origin, Outcome};
 use super::super::world::World;
+use super::platform;
 use super::{Close, close, strand};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::{FailureKind, OutageMode};
@@ -62,6 +63,9 @@ pub(crate) fn on_attempt_arrives(w: &mut World, key: AttemptKey) {
         Offer::Queue => {
             w.fleet.meter(replica, now);
             w.fleet.replica_mut(replica).adm.enqueue(key);
+            if w.cluster.memory {
+                platform::memory_changed(w, replica);
+            }
             w.attempts.get_mut(key).expect("live").state = AttemptState::Queued;
             w.stats.queue_changed(service, now, 1);
             if let Some(lane) = w.lanes.max_wait[service.ix()] {
@@ -85,6 +89,9 @@ fn admit(w: &mut World, key: AttemptKey, replica: ReplicaId, service: ServiceId,
     let in_flight = adm.take_slot();
     let full = adm.full(svc);
     w.stats.slots_changed(service, now, 1, full);
+    if w.cluster.memory {
+        platform::memory_changed(w, replica);
+    }
     let a = w.attempts.get_mut(key).expect("admitted attempt is live");
     a.state = AttemptState::Running;
     a.admitted = now;
@@ -106,6 +113,9 @@ pub(crate) fn release_slot(w: &mut World, replica: ReplicaId, service: ServiceId
     w.fleet.meter(replica, now);
     w.fleet.replica_mut(replica).adm.release_slot();
     w.stats.slots_changed(service, now, -1, false);
+    if w.cluster.memory {
+        platform::memory_changed(w, replica);
+    }
     if w.fleet.replica(replica).down {
         return;
     }
@@ -135,6 +145,9 @@ pub(crate) fn leave_queue(w: &mut World, replica: ReplicaId, service: ServiceId)
     let queued = |k: AttemptKey| attempts.get(k).is_some_and(|a| a.state == AttemptState::Queued);
     w.fleet.replica_mut(replica).adm.left_queue(queued);
     w.stats.queue_changed(service, now, -1);
+    if w.cluster.memory {
+        platform::memory_changed(w, replica);
+    }
 }
 
 pub(crate) fn on_queue_wait_expired(w: &mut World, key: AttemptKey) {
@@ -180,7 +193,7 @@ pub(crate) fn request_core(w: &mut World, strand: StrandKey, replica: ReplicaId,
         Cpu::Shared(node) => {
             let mut fx = std::mem::take(&mut w.fx);
             node.submit(now, slot, strand, demand, &|k| strand::live_in(&w.strands, &w.attempts, &w.joins, k), &mut fx);
-            apply(w, fx);
+            apply_effects(w, fx);
         }
     }
 }
@@ -197,12 +210,12 @@ pub(crate) fn on_node(w: &mut World, replica: ReplicaId, op: impl FnOnce(&mut No
         return;
     };
     op(node, slot, &|k| strand::live_in(strands, attempts, joins, k), &mut fx);
-    apply(w, fx);
+    apply_effects(w, fx);
 }
 
 /// Carries out what a node operation caused: cores taken and released,
 /// quota checks and unblocking scheduled, dead strands dropped.
-fn apply(w: &mut World, mut fx: Effects) {
+pub(crate) fn apply_effects(w: &mut World, mut fx: Effects) {
     let now = w.now();
     for &(r, n) in &fx.suspended {
         let service = w.fleet.replica(r).service;
@@ -263,14 +276,22 @@ pub(crate) fn on_work_done(w: &mut World, strand_key: StrandKey, replica: Replic
                     w.q.schedule_at(at, Event::WorkDone { strand: strand_key, replica });
                     return;
                 }
-                Completion::Done { queued_at, started } => (queued_at, started, started.since(queued_at), SimDuration::ZERO),
+                Completion::Done { queued_at, started } => {
+                    (queued_at, started, started.since(queued_at), SimDuration::ZERO)
+                }
             }
         }
         Cpu::Shared(node) => {
             let mut effects = std::mem::take(&mut w.fx);
-            let done = node.complete(now, slot, strand_key, &|k| strand::live_in(&w.strands, &w.attempts, &w.joins, k), &mut effects);
+            let done = node.complete(
+                now,
+                slot,
+                strand_key,
+                &|k| strand::live_in(&w.strands, &w.attempts, &w.joins, k),
+                &mut effects,
+            );
             let Some(f) = done else {
-                apply(w, effects);
+                apply_effects(w, effects);
                 return; // stale: the step was suspended or dropped since
             };
             fx = Some(effects);
@@ -304,7 +325,7 @@ pub(crate) fn on_work_done(w: &mut World, strand_key: StrandKey, replica: Replic
             }
         }
         // The node handed its free core out already.
-        Some(effects) => apply(w, effects),
+        Some(effects) => apply_effects(w, effects),
     }
     strand::advance(w, strand_key);
     if w.fleet.replica(replica).state == ReplicaState::Draining {
