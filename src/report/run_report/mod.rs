@@ -47,6 +47,7 @@ pub fn run_page(s: &Stored) -> Page {
     tables::edges(&mut p, r);
     tables::caches(&mut p, r);
     tables::queues(&mut p, r);
+    tables::cluster(&mut p, r);
     charts::over_time(&mut p, r);
     tables::chains(&mut p, r);
     rerun(&mut p, s);
