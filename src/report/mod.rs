@@ -188,7 +188,8 @@ pub(crate) mod testing {
             .iter()
             .map(|n| s.service_names.iter().position(|x| x == n).expect("a service of the series") as u32)
             .collect();
-        (s.pools.clear(), s.replicas.clear());
+        s.pools.clear();
+        s.replicas.clear();
         for i in 0..8u32 {
             let t_s = f64::from(i) * s.interval_s;
             for p in 0..2u32 {
