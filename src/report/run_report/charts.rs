@@ -1,9 +1,9 @@
 //! The run report's figures: time charts from the series (per workload
 //! latency, goodput against offered load, errors; the busiest services'
 //! utilization and queues, replicas, amplification; keyed caches' hit
-//! ratio; each queue consumer group's depth and lag) with the warm-up,
-//! faults and findings on them; the latency chain waterfalls; the topology
-//! diagram.
+//! ratio; each queue consumer group's depth and lag; the nodes and CPU per
+//! node pool, throttled time per service) with the warm-up, faults and
+//! findings on them; the latency chain waterfalls; the topology diagram.
 
 use super::super::chart::{Bars, Diagram, Line, LineChart, Mark, Node, NodeKind, Shade, ShadeKind};
 use super::super::page::{Block, Figure, Format, Page, Text};

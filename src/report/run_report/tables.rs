@@ -1,5 +1,6 @@
 //! The run report's tables: workloads (with failure causes), services,
-//! call edges, caches, queues, and where the time goes hop by hop. Every number is
+//! call edges, caches, queues, the cluster's node pools and the services'
+//! CPU limits and throttling, and where the time goes hop by hop. Every number is
 //! formatted as the terminal summary formats it.
 
 use super::super::page::{Block, Cell, Format, Page, Table, Text};
