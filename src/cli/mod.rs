@@ -481,6 +481,13 @@ fn write_out(
     if !r.queues.is_empty() || !r.series.queue_names.is_empty() {
         files.push((report::stored::QUEUES_CSV, report::queues_csv(&r.series)));
     }
+    // Only runs with a cluster (or CPU limits) have the nodes' and replicas' rows.
+    if !r.series.pools.is_empty() {
+        files.push((report::stored::NODES_CSV, report::nodes_csv(&r.series)));
+    }
+    if !r.series.replicas.is_empty() {
+        files.push((report::stored::REPLICAS_CSV, report::replicas_csv(&r.series)));
+    }
     for (name, content) in &files {
         write_atomic(dir, name, content)?;
     }
@@ -521,8 +528,8 @@ fn cmd_report(dir: &Path) -> i32 {
             }
         }
     }
-    // Optional: present when the run had keyed caches, or queues.
-    for name in [report::stored::CACHES_CSV, report::stored::QUEUES_CSV] {
+    // Optional: present when the run had keyed caches, queues or a cluster.
+    for name in report::stored::OPTIONAL {
         if let Ok(t) = std::fs::read_to_string(dir.join(name)) {
             texts.insert(name, t);
         }

@@ -759,14 +759,16 @@ pub struct Series {
     pub queue_names: Vec<String>,
     #[serde(default)]
     pub queues: Vec<QueueRow>,
-    /// With `cluster:` (pools) or a CPU limit (replicas); empty otherwise.
-    #[serde(default)]
+    /// With `cluster:` (pools) or a CPU limit (replicas); empty otherwise
+    /// (and then left out of a stored experiment run, whose bytes stay as
+    /// they were without a cluster).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pool_names: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pools: Vec<PoolRow>,
     /// Node names (`pool-ordinal`) referenced by `replicas`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub node_names: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replicas: Vec<ReplicaRow>,
 }

@@ -1,6 +1,6 @@
 //! The per-interval series as CSV (`workloads.csv`, `services.csv`,
-//! `caches.csv` when the model has keyed caches, and `queues.csv` when it
-//! has queues).
+//! `caches.csv` when the model has keyed caches, `queues.csv` when it
+//! has queues, `nodes.csv` and `replicas.csv` when it has a cluster).
 
 use crate::metrics::Series;
 use std::fmt::Write;
@@ -109,6 +109,59 @@ pub fn queues_csv(s: &Series) -> String {
             r.depth + r.in_flight,
             r.lag_s,
             r.consumers
+        );
+    }
+    o
+}
+
+/// `nodes.csv`: per interval and node pool, at the interval's end the nodes
+/// up, being provisioned and the replicas Pending (cluster-wide, repeated on
+/// each pool's row); over the interval the mean cores requested by pods and
+/// used; at its end the memory requested and in use (GiB); the cost of the
+/// interval's node time.
+pub fn nodes_csv(s: &Series) -> String {
+    let mut o = String::from(
+        "t_s,pool,nodes,provisioning,pending,cpu_requested,cpu_used,memory_requested_gib,memory_used_gib,cost\n",
+    );
+    for r in &s.pools {
+        let _ = writeln!(
+            o,
+            "{},{},{},{},{},{},{},{},{},{}",
+            r.t_s,
+            field(&s.pool_names[r.pool as usize]),
+            r.nodes,
+            r.provisioning,
+            r.pending,
+            r.cpu_requested,
+            r.cpu_used,
+            r.memory_requested_gib,
+            r.memory_used_gib,
+            r.cost
+        );
+    }
+    o
+}
+
+/// `replicas.csv`: per interval and replica (`service/ordinal`), the node it
+/// is on (empty while Pending) and its state at the interval's end, the CPU
+/// seconds it used and the seconds it was throttled in the interval, and the
+/// memory in use at the end (MiB).
+pub fn replicas_csv(s: &Series) -> String {
+    let mut o = String::from("t_s,service,replica,node,state,cpu_s,throttled_s,memory_mib\n");
+    for r in &s.replicas {
+        let service = &s.service_names[r.service as usize];
+        let node = r.node.map_or("", |n| s.node_names[n as usize].as_str());
+        let _ = writeln!(
+            o,
+            "{},{},{},{},{},{},{},{}",
+            r.t_s,
+            field(service),
+            field(&format!("{service}/{}", r.replica)),
+            field(node),
+            field(&r.state),
+            r.cpu_s,
+            r.throttled_s,
+            r.memory_mib
         );
     }
     o

@@ -25,7 +25,7 @@ mod text;
 
 pub use capacity::{capacity_csv, capacity_svg, capacity_text};
 pub use check::{Analysis, analyze, check_report};
-pub use csv::{caches_csv, queues_csv, services_csv, workloads_csv};
+pub use csv::{caches_csv, nodes_csv, queues_csv, replicas_csv, services_csv, workloads_csv};
 pub use experiment_text::{experiment_text, point_label};
 pub use graph::{dot, mermaid};
 pub use stored::{RunInfo, Stored, TopologyInfo, topology_info};
@@ -34,7 +34,10 @@ pub use text::summary;
 /// Test support shared by the report's tests.
 #[cfg(test)]
 pub(crate) mod testing {
-    use crate::metrics::{LatencySummary, QueueGroupResult, QueueResult, QueueRow, RunResult};
+    use crate::metrics::{
+        ClusterResult, LatencySummary, PlatformResult, PoolResult, PoolRow, QueueGroupResult, QueueResult, QueueRow,
+        ReplicaRow, ReplicaSummary, RunResult,
+    };
 
     /// Gives `r` a queue `orders` with two consumer groups, `billing`
     /// (partitioned, falling behind) and `audit` (competing, keeping up),
@@ -110,6 +113,114 @@ pub(crate) mod testing {
                     lag_s: if behind { 4.125 * i as f64 } else { 0.01 },
                     consumers: 4,
                 });
+            }
+        }
+    }
+
+    /// Gives `r` a cluster of two node pools, `general` (priced, scaled
+    /// from 2 to 4 nodes) and `gpu` (no price), a CPU limit and its
+    /// throttling on each service of `throttled` (which must be services of
+    /// `r`), throttled time in their chain hops, and the nodes' and
+    /// replicas' series over the run's first eight intervals.
+    pub(crate) fn add_cluster(r: &mut RunResult, throttled: &[&str]) {
+        let general = PoolResult {
+            nodes: ReplicaSummary { min: 2, mean: 2.75, max: 4 },
+            node_hours: 6.126,
+            cost: Some(2.3275),
+            cpu_requested_share: 0.625,
+            cpu_used_share: 0.41,
+            memory_requested_share: 0.5,
+            nodes_added: 2,
+            nodes_removed: 0,
+        };
+        let gpu = PoolResult {
+            nodes: ReplicaSummary { min: 1, mean: 1.0, max: 1 },
+            node_hours: 2.0,
+            cost: None,
+            cpu_requested_share: 0.125,
+            cpu_used_share: 0.05,
+            memory_requested_share: 0.25,
+            nodes_added: 0,
+            nodes_removed: 0,
+        };
+        r.cluster = Some(ClusterResult {
+            nodes: ReplicaSummary { min: 3, mean: 3.75, max: 5 },
+            node_hours: 8.126,
+            cost: Some(2.3275),
+            pending: 3,
+            pending_s_mean: 2.5,
+            pending_s_max: 4.0,
+            evictions: 1,
+            oom_kills: 2,
+            nodes_added: 2,
+            nodes_removed: 0,
+            node_failures: 1,
+            pools: [("general".to_string(), general), ("gpu".to_string(), gpu)].into(),
+        });
+        for (i, name) in throttled.iter().enumerate() {
+            let s = r.services.get_mut(*name).expect("a service of the run");
+            s.platform = Some(PlatformResult {
+                cpu_request: 0.5,
+                cpu_limit: Some(1.0),
+                throttled_s: 12.5 + i as f64,
+                throttled_periods: 125,
+                throttled_share: 0.3121,
+                cpu_used_mean: 0.8751,
+                pending: 3,
+                pending_s_mean: 2.5,
+                pending_s_max: 4.0,
+                oom_kills: 2,
+                evictions: 1,
+                memory_mib_max: Some(700.0),
+            });
+        }
+        for c in r.chains.values_mut() {
+            for h in c.mean.iter_mut().chain(c.p99.iter_mut()) {
+                if throttled.contains(&h.service.as_str()) {
+                    h.throttled_ms = 7.25;
+                }
+            }
+        }
+        let s = &mut r.series;
+        s.pool_names = vec!["general".into(), "gpu".into()];
+        s.node_names = vec!["general-0".into(), "general-1".into(), "gpu-0".into()];
+        let services: Vec<u32> = throttled
+            .iter()
+            .map(|n| s.service_names.iter().position(|x| x == n).expect("a service of the series") as u32)
+            .collect();
+        s.pools.clear();
+        s.replicas.clear();
+        for i in 0..8u32 {
+            let t_s = f64::from(i) * s.interval_s;
+            for p in 0..2u32 {
+                let general = p == 0;
+                s.pools.push(PoolRow {
+                    t_s,
+                    pool: p,
+                    nodes: if general { 2 + u64::from(i >= 3) + u64::from(i >= 5) } else { 1 },
+                    provisioning: u64::from(general && (2..5).contains(&i)),
+                    pending: u64::from((2..5).contains(&i)),
+                    cpu_requested: if general { 5.0 } else { 1.0 },
+                    cpu_used: if general { 3.0 + 0.25 * f64::from(i) } else { 0.4 },
+                    memory_requested_gib: 8.0,
+                    memory_used_gib: 5.5,
+                    cost: if general { 0.0003 } else { 0.0 },
+                });
+            }
+            for (k, &service) in services.iter().enumerate() {
+                for ordinal in 0..2u32 {
+                    let pending = ordinal == 1 && i < 3;
+                    s.replicas.push(ReplicaRow {
+                        t_s,
+                        service,
+                        replica: ordinal,
+                        node: (!pending).then_some(ordinal),
+                        state: if pending { "pending" } else { "ready" }.into(),
+                        cpu_s: if pending { 0.0 } else { 0.75 },
+                        throttled_s: if pending { 0.0 } else { 0.125 * (k + 1) as f64 },
+                        memory_mib: 640.0,
+                    });
+                }
             }
         }
     }

@@ -6,7 +6,7 @@
 //! What it does not: touch the file system (the CLI reads and writes the
 //! files and hands their text here), load a topology or run anything.
 
-use crate::metrics::{CacheRow, QueueRow, RunResult, Series, ServiceRow, WorkloadRow};
+use crate::metrics::{CacheRow, PoolRow, QueueRow, ReplicaRow, RunResult, Series, ServiceRow, WorkloadRow};
 use crate::model::Model;
 use crate::model::analysis::Analysis;
 use serde::{Deserialize, Serialize};
@@ -24,6 +24,14 @@ pub const CACHES_CSV: &str = "caches.csv";
 /// Per-interval rows per queue consumer group; written only when the model
 /// has queues, and read when present (not one of [`INPUTS`]).
 pub const QUEUES_CSV: &str = "queues.csv";
+/// Per-interval rows per node pool; written only when the run has a
+/// cluster (`cluster:`), and read when present (not one of [`INPUTS`]).
+pub const NODES_CSV: &str = "nodes.csv";
+/// Per-interval rows per replica (node, state, CPU, throttling, memory);
+/// written only when the run has them, and read when present.
+pub const REPLICAS_CSV: &str = "replicas.csv";
+/// The optional series files, read when present.
+pub const OPTIONAL: [&str; 4] = [CACHES_CSV, QUEUES_CSV, NODES_CSV, REPLICAS_CSV];
 /// How the run was made: [`RunInfo`].
 pub const RUN_JSON: &str = "run.json";
 /// What was run, for drawing it: [`TopologyInfo`].
@@ -154,6 +162,12 @@ impl Stored {
         }
         if let Some(t) = files.get(QUEUES_CSV) {
             read_queues(t, &mut series).map_err(|e| format!("{QUEUES_CSV}: {e}"))?;
+        }
+        if let Some(t) = files.get(NODES_CSV) {
+            read_nodes(t, &mut series).map_err(|e| format!("{NODES_CSV}: {e}"))?;
+        }
+        if let Some(t) = files.get(REPLICAS_CSV) {
+            read_replicas(t, &mut series).map_err(|e| format!("{REPLICAS_CSV}: {e}"))?;
         }
         result.series = series;
         Ok(Stored { result, run, topology })
@@ -353,6 +367,62 @@ fn read_queues(text: &str, s: &mut Series) -> Result<(), String> {
     Ok(())
 }
 
+fn read_nodes(text: &str, s: &mut Series) -> Result<(), String> {
+    let mut csv = Csv::new(text)?;
+    let names = [
+        "t_s",
+        "pool",
+        "nodes",
+        "provisioning",
+        "pending",
+        "cpu_requested",
+        "cpu_used",
+        "memory_requested_gib",
+        "memory_used_gib",
+        "cost",
+    ];
+    let c: Vec<usize> = names.iter().map(|n| csv.col(n)).collect::<Result<_, _>>()?;
+    while let Some((l, f)) = csv.next_row()? {
+        s.pools.push(PoolRow {
+            t_s: num(&f, c[0], l)?,
+            pool: index_of(&mut s.pool_names, &f[c[1]]),
+            nodes: num(&f, c[2], l)?,
+            provisioning: num(&f, c[3], l)?,
+            pending: num(&f, c[4], l)?,
+            cpu_requested: num(&f, c[5], l)?,
+            cpu_used: num(&f, c[6], l)?,
+            memory_requested_gib: num(&f, c[7], l)?,
+            memory_used_gib: num(&f, c[8], l)?,
+            cost: num(&f, c[9], l)?,
+        });
+    }
+    Ok(())
+}
+
+fn read_replicas(text: &str, s: &mut Series) -> Result<(), String> {
+    let mut csv = Csv::new(text)?;
+    let names = ["t_s", "service", "replica", "node", "state", "cpu_s", "throttled_s", "memory_mib"];
+    let c: Vec<usize> = names.iter().map(|n| csv.col(n)).collect::<Result<_, _>>()?;
+    while let Some((l, f)) = csv.next_row()? {
+        // `service/ordinal`: the ordinal after the last slash.
+        let replica = &f[c[2]];
+        let ordinal = replica.rsplit_once('/').map_or(replica.as_str(), |(_, n)| n);
+        let replica =
+            ordinal.parse().map_err(|_| format!("line {l}: '{replica}' is not a replica (service/ordinal)"))?;
+        s.replicas.push(ReplicaRow {
+            t_s: num(&f, c[0], l)?,
+            service: index_of(&mut s.service_names, &f[c[1]]),
+            replica,
+            node: (!f[c[3]].is_empty()).then(|| index_of(&mut s.node_names, &f[c[3]])),
+            state: f[c[4]].clone(),
+            cpu_s: num(&f, c[5], l)?,
+            throttled_s: num(&f, c[6], l)?,
+            memory_mib: num(&f, c[7], l)?,
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -430,6 +500,63 @@ mod tests {
         read_caches(&super::super::caches_csv(&s), &mut back).unwrap();
         read_queues(&super::super::queues_csv(&s), &mut back).unwrap();
         assert_eq!(back, s);
+    }
+
+    /// `nodes.csv` and `replicas.csv`: names for indexes, `service/ordinal`
+    /// for a replica, an empty node while Pending, and back.
+    #[test]
+    fn cluster_series_round_trip_through_the_csv_text() {
+        let mut s = Series {
+            interval_s: 1.0,
+            service_names: vec!["cart".into(), "db,2".into()],
+            pool_names: vec!["general".into(), "high\"mem\"".into()],
+            node_names: vec!["general-0".into(), "high-mem-1".into()],
+            ..Series::default()
+        };
+        for i in 0..3u64 {
+            let t_s = i as f64;
+            for p in 0..2u32 {
+                s.pools.push(PoolRow {
+                    t_s,
+                    pool: p,
+                    nodes: 3 + i,
+                    provisioning: u64::from(i == 1),
+                    pending: 2 - i,
+                    cpu_requested: 1.5 + 0.1 * i as f64,
+                    cpu_used: 1.0 / 3.0,
+                    memory_requested_gib: 0.5 * f64::from(p),
+                    memory_used_gib: 1e-7,
+                    cost: 0.38 / 3600.0,
+                });
+            }
+            for (service, replica, node) in [(0, 0, Some(0)), (0, 1, (i > 0).then_some(1)), (1, 12, Some(1))] {
+                s.replicas.push(ReplicaRow {
+                    t_s,
+                    service,
+                    replica,
+                    node,
+                    state: if node.is_some() { "ready" } else { "pending" }.into(),
+                    cpu_s: 0.25 * i as f64,
+                    throttled_s: 0.1 + 0.2,
+                    memory_mib: 512.5,
+                });
+            }
+        }
+        let nodes = super::super::nodes_csv(&s);
+        assert!(nodes.starts_with(
+            "t_s,pool,nodes,provisioning,pending,cpu_requested,cpu_used,memory_requested_gib,memory_used_gib,cost\n\
+             0,general,3,0,2,1.5,"
+        ));
+        let replicas = super::super::replicas_csv(&s);
+        assert!(replicas.starts_with("t_s,service,replica,node,state,cpu_s,throttled_s,memory_mib\n"));
+        assert!(replicas.contains("\n0,cart,cart/1,,pending,0,"), "{replicas}");
+        assert!(replicas.contains("\n0,\"db,2\",\"db,2/12\",high-mem-1,ready,"), "{replicas}");
+        let mut back = Series { interval_s: 1.0, service_names: s.service_names.clone(), ..Series::default() };
+        read_nodes(&nodes, &mut back).unwrap();
+        read_replicas(&replicas, &mut back).unwrap();
+        assert_eq!(back, s);
+        let err = read_replicas(&replicas.replace("cart/1", "cart/x"), &mut back).unwrap_err();
+        assert!(err.contains("'cart/x' is not a replica"), "{err}");
     }
 
     #[test]

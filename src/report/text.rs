@@ -1,7 +1,7 @@
 //! The human-readable summary `stormcast run` prints.
 
 use super::table::{Align, Table, ms, opt_ms, thousands};
-use crate::metrics::{ChainHop, LatencySummary, RunResult};
+use crate::metrics::{ChainHop, ClusterResult, LatencySummary, PlatformResult, PoolResult, RunResult};
 use std::fmt::Write;
 
 fn lat_cells(l: &LatencySummary) -> impl Iterator<Item = String> {
@@ -31,6 +31,14 @@ pub fn summary(r: &RunResult) -> String {
     let _ = writeln!(o);
     services_table(&mut o, r);
     endpoints_table(&mut o, r);
+    if r.services.values().any(|s| s.platform.is_some()) {
+        let _ = writeln!(o);
+        platform_table(&mut o, r);
+    }
+    if let Some(c) = &r.cluster {
+        let _ = writeln!(o);
+        cluster_block(&mut o, c);
+    }
     if !r.edges.is_empty() {
         let _ = writeln!(o);
         edges_table(&mut o, r);
@@ -317,26 +325,158 @@ fn endpoints_table(o: &mut String, r: &RunResult) {
 }
 
 fn chain_table(o: &mut String, hops: &[ChainHop]) {
-    let mut t = columns(2, "hop", &["visits", "queue", "cpu", "network", "delay", "wasted", "share"]);
+    let throttled = any_throttled(hops);
+    let headers: &[&str] = if throttled {
+        &["visits", "queue", "cpu", "throttled", "network", "delay", "wasted", "share"]
+    } else {
+        &["visits", "queue", "cpu", "network", "delay", "wasted", "share"]
+    };
+    let mut t = columns(2, "hop", headers);
     let total: f64 = hops.iter().map(hop_total).sum();
     for h in hops {
         let share = if total > 0.0 { 100.0 * hop_total(h) / total } else { 0.0 };
-        t.row(vec![
+        let mut cells = vec![
             format!("{}{}.{}", "  ".repeat(h.depth as usize), h.service, h.endpoint),
             format!("{:.2}", h.visits),
             ms(h.queue_ms),
             ms(h.cpu_ms),
-            ms(h.network_ms),
-            ms(h.delay_ms),
-            ms(h.wasted_ms),
-            format!("{share:.1}%"),
-        ]);
+        ];
+        if throttled {
+            cells.push(ms(h.throttled_ms));
+        }
+        cells.extend([ms(h.network_ms), ms(h.delay_ms), ms(h.wasted_ms), format!("{share:.1}%")]);
+        t.row(cells);
     }
     t.render(o);
 }
 
 pub(super) fn hop_total(h: &ChainHop) -> f64 {
-    h.queue_ms + h.cpu_ms + h.network_ms + h.delay_ms + h.wasted_ms + h.backoff_ms
+    h.queue_ms + h.cpu_ms + h.network_ms + h.delay_ms + h.wasted_ms + h.backoff_ms + h.throttled_ms
+}
+
+/// Whether some hop of a chain waited out a CFS period (the chain's tables
+/// and waterfalls show a throttled part only then).
+pub(super) fn any_throttled(hops: &[ChainHop]) -> bool {
+    hops.iter().any(|h| h.throttled_ms > 0.0)
+}
+
+/// `3` or `3-7`: the least and most of a count over the run.
+fn min_max(s: &crate::metrics::ReplicaSummary) -> String {
+    if s.min == s.max { s.max.to_string() } else { format!("{}-{}", s.min, s.max) }
+}
+
+/// A share as a percentage with one decimal.
+fn share(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+/// The cluster in words: nodes and their cost, replicas that waited for a
+/// node, what the platform took away, what the cluster autoscaler and the
+/// failures did (the terminal summary's and the run report's lines).
+pub(super) fn cluster_lines(c: &ClusterResult) -> [String; 3] {
+    let cost = c.cost.map_or_else(String::new, |x| format!(", cost {x:.2}"));
+    let pending = if c.pending == 0 {
+        "no replica waited Pending for a node".to_string()
+    } else {
+        format!(
+            "{} replicas waited Pending for a node: mean {:.1} s, max {:.1} s",
+            thousands(c.pending),
+            c.pending_s_mean,
+            c.pending_s_max
+        )
+    };
+    [
+        format!("{} nodes (mean {:.2}), {:.2} node-hours{cost}", min_max(&c.nodes), c.nodes.mean, c.node_hours),
+        pending,
+        format!(
+            "evictions: {}, OOM kills: {}; nodes added: {}, removed: {}, failed: {}",
+            thousands(c.evictions),
+            thousands(c.oom_kills),
+            thousands(c.nodes_added),
+            thousands(c.nodes_removed),
+            thousands(c.node_failures)
+        ),
+    ]
+}
+
+/// The columns of the node pools table after the pool's name.
+pub(super) const POOL_HEADERS: [&str; 9] =
+    ["nodes", "mean", "added", "removed", "node-h", "cost", "cpu req", "cpu used", "mem req"];
+
+/// One pool's cells ([`POOL_HEADERS`]); the cost `None` when the pool has no price.
+pub(super) fn pool_cells(p: &PoolResult) -> [Option<String>; 9] {
+    [
+        Some(min_max(&p.nodes)),
+        Some(format!("{:.2}", p.nodes.mean)),
+        Some(thousands(p.nodes_added)),
+        Some(thousands(p.nodes_removed)),
+        Some(format!("{:.2}", p.node_hours)),
+        p.cost.map(|x| format!("{x:.2}")),
+        Some(share(p.cpu_requested_share)),
+        Some(share(p.cpu_used_share)),
+        Some(share(p.memory_requested_share)),
+    ]
+}
+
+/// The columns of the CPU limits and throttling table after the service.
+pub(super) const PLATFORM_HEADERS: [&str; 11] = [
+    "cpu req",
+    "limit",
+    "cpu used",
+    "throttled",
+    "throttled s",
+    "OOM kills",
+    "evictions",
+    "pending",
+    "wait mean s",
+    "wait max s",
+    "mem max MiB",
+];
+
+/// One service's cells ([`PLATFORM_HEADERS`]): `None` for no CPU limit and
+/// no memory figure; the pending waits `None` when nothing waited.
+pub(super) fn platform_cells(p: &PlatformResult) -> [Option<String>; 11] {
+    let waited = p.pending > 0;
+    [
+        Some(format!("{:.2}", p.cpu_request)),
+        p.cpu_limit.map(|x| format!("{x:.2}")),
+        Some(format!("{:.2}", p.cpu_used_mean)),
+        Some(share(p.throttled_share)),
+        Some(format!("{:.2}", p.throttled_s)),
+        Some(thousands(p.oom_kills)),
+        Some(thousands(p.evictions)),
+        Some(thousands(p.pending)),
+        waited.then(|| format!("{:.1}", p.pending_s_mean)),
+        waited.then(|| format!("{:.1}", p.pending_s_max)),
+        p.memory_mib_max.map(|x| format!("{x:.0}")),
+    ]
+}
+
+/// The platform's figures per service that has them.
+fn platform_table(o: &mut String, r: &RunResult) {
+    let mut t = columns(0, "service", &PLATFORM_HEADERS).note("cpu in cores");
+    for (name, s) in &r.services {
+        if let Some(p) = &s.platform {
+            let cells = platform_cells(p).into_iter().map(|c| c.unwrap_or_else(|| "—".into()));
+            t.row(std::iter::once(name.clone()).chain(cells).collect());
+        }
+    }
+    t.render(o);
+}
+
+/// The cluster in three lines, then a row per node pool.
+fn cluster_block(o: &mut String, c: &ClusterResult) {
+    let [nodes, pending, lost] = cluster_lines(c);
+    let _ = writeln!(o, "cluster: {nodes}\n  {pending}\n  {lost}");
+    if c.pools.is_empty() {
+        return;
+    }
+    let mut t = columns(2, "pool", &POOL_HEADERS);
+    for (name, p) in &c.pools {
+        let cells = pool_cells(p).into_iter().map(|c| c.unwrap_or_else(|| "—".into()));
+        t.row(std::iter::once(name.clone()).chain(cells).collect());
+    }
+    t.render(o);
 }
 
 #[cfg(test)]
@@ -458,6 +598,58 @@ workload: [ { name: w, target: front.e, rate: 50/s } ]
         assert!(text.contains("  orders blocked: 1,234 publishes waited for room, mean 12.50 ms"), "{text}");
         let caches_or_edges = text.find("call edge").unwrap();
         assert!(text.find("\nqueue ").unwrap() > caches_or_edges, "after the edges: {text}");
+    }
+
+    /// A cluster: three lines and a row per pool; the services with a
+    /// platform get a row each; the chains a throttled column. Without:
+    /// none of it.
+    #[test]
+    fn a_cluster_has_a_block_a_platform_table_and_throttled_chains() {
+        let mut r = huge_result();
+        let before = summary(&r);
+        assert!(!before.contains("cluster:") && !before.contains("throttled s"), "{before}");
+        assert!(!table(&before, "hop")[0].contains("throttled"), "{before}");
+        crate::report::testing::add_cluster(&mut r, &["db"]);
+        let text = summary(&r);
+        assert!(
+            text.contains(
+                "\ncluster: 3-5 nodes (mean 3.75), 8.13 node-hours, cost 2.33\n\
+                 \x20 3 replicas waited Pending for a node: mean 2.5 s, max 4.0 s\n\
+                 \x20 evictions: 1, OOM kills: 2; nodes added: 2, removed: 0, failed: 1\n"
+            ),
+            "{text}"
+        );
+        let pools = table(&text, "pool");
+        assert_eq!(pools.len(), 3, "{text}");
+        let cells = |l: &str| l.split_whitespace().map(String::from).collect::<Vec<_>>();
+        assert_eq!(
+            cells(pools[1]),
+            ["general", "2-4", "2.75", "2", "0", "6.13", "2.33", "62.5%", "41.0%", "50.0%"],
+            "{text}"
+        );
+        assert_eq!(cells(pools[2])[6], "—", "no price: {text}");
+        assert_aligned(&text, "pool", 10);
+        let platform = table(&text, "service  cpu req");
+        assert_eq!(platform.len(), 2, "db only: {text}");
+        assert_eq!(
+            cells(platform[1]),
+            ["db", "0.50", "1.00", "0.88", "31.2%", "12.50", "2", "1", "3", "2.5", "4.0", "700"],
+            "{text}"
+        );
+        assert_aligned(&text.replace("cpu in cores", ""), "service  cpu req", 12);
+        let hop = table(&text, "hop");
+        assert!(hop[0].contains(" cpu  throttled "), "{text}");
+        assert_aligned(&text, "hop", 9);
+        let db = hop.iter().find(|l| l.contains("db.")).unwrap();
+        assert_eq!(cells(db)[4], "7.25", "{text}");
+        // Without throttled time, no column; the cluster block stays.
+        for c in r.chains.values_mut() {
+            for h in c.mean.iter_mut().chain(c.p99.iter_mut()) {
+                h.throttled_ms = 0.0;
+            }
+        }
+        let text = summary(&r);
+        assert!(!table(&text, "hop")[0].contains("throttled") && text.contains("\ncluster: "), "{text}");
     }
 
     #[test]

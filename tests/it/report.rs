@@ -127,6 +127,52 @@ fn report_reads_the_queues_series_when_present() {
     }
 }
 
+/// `stormcast report DIR` reads `nodes.csv` and `replicas.csv` when the
+/// folder has them: the cluster of `summary.json` gets its section, the
+/// pools and the throttled services their charts (`run --out` writes the
+/// files only when the run has those rows).
+#[test]
+fn report_reads_the_cluster_series_when_present() {
+    use stormcast::metrics::{ClusterResult, PlatformResult, PoolResult};
+    let dir = TempDir::new("cluster");
+    let out = stormcast(&["run", &retry_storm(), "--duration", "30s", "-q", "--out", dir.path()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let files = listing(&dir.0);
+    assert!(!files.contains(&"nodes.csv".to_string()) && !files.contains(&"replicas.csv".to_string()));
+    assert!(!dir.read("report.html").contains(">Cluster</h"));
+    let mut summary: serde_json::Value = serde_json::from_str(&dir.read("summary.json")).expect("summary.json");
+    let pool = PoolResult { node_hours: 0.25, cpu_requested_share: 0.5, ..Default::default() };
+    let cluster =
+        ClusterResult { node_hours: 0.25, pools: [("general".to_string(), pool)].into(), ..Default::default() };
+    summary["cluster"] = serde_json::json!(cluster);
+    let platform = PlatformResult { cpu_request: 0.5, cpu_limit: Some(1.0), throttled_s: 4.5, ..Default::default() };
+    summary["services"]["db"]["platform"] = serde_json::json!(platform);
+    std::fs::write(dir.0.join("summary.json"), summary.to_string()).expect("write");
+    let mut nodes = String::from(
+        "t_s,pool,nodes,provisioning,pending,cpu_requested,cpu_used,memory_requested_gib,memory_used_gib,cost\n",
+    );
+    let mut replicas = String::from("t_s,service,replica,node,state,cpu_s,throttled_s,memory_mib\n");
+    for t in 0..30 {
+        nodes.push_str(&format!("{t},general,{},{},0,4,{},8,6,0.01\n", 2 + t / 10, u8::from(t == 9), 0.1 * t as f64));
+        for r in 0..2 {
+            let node = if t < 3 && r == 1 { String::new() } else { format!("general-{r}") };
+            replicas.push_str(&format!("{t},db,db/{r},{node},ready,0.9,0.15,256\n"));
+        }
+    }
+    std::fs::write(dir.0.join("nodes.csv"), nodes).expect("write");
+    std::fs::write(dir.0.join("replicas.csv"), replicas).expect("write");
+    let out = stormcast(&["report", dir.path()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let (html, md) = (dir.read("report.html"), dir.read("report.md"));
+    assert!(html.contains(">Cluster</h2>") && md.contains("## Cluster"), "the section");
+    assert!(md.contains("| `general` | 0 | 0.00 | 0 | 0 | 0.25 | — | 50.0% |"), "{md}");
+    assert!(md.contains("### CPU limits and throttling") && md.contains("| `db` | 0.50 | 1.00 |"), "{md}");
+    for chart in ["Nodes per pool", "CPU requested and used per pool", "Throttled time per service"] {
+        assert!(html.contains(&format!(">\n{chart}\n</text>")), "the chart {chart}");
+    }
+    assert!(html.contains(">\ngeneral provisioning\n</text>"), "the provisioning line");
+}
+
 #[test]
 fn a_folder_without_its_inputs_is_a_clear_error() {
     let dir = TempDir::new("missing");

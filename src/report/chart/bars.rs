@@ -21,6 +21,9 @@ pub struct Bars {
     pub x_label: String,
     /// The parts each bar stacks, coloured by index (see [`super::PALETTE`]).
     pub parts: Vec<String>,
+    /// A palette index per part, where it is not the part's position
+    /// (empty: by position).
+    pub colors: Vec<usize>,
     pub bars: Vec<Bar>,
     /// Writes a bar's total after its end.
     pub fmt: fn(f64) -> String,
@@ -39,6 +42,7 @@ impl Bars {
             title: title.into(),
             x_label: x_label.into(),
             parts,
+            colors: Vec::new(),
             bars: Vec::new(),
             fmt: super::line::plain,
             width: 600,
@@ -49,6 +53,11 @@ impl Bars {
     pub fn push_next(&mut self, label: impl Into<String>, values: Vec<f64>) {
         let offset = self.bars.last().map_or(0.0, |b| b.offset + b.values.iter().sum::<f64>());
         self.bars.push(Bar { label: label.into(), offset, values });
+    }
+
+    /// The colour of part `k`.
+    fn part_color(&self, k: usize) -> RGBColor {
+        color(self.colors.get(k).copied().unwrap_or(k))
     }
 
     pub fn to_svg(&self) -> String {
@@ -100,7 +109,7 @@ impl Bars {
             let mut x = b.offset;
             for (k, &v) in b.values.iter().enumerate() {
                 if v > 0.0 {
-                    let r = Rectangle::new([(x, y + 0.2), (x + v, y + 0.8)], color(k).filled());
+                    let r = Rectangle::new([(x, y + 0.2), (x + v, y + 0.8)], self.part_color(k).filled());
                     chart.draw_series(std::iter::once(r)).map_err(e)?;
                 }
                 x += v.max(0.0);
@@ -124,7 +133,7 @@ impl Bars {
             if !self.bars.iter().any(|b| b.values.get(k).is_some_and(|v| *v > 0.0)) {
                 continue;
             }
-            foot.draw(&Rectangle::new([(x, 4), (x + 14, 16)], color(k).filled())).map_err(e)?;
+            foot.draw(&Rectangle::new([(x, 4), (x + 14, 16)], self.part_color(k).filled())).map_err(e)?;
             foot.draw(&Text::new(name.clone(), (x + 19, 3), text_style(11.0, INK))).map_err(e)?;
             x += 19 + text_width(name, 11.0) as i32 + 18;
         }
@@ -146,5 +155,8 @@ mod tests {
         let svg = b.to_svg();
         assert!(svg.contains("db.query") && svg.contains(">\nqueue\n</text>"), "{svg}");
         assert!(!svg.contains(">\nnetwork\n</text>"), "a part no bar has stays out of the legend: {svg}");
+        b.colors = vec![0, 7, 2];
+        let black = b.to_svg();
+        assert!(black.contains("fill=\"#000000\"") && !svg.contains("fill=\"#000000\""), "{black}");
     }
 }

@@ -1,15 +1,15 @@
 //! The run report's figures: time charts from the series (per workload
 //! latency, goodput against offered load, errors; the busiest services'
 //! utilization and queues, replicas, amplification; keyed caches' hit
-//! ratio; each queue consumer group's depth and lag) with the warm-up,
-//! faults and findings on them; the latency chain waterfalls; the topology
-//! diagram.
+//! ratio; each queue consumer group's depth and lag; the nodes and CPU per
+//! node pool, throttled time per service) with the warm-up, faults and
+//! findings on them; the latency chain waterfalls; the topology diagram.
 
 use super::super::chart::{Bars, Diagram, Line, LineChart, Mark, Node, NodeKind, Shade, ShadeKind};
 use super::super::page::{Block, Figure, Format, Page, Text};
 use super::super::stored::{Stored, TopologyInfo};
 use super::super::table::ms;
-use crate::metrics::{ChainHop, Finding, FindingKind, QueueRow, RunResult, Series, ServiceRow, WorkloadRow};
+use crate::metrics::{ChainHop, Finding, FindingKind, PoolRow, QueueRow, RunResult, Series, ServiceRow, WorkloadRow};
 
 /// Most points a line gets: longer series are merged into buckets of
 /// whole intervals.
@@ -360,6 +360,107 @@ fn queue_figures(f: &Frame) -> (Vec<Figure>, Option<String>) {
     )
 }
 
+/// The node pools over time (`nodes.csv`): nodes up and being provisioned
+/// per pool with the replicas Pending; CPU requested and used per pool.
+/// None without rows.
+pub(super) fn cluster_figures(r: &RunResult) -> Vec<Figure> {
+    let s = &r.series;
+    if s.pools.is_empty() {
+        return Vec::new();
+    }
+    let f = Frame::new(r);
+    let every = per_point(&f);
+    let names: Vec<&str> = s.pool_names.iter().map(String::as_str).take(MAX_SERVICES).collect();
+    let rows = |i: usize| -> Vec<&PoolRow> { s.pools.iter().filter(|r| r.pool as usize == i).collect() };
+    let t = |r: &PoolRow| r.t_s;
+    let (k, ws) = (f.k, f.width_s());
+    let mut nodes = f.chart("Nodes per pool".into(), "nodes", Some(&names));
+    let mut cpu = f.chart("CPU requested and used per pool".into(), "cores", Some(&names));
+    for (i, name) in names.iter().enumerate() {
+        let rows = rows(i);
+        let last = |v: fn(&PoolRow) -> u64| move |c: &[&PoolRow]| c.last().map(|r| v(r) as f64);
+        nodes.lines.push(Line::new(format!("{name} nodes"), i, points(&rows, t, k, ws, last(|r| r.nodes))));
+        if rows.iter().any(|r| r.provisioning > 0) {
+            let mut l = Line::new(format!("{name} provisioning"), i, points(&rows, t, k, ws, last(|r| r.provisioning)));
+            l.dashed = true;
+            nodes.lines.push(l);
+        }
+        let mut req =
+            Line::new(format!("{name} requested"), i, points(&rows, t, k, ws, |c| mean(c, |r| r.cpu_requested)));
+        req.dashed = true;
+        cpu.lines.push(req);
+        cpu.lines.push(Line::new(format!("{name} used"), i, points(&rows, t, k, ws, |c| mean(c, |r| r.cpu_used))));
+    }
+    // Pending replicas are cluster-wide, the same on every pool's row.
+    let first = rows(0);
+    if first.iter().any(|r| r.pending > 0) {
+        let pending = points(&first, t, k, ws, |c| c.last().map(|r| r.pending as f64));
+        nodes.lines.push(Line::new("replicas Pending", 7, pending));
+    }
+    vec![
+        Figure {
+            svg: nodes.to_svg(),
+            caption: format!(
+                "Nodes up per pool (solid) and being provisioned (dashed) at the interval's end, and the replicas \
+                 waiting Pending for a node (black), {every} (the last interval where merged)."
+            ),
+            wide: false,
+        },
+        Figure {
+            svg: cpu.to_svg(),
+            caption: format!(
+                "Cores requested by the pods on each pool (dashed) and used (solid), time-average {every} (mean \
+                 where merged): used far below requested is capacity paid for and idle."
+            ),
+            wide: false,
+        },
+    ]
+}
+
+/// Throttled seconds per interval of the services with a CPU limit (the
+/// sum over their replicas of `replicas.csv`), the most throttled first.
+/// None without rows.
+pub(super) fn throttled_figure(r: &RunResult) -> Option<Figure> {
+    let s = &r.series;
+    let ws = s.interval_s;
+    if s.replicas.is_empty() || ws <= 0.0 {
+        return None;
+    }
+    let mut ranked: Vec<(&str, f64)> = r
+        .services
+        .iter()
+        .filter_map(|(n, x)| x.platform.as_ref().map(|p| (n.as_str(), p.throttled_s)))
+        .filter(|(n, _)| s.service_names.iter().any(|x| x == n))
+        .collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+    let names: Vec<&str> = ranked.into_iter().take(MAX_SERVICES).map(|x| x.0).collect();
+    if names.is_empty() {
+        return None;
+    }
+    let f = Frame::new(r);
+    let intervals = s.replicas.iter().map(|r| (r.t_s / ws).round() as usize + 1).max().unwrap_or(0);
+    let mut c = f.chart("Throttled time per service".into(), "replica-seconds", Some(&names));
+    for (i, name) in names.iter().enumerate() {
+        let ix = s.service_names.iter().position(|x| x == name).map(|p| p as u32);
+        let mut sums = vec![0.0; intervals];
+        for row in s.replicas.iter().filter(|r| Some(r.service) == ix) {
+            sums[(row.t_s / ws).round() as usize] += row.throttled_s;
+        }
+        let rows: Vec<(f64, f64)> = sums.into_iter().enumerate().map(|(j, v)| (j as f64 * ws, v)).collect();
+        let refs: Vec<&(f64, f64)> = rows.iter().collect();
+        c.lines.push(Line::new(*name, i, points(&refs, |r| r.0, f.k, ws, |c| mean(c, |r| r.1))));
+    }
+    Some(Figure {
+        svg: c.to_svg(),
+        caption: format!(
+            "Seconds the service's replicas spent throttled (waiting for the next CFS period after using up their \
+             CPU quota), summed over its replicas, {} (mean per interval where merged).",
+            per_point(&f)
+        ),
+        wide: false,
+    })
+}
+
 /// The hit ratio of each keyed cache over time.
 fn cache_figure(f: &Frame) -> Figure {
     let s = &f.r.series;
@@ -385,14 +486,30 @@ fn cache_figure(f: &Frame) -> Figure {
     }
 }
 
-/// A waterfall of one chain: each hop's time by part, after the hops before.
+/// A waterfall of one chain: each hop's time by part, after the hops before;
+/// a throttled part (after cpu, black) only when some hop was throttled.
 pub(in crate::report) fn chain_figure(workload: &str, which: &str, hops: &[ChainHop]) -> Figure {
-    let parts = ["queue", "cpu", "network", "backoff", "delay", "wasted"].map(String::from).to_vec();
-    let mut b = Bars::waterfall(format!("{workload} — {which}"), "ms along the critical path", parts);
+    let throttled = super::super::text::any_throttled(hops);
+    let mut parts = vec!["queue", "cpu", "network", "backoff", "delay", "wasted"];
+    if throttled {
+        parts.insert(2, "throttled");
+    }
+    let mut b = Bars::waterfall(
+        format!("{workload} — {which}"),
+        "ms along the critical path",
+        parts.into_iter().map(String::from).collect(),
+    );
+    if throttled {
+        b.colors = vec![0, 1, 7, 2, 3, 4, 5];
+    }
     b.fmt = |v| format!("{} ms", ms(v));
     for h in hops {
         let label = format!("{}{}.{}", "\u{a0}\u{a0}".repeat(h.depth as usize), h.service, h.endpoint);
-        b.push_next(label, vec![h.queue_ms, h.cpu_ms, h.network_ms, h.backoff_ms, h.delay_ms, h.wasted_ms]);
+        let mut values = vec![h.queue_ms, h.cpu_ms, h.network_ms, h.backoff_ms, h.delay_ms, h.wasted_ms];
+        if throttled {
+            values.insert(2, h.throttled_ms);
+        }
+        b.push_next(label, values);
     }
     Figure {
         svg: b.to_svg(),

@@ -1,5 +1,6 @@
 //! The run report's tables: workloads (with failure causes), services,
-//! call edges, caches, queues, and where the time goes hop by hop. Every number is
+//! call edges, caches, queues, the cluster's node pools and the services'
+//! CPU limits and throttling, and where the time goes hop by hop. Every number is
 //! formatted as the terminal summary formats it.
 
 use super::super::page::{Block, Cell, Format, Page, Table, Text};
@@ -232,22 +233,92 @@ pub(super) fn queues(p: &mut Page, r: &RunResult) {
     }
 }
 
+/// The "Cluster" section (with `cluster:`): the nodes in words, a row per
+/// node pool, the nodes and the CPU per pool over time; then, when some
+/// service has them, its CPU limits and throttling (a subsection, or a
+/// section of its own without a cluster).
+pub(super) fn cluster(p: &mut Page, r: &RunResult) {
+    if let Some(c) = &r.cluster {
+        p.heading(2, "Cluster");
+        p.paragraph(Text::plain(
+            "The nodes under the services, over the measured period: replicas are placed on nodes by their \
+             requests, wait Pending while none fits, and share their node's cores.",
+        ));
+        let [nodes, pending, lost] = summary_text::cluster_lines(c);
+        p.push(Block::Facts(vec![
+            ("nodes".into(), Text::plain(nodes)),
+            ("pending".into(), Text::plain(pending)),
+            ("disruptions".into(), Text::plain(lost)),
+        ]));
+        if !c.pools.is_empty() {
+            let mut t = Table::new("pool", &summary_text::POOL_HEADERS);
+            for (name, pool) in &c.pools {
+                let cells = summary_text::pool_cells(pool).into_iter().map(Cell::opt);
+                t.row(std::iter::once(Cell::Code(name.clone())).chain(cells).collect());
+            }
+            t.note(Text::plain(
+                "nodes: up, least–most and time-average; added and removed by the cluster autoscaler; node-h: node \
+                 hours; cost: node hours × the pool's price (— without one); cpu req, cpu used, mem req: \
+                 time-average share of the pool's cores requested by pods and used, and of its memory requested.",
+            ));
+            p.push(Block::Table(t));
+        }
+        let figs = charts::cluster_figures(r);
+        if !figs.is_empty() {
+            p.only(Format::Html, Block::Figures(figs));
+        }
+    }
+    if r.services.values().all(|s| s.platform.is_none()) {
+        return;
+    }
+    p.heading(if r.cluster.is_some() { 3 } else { 2 }, "CPU limits and throttling");
+    p.paragraph(Text::plain(
+        "Per service, in cores: its replicas' CPU request and limit (— without one) and the mean CPU a replica \
+         used; throttled: the share of CFS periods in which a replica used up its quota and waited for the next \
+         period, and the replica-seconds spent waiting; OOM kills (memory limit passed) and evictions; replicas \
+         that waited Pending for a node and their mean and longest wait (s); the most memory a replica used (MiB).",
+    ));
+    let mut t = Table::new("service", &summary_text::PLATFORM_HEADERS);
+    for (name, s) in &r.services {
+        if let Some(pl) = &s.platform {
+            let cells = summary_text::platform_cells(pl).into_iter().map(Cell::opt);
+            t.row(std::iter::once(Cell::Code(name.clone())).chain(cells).collect());
+        }
+    }
+    p.push(Block::Table(t));
+    if let Some(fig) = charts::throttled_figure(r) {
+        p.only(Format::Html, Block::Figures(vec![fig]));
+    }
+}
+
 pub(in crate::report) fn chain_table(hops: &[ChainHop]) -> Table {
-    let mut t = Table::new("hop", &["visits", "queue", "cpu", "network", "backoff", "delay", "wasted", "share"]);
+    let throttled = summary_text::any_throttled(hops);
+    let headers: &[&str] = if throttled {
+        &["visits", "queue", "cpu", "throttled", "network", "backoff", "delay", "wasted", "share"]
+    } else {
+        &["visits", "queue", "cpu", "network", "backoff", "delay", "wasted", "share"]
+    };
+    let mut t = Table::new("hop", headers);
     let total: f64 = hops.iter().map(hop_total).sum();
     for h in hops {
         let share = if total > 0.0 { 100.0 * hop_total(h) / total } else { 0.0 };
-        t.row(vec![
+        let mut row = vec![
             Cell::Code(format!("{}{}.{}", "\u{a0}\u{a0}".repeat(h.depth as usize), h.service, h.endpoint)),
             Cell::num(format!("{:.2}", h.visits)),
             Cell::num(ms(h.queue_ms)),
             Cell::num(ms(h.cpu_ms)),
+        ];
+        if throttled {
+            row.push(Cell::num(ms(h.throttled_ms)));
+        }
+        row.extend([
             Cell::num(ms(h.network_ms)),
             Cell::num(ms(h.backoff_ms)),
             Cell::num(ms(h.delay_ms)),
             Cell::num(ms(h.wasted_ms)),
             Cell::num(format!("{share:.1}%")),
         ]);
+        t.row(row);
     }
     t
 }
@@ -263,6 +334,13 @@ pub(super) fn chains(p: &mut Page, r: &RunResult) {
          on attempts the caller then gave up on (wasted). The median chain averages the requests between p45 and \
          p55, the p99 chain those at or above p99.",
     ));
+    let throttled =
+        r.chains.values().any(|c| [&c.mean, &c.p50, &c.p99].into_iter().any(|h| summary_text::any_throttled(h)));
+    if throttled {
+        p.paragraph(Text::plain(
+            "Throttled: waiting for the next CFS period after the replica's CPU quota (its limit) ran out.",
+        ));
+    }
     for (name, c) in &r.chains {
         if c.mean.is_empty() {
             continue;

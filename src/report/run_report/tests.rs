@@ -3,7 +3,9 @@
 
 use super::*;
 use crate::metrics::LatencySummary;
-use crate::report::stored::{QUEUES_CSV, RUN_JSON, SERVICES_CSV, SUMMARY_JSON, TOPOLOGY_JSON, WORKLOADS_CSV};
+use crate::report::stored::{
+    NODES_CSV, QUEUES_CSV, REPLICAS_CSV, RUN_JSON, SERVICES_CSV, SUMMARY_JSON, TOPOLOGY_JSON, WORKLOADS_CSV,
+};
 use crate::report::table::{ms, opt_ms};
 use crate::sim::{RunOptions, run};
 use std::collections::BTreeMap;
@@ -44,6 +46,13 @@ fn files(yaml: &str, opts: RunOptions, edit: impl Fn(&mut RunResult)) -> BTreeMa
     // As `run --out`: the queues' series only when there are queues.
     if !r.queues.is_empty() {
         files.insert(QUEUES_CSV, crate::report::queues_csv(&r.series));
+    }
+    // The nodes' and replicas' series only when they have rows.
+    if !r.series.pools.is_empty() {
+        files.insert(NODES_CSV, crate::report::nodes_csv(&r.series));
+    }
+    if !r.series.replicas.is_empty() {
+        files.insert(REPLICAS_CSV, crate::report::replicas_csv(&r.series));
     }
     files
 }
@@ -240,6 +249,71 @@ fn queues_have_a_section_a_table_and_charts_per_group() {
     }
     let (h2, md2) = reports(&f.clone());
     assert!(h2 == h && md2 == md, "the same files give the same bytes");
+}
+
+/// A run on a cluster: a Cluster section (the nodes in words, a row per
+/// pool, nodes and CPU per pool over time), a CPU limits and throttling
+/// table and chart, and a throttled part in the chains — in both files
+/// where they are tables. Without a cluster: none of it, no nodes.csv or
+/// replicas.csv.
+#[test]
+fn a_cluster_has_a_section_tables_and_charts() {
+    let plain = files(CHAIN, RunOptions::default(), |_| {});
+    assert!(!plain.contains_key(NODES_CSV) && !plain.contains_key(REPLICAS_CSV));
+    let (h, md) = reports(&plain);
+    for absent in ["Cluster", "CPU limits", "Nodes per pool", "Throttled time", ">\nthrottled\n</text>", "CFS"] {
+        assert!(!h.contains(absent) && !md.contains(absent), "{absent}");
+    }
+
+    let f = files(CHAIN, RunOptions::default(), |r| crate::report::testing::add_cluster(r, &["db"]));
+    let s = Stored::parse(&f).unwrap();
+    assert_eq!(s.result.series.pool_names, ["general", "gpu"]);
+    assert_eq!((s.result.series.pools.len(), s.result.series.replicas.len()), (16, 16), "the CSVs read back");
+    let (h, md) = reports(&f);
+    assert!(md.contains("## Cluster") && md.contains("### CPU limits and throttling"), "{md}");
+    assert!(h.contains(">Cluster</h2>") && h.contains(">CPU limits and throttling</h3>"));
+    assert!(md.contains("3-5 nodes (mean 3.75), 8.13 node-hours, cost 2.33"), "{md}");
+    assert!(md.contains("3 replicas waited Pending for a node: mean 2.5 s, max 4.0 s"), "{md}");
+    assert_eq!(md_row(&md, "general"), "| `general` | 2-4 | 2.75 | 2 | 0 | 6.13 | 2.33 | 62.5% | 41.0% | 50.0% |");
+    assert!(md_row(&md, "gpu").contains(" | 2.00 | — | "), "no price: {}", md_row(&md, "gpu"));
+    let platform = md.lines().find(|l| l.starts_with("| `db` | 0.50 |")).unwrap_or_else(|| panic!("{md}"));
+    assert_eq!(platform, "| `db` | 0.50 | 1.00 | 0.88 | 31.2% | 12.50 | 2 | 1 | 3 | 2.5 | 4.0 | 700 |");
+    assert_eq!(md.matches("| `web` | 0.50 |").count(), 0, "only services with a platform");
+
+    let svg_texts = |needle: &str| h.matches(&format!(">\n{needle}\n</text>")).count();
+    for title in ["Nodes per pool", "CPU requested and used per pool", "Throttled time per service"] {
+        assert_eq!(svg_texts(title), 1, "{title}");
+    }
+    for legend in ["general nodes", "general provisioning", "replicas Pending", "gpu requested", "gpu used"] {
+        assert_eq!(svg_texts(legend), 1, "{legend}");
+    }
+    assert_eq!(svg_texts("gpu provisioning"), 0, "a pool that never provisioned has no such line");
+    assert_eq!(svg_texts("slowdown db"), h.matches("time (s)").count(), "the fault on every time chart");
+
+    // The chains: a throttled column after cpu, a black throttled part.
+    assert!(md.contains("| hop | visits | queue | cpu | throttled | network |"), "{md}");
+    assert!(md.contains("CPU quota (its limit) ran out"), "{md}");
+    assert!(svg_texts("throttled") >= 1, "the waterfall's legend");
+    assert!(h.contains("fill=\"#000000\""), "throttled in black");
+    assert!(!md.contains("<svg"));
+    assert_eq!(reports(&f.clone()), (h, md), "the same files give the same bytes");
+
+    // A CPU limit without a cluster: its section alone.
+    let f = files(CHAIN, RunOptions::default(), |r| {
+        crate::report::testing::add_cluster(r, &["api", "db"]);
+        r.cluster = None;
+        r.series.pools.clear();
+    });
+    let (h, md) = reports(&f);
+    assert!(!f.contains_key(NODES_CSV) && f.contains_key(REPLICAS_CSV));
+    assert!(!md.contains("## Cluster") && md.contains("## CPU limits and throttling"), "{md}");
+    assert!(md.lines().any(|l| l.starts_with("| `api` | 0.50 |")), "{md}");
+    assert_eq!(svg_texts_of(&h, "Throttled time per service"), 1);
+    assert_eq!(svg_texts_of(&h, "Nodes per pool"), 0);
+}
+
+fn svg_texts_of(h: &str, needle: &str) -> usize {
+    h.matches(&format!(">\n{needle}\n</text>")).count()
 }
 
 #[test]
