@@ -43,6 +43,7 @@ mod autoscale;
 mod caches;
 mod cli;
 mod clients;
+mod cluster;
 mod common;
 mod corpus;
 mod deploy;
