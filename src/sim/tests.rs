@@ -16,6 +16,9 @@ fn service(name: &str, cpus: u32, endpoints: Vec<EndpointId>) -> Service {
         balancer: Balancer::RoundRobin,
         endpoints,
         autoscale: None,
+        resources: Resources { cpu_request_milli: u64::from(cpus) * 1000, ..Resources::default() },
+        memory_per_request: None,
+        priority: 0,
     }
 }
 
@@ -27,6 +30,7 @@ fn single(work: Dist, rate: f64, arrivals: Arrivals, secs: u64) -> Model {
         warmup: SimDuration::ZERO,
         seed: 1,
         network_latency: None,
+        cluster: None,
         services: vec![service("s", 1, vec![EndpointId(0)])],
         endpoints: vec![Endpoint {
             service: ServiceId(0),
