@@ -156,7 +156,7 @@ pub static SERVICE: Block = block(
             "priority",
             Signed(i32::MIN as i64, i32::MAX as i64),
             "0",
-            "the PriorityClass value (may be negative): under memory pressure a node evicts the lowest first",
+            "the PriorityClass value: under memory pressure a node evicts the lowest first",
         ),
     ],
 );
