@@ -160,7 +160,7 @@ fn pool(b: &mut Build, n: &Node, path: &str) -> Option<(NodePool, Loc)> {
     let max = f.get("max").map(|v| (v, b.cx.u32(v, &f.at("max"), 0, MAX_POOL_NODES)));
     let provision = f.get("provision").map(|v| b.cx.dist(v, &f.at("provision")));
     let cost = f.get("cost_per_hour").map(|v| b.cx.factor(v, &f.at("cost_per_hour")));
-    let Some(count) = count else { return None };
+    let count = count?;
     let min_v = match min {
         Some((v, Some(m))) if m > count => {
             let msg = format!("min ({m}) is above count ({count})");
@@ -268,7 +268,7 @@ pub(super) fn service_resources(b: &mut Build, f: &Fields, at: Loc, s: &mut Serv
             None => read_ok = false,
         }
     }
-    let implied_limit = cpus.as_ref().filter(|c| c.value % 1000 != 0).cloned();
+    let implied_limit = cpus.as_ref().filter(|c| !c.value.is_multiple_of(1000)).cloned();
     let cpu_request = requests.cpu.clone().or_else(|| limits.cpu.clone()).or_else(|| cpus.clone());
     let cpu_limit = limits.cpu.clone().or(implied_limit);
     let memory_request = requests.memory.clone().or_else(|| limits.memory.clone());

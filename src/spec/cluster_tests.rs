@@ -133,7 +133,7 @@ fn cpus_as_a_quantity() {
 
 #[test]
 fn resources_requests_and_limits() {
-    let res = |svc: &str| *&cart(&ok(&topo(CLUSTER, svc, ""))).resources;
+    let res = |svc: &str| cart(&ok(&topo(CLUSTER, svc, ""))).resources;
     let r = res("    resources: { requests: { cpu: 500m, memory: 512Mi }, limits: { cpu: 1, memory: 1Gi } }\n");
     assert_eq!(
         r,

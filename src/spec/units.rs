@@ -242,7 +242,7 @@ pub fn parse_cpu_milli(s: &str) -> Result<u64, String> {
 
 /// Millicores as a user reads them: `2 cores`, `1 core`, `1.5 cores`.
 pub fn cores_text(milli: u64) -> String {
-    let n = if milli % 1000 == 0 { (milli / 1000).to_string() } else { format!("{}", milli as f64 / 1000.0) };
+    let n = if milli.is_multiple_of(1000) { (milli / 1000).to_string() } else { format!("{}", milli as f64 / 1000.0) };
     if milli == 1000 { "1 core".into() } else { format!("{n} cores") }
 }
 
@@ -256,7 +256,7 @@ pub fn memory_text(bytes: u64) -> String {
     units.sort_by_key(|&(_, s)| std::cmp::Reverse(s));
     units
         .iter()
-        .find(|&&(_, s)| bytes % s == 0)
+        .find(|&&(_, s)| bytes.is_multiple_of(s))
         .map_or_else(|| format!("{bytes} bytes"), |(u, s)| format!("{}{u}", bytes / s))
 }
 
