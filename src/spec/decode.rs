@@ -8,7 +8,7 @@
 
 use super::dist::parse_dist;
 use super::keys::{Block, Key as Key_, Tag, Union};
-use super::units::{parse_duration, parse_rate, parse_ratio};
+use super::units::{parse_cpu_milli, parse_duration, parse_memory, parse_rate, parse_ratio};
 use super::yaml::{Key, Node, NodeKind};
 use super::{Diagnostic, FileSource, diag::suggest};
 use crate::engine::SimDuration;
@@ -380,6 +380,26 @@ impl<'a> Ctx<'a> {
             return None;
         }
         Some(d)
+    }
+
+    /// A memory quantity in bytes (`512Mi`, `1Gi`, `0`).
+    pub fn memory(&mut self, n: &Node, path: &str) -> Option<u64> {
+        self.unit(n, path, "a memory amount such as 512Mi", parse_memory)
+    }
+
+    /// A CPU amount larger than zero (`500m`, `0.5`, `2`), in millicores.
+    pub fn cpu_milli(&mut self, n: &Node, path: &str) -> Option<u64> {
+        let m = self.unit(n, path, "a CPU amount such as 500m or 2", parse_cpu_milli)?;
+        if m == 0 {
+            self.error(
+                n.loc(),
+                path,
+                "must be larger than zero",
+                Some("write millicores (500m) or cores (0.5, 2)".into()),
+            );
+            return None;
+        }
+        Some(m)
     }
 
     /// Events per second, positive.

@@ -7,6 +7,9 @@
 //! optional for `pauses` and refused for a crash (an instant), ratios in
 //! range, and that `at` is before the end of the run (a window may run past
 //! it: it is cut). `cache_flush` empties a keyed cache of `caches:`.
+//! `evict` (an instant) and `node_down` (`for` optional: without it the
+//! node never comes back) need `cluster:`; a `node_down`'s `node` is read
+//! in `cluster`.
 //!
 //! Read after the services. What a fault does is the simulation's.
 
@@ -41,18 +44,19 @@ fn fault(b: &mut Build, n: &Node, path: &str) -> Option<Fault> {
     let f = b.cx.fields(n, path, n.loc(), FAULT.variants[k])?;
     let at = start(b, &f);
     let duration = match (kind, f.get("for")) {
-        ("crash" | "cache_flush", Some(d)) => {
-            let msg = format!("a {kind} happens at one instant and has no 'for'");
-            let hint = if kind == "crash" {
-                "to bring the replicas back, write restart_after: 45s"
-            } else {
-                "a flush empties the cache at once; it refills as requests miss"
+        ("crash" | "cache_flush" | "evict", Some(d)) => {
+            let msg =
+                format!("a{} {kind} happens at one instant and has no 'for'", if kind == "evict" { "n" } else { "" });
+            let hint = match kind {
+                "crash" => "to bring the replicas back, write restart_after: 45s",
+                "evict" => "evicted replicas are rescheduled at once, cold, wherever they fit",
+                _ => "a flush empties the cache at once; it refills as requests miss",
             };
             b.cx.error(f.key("for").map_or(d.loc(), |k| k.loc()), &f.at("for"), msg, Some(hint.into()));
             None
         }
-        ("crash" | "cache_flush", None) => Some(None),
-        ("pauses", d) => d.map_or(Some(None), |d| b.cx.positive_duration(d, &f.at("for")).map(Some)),
+        ("crash" | "cache_flush" | "evict", None) => Some(None),
+        ("pauses" | "node_down", d) => d.map_or(Some(None), |d| b.cx.positive_duration(d, &f.at("for")).map(Some)),
         (_, _) => {
             let hint = Some("how long it lasts, e.g. for: 3m");
             b.cx.require(&f, "for", hint).and_then(|d| b.cx.positive_duration(d, &f.at("for"))).map(Some)
@@ -78,6 +82,15 @@ fn start(b: &mut Build, f: &Fields) -> Option<SimTime> {
 }
 
 fn kind_of(b: &mut Build, f: &Fields, kind: &str) -> Option<FaultKind> {
+    if matches!(kind, "evict" | "node_down") && !super::cluster::fault_needs_cluster(b, f, kind) {
+        return None;
+    }
+    if kind == "node_down" {
+        let hint = Some("the node that fails: a pool's name or POOL-N, e.g. node: general-1");
+        let n = b.cx.require(f, "node", hint)?;
+        let (pool, index) = super::cluster::node(b, n, &f.at("node"))?;
+        return Some(FaultKind::NodeDown { pool, index });
+    }
     if kind == "cache_flush" {
         let n = b.cx.require(f, "cache", Some("the keyed cache it empties, e.g. cache: menu-cache"))?;
         let name = b.cx.text(n, &f.at("cache"), "a cache name")?;
@@ -124,6 +137,10 @@ fn kind_of(b: &mut Build, f: &Fields, kind: &str) -> Option<FaultKind> {
                 None => None,
             };
             FaultKind::Crash { service: service?, replicas: replicas?, restart_after }
+        }
+        "evict" => {
+            let replicas = f.get("replicas").map_or(Some(1), |r| cx.u32(r, &f.at("replicas"), 1, MAX_REPLICAS));
+            FaultKind::Evict { service: service?, replicas: replicas? }
         }
         "outage" => FaultKind::Outage { service: service?, mode: mode(b, f)? },
         "pauses" => {

@@ -72,10 +72,12 @@ pub fn dist(data: &[u8]) {
     }
 }
 
-/// Durations, rates and ratios.
+/// Durations, rates, ratios, memory and CPU amounts.
 pub fn units(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let _ = units::parse_duration(text);
     let _ = units::parse_rate(text);
     let _ = units::parse_ratio(text);
+    let _ = units::parse_memory(text);
+    let _ = units::parse_cpu_milli(text);
 }

@@ -11,7 +11,7 @@
 //! service's autoscaler (and HPA manifests), `workload` the workloads,
 //! `compile` turns endpoint steps into instructions, `policy` the resilience
 //! keys and `policies`, `fault` the chaos schedule, `queues` the queues
-//! and their consumers, `cycles` finds call
+//! and their consumers, `cluster` the nodes and a service's resources, `cycles` finds call
 //! cycles; [`diag`] renders problems and suggests names; [`units`] and
 //! [`dist`] parse durations, rates, ratios and distributions.
 //! [`load_tree`] checks a tree that was built or patched in memory.
@@ -21,6 +21,7 @@
 
 mod autoscale;
 mod caches;
+mod cluster;
 mod compile;
 mod cycles;
 mod decode;

@@ -7,7 +7,7 @@
 //! so, never silently ignored. `policies` and adaptive `max_in_flight` are
 //! read in `policy`, `faults` in `fault`, `autoscale` in `autoscale`, keyed
 //! `caches` in `caches`, `queues` (and the `lag` metric's check) in
-//! `queues`.
+//! `queues`, `cluster` and a service's `cpus` and `resources` in `cluster`.
 //!
 //! Defaults: `duration` 60 s ([`DEFAULT_DURATION`]), `warmup` 0 s, `seed`
 //! 1, `name` the file name without extension; per service `replicas` 1,
@@ -117,6 +117,11 @@ pub(super) struct Build<'a> {
     pub publish_keys: Vec<(PublishId, Loc, String, String)>,
     /// Where each `lag` autoscaling metric is written, per service.
     pub lag_sites: Vec<(ServiceId, Loc, String)>,
+    /// `cluster:` is written (faults on nodes need it).
+    pub cluster_written: bool,
+    /// `cluster:` was read without a problem: requests are checked against
+    /// its nodes and `node_down` names against its pools.
+    pub cluster_complete: bool,
 }
 
 pub(super) fn load_root(
@@ -173,6 +178,8 @@ pub(super) fn load_root(
         queues_unreadable: false,
         publish_keys: Vec::new(),
         lag_sites: Vec::new(),
+        cluster_written: false,
+        cluster_complete: false,
     };
     top_level(&mut b, root);
     super::cycles::report_cycles(&mut b);
@@ -213,6 +220,9 @@ fn top_level(b: &mut Build, root: &Node) {
     }
     if let Some(c) = f.get("caches") {
         super::caches::caches(b, c);
+    }
+    if let Some(c) = f.get("cluster") {
+        super::cluster::cluster(b, c, f.key("cluster").map_or(c.loc(), |k| k.loc()));
     }
     let queues = f.get("queues");
     if let Some(q) = queues {
@@ -376,9 +386,7 @@ fn service(b: &mut Build, sid: ServiceId, at: Loc, v: &Node, path: &str) {
         replicas_read = r.is_some();
         s.replicas = r.unwrap_or(1);
     }
-    if let Some(n) = f.get("cpus") {
-        s.cpus = b.cx.u32(n, &f.at("cpus"), 1, MAX_CPUS).unwrap_or(1);
-    }
+    super::cluster::service_resources(b, &f, at, &mut s);
     if let Some(n) = f.get("max_in_flight") {
         if n.as_map().is_some() {
             let at = f.key("max_in_flight").map_or(n.loc(), |k| k.loc());

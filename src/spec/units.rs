@@ -1,5 +1,6 @@
 //! Durations (`250us`, `5ms`, `2s`, `1.5m`, `1h`, `1d`), rates (`200/s`,
-//! `12000/min`, `3/ms`) and ratios (`60%`, `0.6`).
+//! `12000/min`, `3/ms`), ratios (`60%`, `0.6`), memory (`512Mi`, `1Gi`,
+//! `500M`) and CPU amounts (`500m`, `1.5`, `2`).
 //!
 //! Units are never guessed: a bare number where a duration belongs is an
 //! error whose message says what to write instead.
@@ -151,6 +152,114 @@ pub fn parse_ratio(s: &str) -> Result<f64, String> {
     Ok(v)
 }
 
+/// Bytes per unit of a memory quantity (Kubernetes' suffixes).
+const MEMORY_UNITS: [(&str, u64); 8] = [
+    ("Ki", 1 << 10),
+    ("Mi", 1 << 20),
+    ("Gi", 1 << 30),
+    ("Ti", 1 << 40),
+    ("k", 1_000),
+    ("M", 1_000_000),
+    ("G", 1_000_000_000),
+    ("T", 1_000_000_000_000),
+];
+
+/// Parses a memory quantity the Kubernetes way (`512Mi`, `1Gi`, `1.5Gi`,
+/// `500M`, `64k`); returns bytes, rounded up to a whole byte. `0` alone
+/// is allowed; any other number without a unit is an error (bytes are
+/// never guessed), and so is a negative amount.
+pub fn parse_memory(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("expected a memory amount such as 512Mi, found nothing".into());
+    }
+    let (num, unit) = split_number(s);
+    let v = match parse_number(num) {
+        Ok(v) => v,
+        Err(NumberError::TooLarge) => return Err(format!("memory '{s}' is too large")),
+        Err(NumberError::NotANumber) => {
+            return Err(format!("'{s}' is not a memory amount: write a number and a unit, such as 512Mi or 1Gi"));
+        }
+    };
+    if v < 0.0 {
+        return Err(format!("memory '{s}' is negative"));
+    }
+    if unit.is_empty() {
+        if v == 0.0 {
+            return Ok(0);
+        }
+        return Err(format!("memory needs a unit: write 512Mi or 1Gi, not '{s}'"));
+    }
+    let Some(&(_, scale)) = MEMORY_UNITS.iter().find(|(u, _)| *u == unit) else {
+        let hint = match unit {
+            "KiB" | "MiB" | "GiB" | "TiB" => format!(": write {num}{}", &unit[..2]),
+            "K" | "KB" | "kB" => format!(": write {num}k or {num}Ki"),
+            "MB" | "GB" | "TB" => format!(": write {num}{} or {num}{}i", &unit[..1], &unit[..1]),
+            _ => String::new(),
+        };
+        return Err(format!(
+            "unknown memory unit '{unit}' in '{s}': use Ki, Mi, Gi, Ti (1024) or k, M, G, T (1000){hint}"
+        ));
+    };
+    let bytes = (v * scale as f64).ceil();
+    if bytes >= u64::MAX as f64 / 2.0 {
+        return Err(format!("memory '{s}' is too large"));
+    }
+    Ok(bytes as u64)
+}
+
+/// Parses a CPU amount: whole or fractional cores (`2`, `0.5`, `1.5`) or
+/// millicores (`500m`); returns millicores. Negative amounts and precision
+/// finer than `1m` are errors (as in Kubernetes); zero is the caller's to
+/// refuse.
+pub fn parse_cpu_milli(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, unit) = split_number(s);
+    let v = match parse_number(num) {
+        Ok(v) => v,
+        Err(NumberError::TooLarge) => return Err(format!("CPU amount '{s}' is too large")),
+        Err(NumberError::NotANumber) => {
+            return Err(format!("'{s}' is not a CPU amount: write cores (2, 0.5) or millicores (500m)"));
+        }
+    };
+    let scale = match unit {
+        "" => 1000.0,
+        "m" => 1.0,
+        _ => return Err(format!("unknown CPU unit '{unit}' in '{s}': write cores (2, 0.5) or millicores (500m)")),
+    };
+    if v < 0.0 {
+        return Err(format!("CPU amount '{s}' is negative"));
+    }
+    let milli = v * scale;
+    if milli > 1e15 {
+        return Err(format!("CPU amount '{s}' is too large"));
+    }
+    if (milli - milli.round()).abs() > 1e-6 {
+        return Err(format!("CPU amount '{s}' is finer than a millicore (1m = 0.001)"));
+    }
+    Ok(milli.round() as u64)
+}
+
+/// Millicores as a user reads them: `2 cores`, `1 core`, `1.5 cores`.
+pub fn cores_text(milli: u64) -> String {
+    let n = if milli.is_multiple_of(1000) { (milli / 1000).to_string() } else { format!("{}", milli as f64 / 1000.0) };
+    if milli == 1000 { "1 core".into() } else { format!("{n} cores") }
+}
+
+/// Bytes in the largest unit that writes them exactly (`512Mi`, `1Gi`,
+/// `500M`), else bytes.
+pub fn memory_text(bytes: u64) -> String {
+    if bytes == 0 {
+        return "0".into();
+    }
+    let mut units = MEMORY_UNITS;
+    units.sort_by_key(|&(_, s)| std::cmp::Reverse(s));
+    units
+        .iter()
+        .find(|&&(_, s)| bytes.is_multiple_of(s))
+        .map_or_else(|| format!("{bytes} bytes"), |(u, s)| format!("{}{u}", bytes / s))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,5 +336,59 @@ mod tests {
         assert_eq!(parse_ratio("0.6").unwrap(), 0.6);
         assert_eq!(parse_ratio("0.1%").unwrap(), 0.001);
         assert!(parse_ratio("lots").is_err());
+    }
+
+    #[test]
+    fn memory_quantities() {
+        assert_eq!(parse_memory("512Mi").unwrap(), 512 << 20);
+        assert_eq!(parse_memory("1Gi").unwrap(), 1 << 30);
+        assert_eq!(parse_memory("1.5Gi").unwrap(), 3 << 29);
+        assert_eq!(parse_memory("64Ki").unwrap(), 65_536);
+        assert_eq!(parse_memory("2Ti").unwrap(), 2 << 40);
+        assert_eq!(parse_memory("500M").unwrap(), 500_000_000);
+        assert_eq!(parse_memory("1k").unwrap(), 1000);
+        assert_eq!(parse_memory("3G").unwrap(), 3_000_000_000);
+        assert_eq!(parse_memory("1T").unwrap(), 1_000_000_000_000);
+        assert_eq!(parse_memory("0").unwrap(), 0);
+        assert_eq!(parse_memory("0Mi").unwrap(), 0);
+        let e = parse_memory("512").unwrap_err();
+        assert!(e.contains("memory needs a unit: write 512Mi or 1Gi"), "{e}");
+        assert!(parse_memory("-1Gi").unwrap_err().contains("negative"));
+        let e = parse_memory("1GB").unwrap_err();
+        assert!(e.contains("unknown memory unit 'GB'") && e.contains("1G or 1Gi"), "{e}");
+        assert!(parse_memory("2MiB").unwrap_err().contains("write 2Mi"));
+        assert!(parse_memory("lots").is_err());
+        assert!(parse_memory("").is_err());
+        assert!(parse_memory("1e30Ti").unwrap_err().contains("too large"));
+    }
+
+    #[test]
+    fn cpu_amounts() {
+        assert_eq!(parse_cpu_milli("500m").unwrap(), 500);
+        assert_eq!(parse_cpu_milli("1500m").unwrap(), 1500);
+        assert_eq!(parse_cpu_milli("0.5").unwrap(), 500);
+        assert_eq!(parse_cpu_milli("1.5").unwrap(), 1500);
+        assert_eq!(parse_cpu_milli("2").unwrap(), 2000);
+        assert_eq!(parse_cpu_milli("0.25").unwrap(), 250);
+        assert_eq!(parse_cpu_milli("0").unwrap(), 0);
+        assert!(parse_cpu_milli("-1").unwrap_err().contains("negative"));
+        assert!(parse_cpu_milli("0.0005").unwrap_err().contains("finer than a millicore"));
+        assert!(parse_cpu_milli("2 cores").unwrap_err().contains("unknown CPU unit"));
+        assert!(parse_cpu_milli("many").is_err());
+    }
+
+    #[test]
+    fn amounts_as_text() {
+        assert_eq!(cores_text(8000), "8 cores");
+        assert_eq!(cores_text(1000), "1 core");
+        assert_eq!(cores_text(1500), "1.5 cores");
+        assert_eq!(cores_text(500), "0.5 cores");
+        assert_eq!(memory_text(512 << 20), "512Mi");
+        assert_eq!(memory_text(32 << 30), "32Gi");
+        assert_eq!(memory_text(500_000_000), "500M");
+        assert_eq!(memory_text(1001), "1001 bytes");
+        for t in ["512Mi", "1Gi", "500M", "3k"] {
+            assert_eq!(memory_text(parse_memory(t).unwrap()), t);
+        }
     }
 }

@@ -97,6 +97,31 @@ fn wrong_files_do_not_validate() {
 }
 
 #[test]
+fn clusters_resources_and_node_faults_validate_and_their_mistakes_do_not() {
+    let v = validator();
+    let good = "cluster:\n  nodes:\n    - { name: general, cores: 8, memory: 32Gi, count: 3, max: 10, \
+                provision: 90s, cost_per_hour: 0.38 }\n  cfs_period: 100ms\n  scheduler: most_allocated\n  \
+                scale_down: { after: 10m, utilization: 50% }\nservices:\n  cart:\n    cpus: 500m\n    \
+                resources: { requests: { cpu: 500m, memory: 512Mi }, limits: { cpu: 1, memory: 1Gi } }\n    \
+                memory_per_request: 2Mi\n    priority: -5\n    endpoints: { get: { work: 1ms } }\n\
+                workload:\n  - { name: web, target: cart.get, rate: 10/s }\nfaults:\n  \
+                - { at: 5m, kind: evict, service: cart, replicas: 2 }\n  \
+                - { at: 10m, for: 5m, kind: node_down, node: general-1 }\n";
+    assert_eq!(problems(&v, &yaml_json(good)), Vec::<String>::new());
+    let bad = [
+        ("a misspelt pool key", good.replace("count: 3", "cnt: 3")),
+        ("memory without a unit", good.replace("memory: 512Mi", "memory: 512")),
+        ("an unknown scheduler", good.replace("most_allocated", "bin_pack")),
+        ("a node pool without cores", good.replace("cores: 8, ", "")),
+        ("a misspelt resources key", good.replace("requests:", "request:")),
+        ("a node_down without its node", good.replace(", node: general-1", "")),
+    ];
+    for (what, text) in bad {
+        assert!(!problems(&v, &yaml_json(&text)).is_empty(), "{what} validates:\n{text}");
+    }
+}
+
+#[test]
 fn queues_publishes_and_lag_validate_and_their_mistakes_do_not() {
     let v = validator();
     let good = "queues:\n  orders:\n    partitions: 6\n    when_full: block\n    latency: exp(2ms)\n    consumers:\n      \

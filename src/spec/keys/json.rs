@@ -22,6 +22,8 @@ pub const PERCENT_PATTERN: &str = r"^\s*\+?[0-9._]+([eE][-+]?[0-9]+)?\s*%\s*$";
 /// A distribution: a constant duration or `name(…)`.
 pub const DIST_PATTERN: &str = r"^\s*(\+?[0-9.]|[A-Za-z_][A-Za-z0-9_]*\s*\()";
 /// Names of services and endpoints (see `topology::check_name`).
+/// A memory quantity: a number and a unit (`0` alone is the number 0, or the string "0").
+pub const MEMORY_PATTERN: &str = r"^\s*(0|\+?[0-9._]+([eE][-+]?[0-9]+)?\s*(Ki|Mi|Gi|Ti|k|M|G|T))\s*$";
 pub const NAME_PATTERN: &str = r"^[\p{L}\p{N}_-]+$";
 
 fn number_or_percent(min: Value) -> Value {
@@ -56,7 +58,12 @@ pub fn ty(t: &Ty) -> Value {
             { "type": "number", "exclusiveMinimum": 0 },
             { "type": "string", "pattern": r"^\s*[0-9.]+m?\s*$" }
         ] }),
+        Ty::Memory => json!({ "anyOf": [
+            { "const": 0 },
+            { "type": "string", "pattern": MEMORY_PATTERN, "examples": ["512Mi", "1Gi", "500M"] }
+        ] }),
         Ty::Int(lo, hi) => json!({ "type": "integer", "minimum": lo, "maximum": hi }),
+        Ty::Signed(lo, hi) => json!({ "type": "integer", "minimum": lo, "maximum": hi }),
         Ty::Bool => json!({ "type": "boolean" }),
         Ty::Words(w) => json!({ "enum": w }),
         Ty::Map(b) => reference(b.id),

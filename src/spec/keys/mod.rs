@@ -13,6 +13,7 @@
 //! to steps included.
 
 mod autoscale;
+mod cluster;
 mod experiment;
 pub mod json;
 pub mod markdown;
@@ -21,6 +22,7 @@ mod tables;
 mod trace;
 
 pub use autoscale::*;
+pub use cluster::*;
 pub use experiment::*;
 pub use resilience::*;
 pub use tables::*;
@@ -53,8 +55,12 @@ pub enum Ty {
     Percent,
     /// A Kubernetes-style quantity: `50`, `2.5`, `500m`.
     Quantity,
+    /// A memory quantity: `512Mi`, `1Gi`, `500M` (a unit is required; `0` alone allowed).
+    Memory,
     /// A whole number in `min..=max`.
     Int(u64, u64),
+    /// A whole number in `min..=max` that may be negative.
+    Signed(i64, i64),
     Bool,
     /// One of these words.
     Words(&'static [&'static str]),

@@ -5,7 +5,7 @@
 //! must match what its reader does.
 
 use super::Ty::*;
-use super::{AUTOSCALE, Block, Key, POLICY, Tag, Ty, Union, key, planned, required};
+use super::{AUTOSCALE, Block, CLUSTER, Key, POLICY, RESOURCES, Tag, Ty, Union, key, planned, required};
 use crate::spec::queues::{MAX_CONCURRENCY, MAX_DELIVERIES, MAX_PARTITIONS};
 use crate::spec::topology::{MAX_CPUS, MAX_REPEAT, MAX_REPLICAS, MAX_USERS};
 
@@ -64,6 +64,13 @@ pub static TOPOLOGY: Block = block(
             "",
             "queues and topics, by name: asynchronous messaging between services (see *Queues*)",
         ),
+        key(
+            "cluster",
+            Map(&CLUSTER),
+            "",
+            "the nodes under the services: replicas are placed on them and share their cores and memory \
+             (see *The cluster underneath*)",
+        ),
     ],
 );
 
@@ -117,9 +124,10 @@ pub static SERVICE: Block = block(
         ),
         key(
             "cpus",
-            Int(1, MAX_CPUS as u64),
+            Either(&[Int(1, MAX_CPUS as u64), Quantity]),
             "1",
-            "cores per replica; `work` steps are served on them first come, first served",
+            "cores per replica; `work` steps are served on them first come, first served; \
+             a fraction (`500m`, `1.5`) is also the CPU limit, rounded up for the threads",
         ),
         key(
             "max_in_flight",
@@ -137,6 +145,19 @@ pub static SERVICE: Block = block(
         ),
         required("endpoints", MapOf(&ENDPOINT), "what the service does, by endpoint name"),
         key("autoscale", Map(&AUTOSCALE), "", "a Kubernetes HPA scales the replicas"),
+        key(
+            "resources",
+            Map(&RESOURCES),
+            "requests: `cpus`",
+            "Kubernetes requests and limits of each replica (placement on `cluster` nodes, CPU quota, OOM kills)",
+        ),
+        key("memory_per_request", Memory, "0", "memory each attempt admitted or queued uses, on top of the request"),
+        key(
+            "priority",
+            Signed(i32::MIN as i64, i32::MAX as i64),
+            "0",
+            "the PriorityClass value: under memory pressure a node evicts the lowest first",
+        ),
     ],
 );
 
@@ -685,6 +706,8 @@ pub static FAULT: Union = Union {
         &PAUSES_FAULT,
         &SLOWDOWN_FAULT,
         &CACHE_FLUSH_FAULT,
+        &EVICT_FAULT,
+        &NODE_DOWN_FAULT,
     ],
     tags: &[
         &["latency"],
@@ -695,6 +718,8 @@ pub static FAULT: Union = Union {
         &["pauses"],
         &["slowdown"],
         &["cache_flush"],
+        &["evict"],
+        &["node_down"],
     ],
     later: &[],
 };
@@ -785,5 +810,35 @@ pub static CACHE_FLUSH_FAULT: Block = fault(
         INSTANT,
         KIND,
         required("cache", Name("cache"), "the keyed cache emptied at once (every replica's, for `scope: replica`)"),
+    ],
+);
+pub static EVICT_FAULT: Block = fault(
+    "fault-evict",
+    "an evict fault",
+    &[
+        AT,
+        INSTANT,
+        KIND,
+        HIT,
+        key(
+            "replicas",
+            Int(1, MAX_REPLICAS as u64),
+            "1",
+            "how many replicas are evicted (needs `cluster`): their work fails, replacements are scheduled cold",
+        ),
+    ],
+);
+pub static NODE_DOWN_FAULT: Block = fault(
+    "fault-node-down",
+    "a node_down fault",
+    &[
+        AT,
+        key("for", Duration, "to the end of the run", "when the node comes back, empty (never if absent)"),
+        KIND,
+        required(
+            "node",
+            Text,
+            "`POOL-N` (the pool's node N, from 0) or a pool's name (its first node that is up); needs `cluster`",
+        ),
     ],
 );
