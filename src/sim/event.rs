@@ -78,6 +78,8 @@ pub(crate) enum Event {
     MemoryPressure { node: u32 },
     /// An OOM-killed replica's container is back after its back-off.
     ContainerRestarts { replica: ReplicaId },
+    /// A long work step on a node used up its time slice.
+    SliceEnds { strand: StrandKey, replica: ReplicaId },
 }
 
 impl Event {
@@ -116,6 +118,7 @@ impl Event {
             Event::OomCheck { .. } => 32,
             Event::MemoryPressure { .. } => 33,
             Event::ContainerRestarts { .. } => 34,
+            Event::SliceEnds { .. } => 35,
         }
     }
 }

@@ -200,6 +200,7 @@ fn dispatch(w: &mut World, ev: Event) {
         Event::OomCheck { replica } => platform::on_oom_check(w, replica),
         Event::MemoryPressure { node } => platform::on_memory_pressure(w, node),
         Event::ContainerRestarts { replica } => platform::on_container_restarts(w, replica),
+        Event::SliceEnds { strand, replica } => serve::on_slice_ends(w, strand, replica),
     }
     if !w.fleet.just_gone.is_empty() {
         platform::reap(w);

@@ -268,7 +268,15 @@ fn apply(w: &mut World, service: ServiceId, d: &Decision) {
     let a = w.scaling.hpas[s].as_mut().expect("autoscaled");
     let event = a.events.len() as u32;
     a.record(
-        ScaleRecord { at: now, from, to, reason: d.to_string(), ready_at: None, starting: to.saturating_sub(from) },
+        ScaleRecord {
+            at: now,
+            from,
+            to,
+            reason: d.to_string(),
+            ready_at: None,
+            starting: to.saturating_sub(from),
+            placed_at: None,
+        },
         counted,
     );
     if to > from {

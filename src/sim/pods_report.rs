@@ -17,8 +17,11 @@
 //!   scale-up (waiting for the sample window to fill and the next sync);
 //! - *policy limit*: syncs where a rate policy (or the legacy cap) cut a
 //!   scale-up, × sync period, capped by first-to-last scale-up;
-//! - *pod start-up*: from the last scale-up of the episode until its
-//!   replicas were ready (capped by the episode's end).
+//! - *waiting for a node* (with `cluster:`): from the last scale-up until
+//!   its replicas were all placed — Pending while the cluster autoscaler
+//!   provisioned nodes (named only when some replica waited);
+//! - *pod start-up*: from then until its replicas were ready (capped by
+//!   the episode's end).
 //!
 //! Several such stretches of one service are one finding: its windows list
 //! them and its parts add up over all of them.
@@ -53,6 +56,9 @@ pub(crate) struct ScaleRecord {
     pub ready_at: Option<SimTime>,
     /// Replicas it added still starting.
     pub starting: u32,
+    /// When the last replica it added got a node (with `cluster:`; it was
+    /// Pending until then).
+    pub placed_at: Option<SimTime>,
 }
 
 /// One sync, as the findings need it.
@@ -101,6 +107,8 @@ struct Parts {
     sync_wait: u64,
     stabilization: u64,
     policy: u64,
+    /// Waiting for a node (Pending), then starting.
+    node_wait: u64,
     startup: u64,
     other: u64,
 }
@@ -193,17 +201,19 @@ impl Episodes {
         let stab = stab_before + stab_last.saturating_sub(stab_first) * period.0;
         let sync_wait = reaction.0 - lag.0 - stab_before;
         let policy = (rate_last * period.0).min(last_up.since(first_up).0);
-        let startup = events
-            .iter()
-            .rfind(|e| e.at == last_up && e.to > e.from)
-            .map_or(0, |e| e.ready_at.unwrap_or(to).min(to).since(last_up).0);
-        let explained = lag.0 + stab + sync_wait + policy + startup;
+        let last = events.iter().rfind(|e| e.at == last_up && e.to > e.from);
+        let until_ready = last.map_or(0, |e| e.ready_at.unwrap_or(to).min(to).since(last_up).0);
+        // With a cluster, the first part of that is Pending: waiting for a node.
+        let node_wait = last.and_then(|e| e.placed_at).map_or(0, |p| p.min(to).since(last_up).0).min(until_ready);
+        let startup = until_ready - node_wait;
+        let explained = lag.0 + stab + sync_wait + policy + node_wait + startup;
         let p = &mut self.parts;
         p.length += length.0;
         p.lag += lag.0;
         p.sync_wait += sync_wait;
         p.stabilization += stab;
         p.policy += policy;
+        p.node_wait += node_wait;
         p.startup += startup;
         p.other += length.0.saturating_sub(explained);
         self.lo = Some(self.lo.map_or(s.lo, |l| l.min(s.lo)));
@@ -250,9 +260,12 @@ impl Episodes {
                 1 => String::new(),
                 n => format!(" in {n} stretches"),
             };
+            // Waiting for a node is named only when a replica waited for one.
+            let node_wait =
+                if p.node_wait > 0 { format!("waiting for a node {}, ", s(p.node_wait)) } else { String::new() };
             let mut message = format!(
                 "{name} was saturated (≥{:.0}% busy) for {}{stretches} while its autoscaler went {} → {} replicas: \
-                 metric lag {}, sync period wait {}, stabilization {}, policy limit {}, pod start-up {}, other {} (syncs that saw no need yet: new pods without samples count as idle, or the load kept growing)",
+                 metric lag {}, sync period wait {}, stabilization {}, policy limit {}, {node_wait}pod start-up {}, other {} (syncs that saw no need yet: new pods without samples count as idle, or the load kept growing)",
                 SATURATED * 100.0,
                 s(p.length),
                 self.lo.unwrap_or(0),

@@ -2,18 +2,22 @@
 //! most its `cpus` work steps at once (its threads), each optionally under
 //! a CFS quota (a CPU limit). The executor behind [`super::cpu::Cpu::Shared`].
 //!
-//! **Discipline: FCFS across the node.** A free core goes to the waiting
-//! work step that asked first, among the replicas that may run one more
-//! (fewer running than their threads, not throttled, not paused); a step
-//! keeps its core until it is done or its replica is throttled. Why FCFS
-//! and not processor sharing: a work step is a CPU burst of a request (a
-//! few milliseconds), shorter than or near the kernel's scheduling slice,
-//! so a core runs it to its end much as CFS would; FCFS is what a replica's
-//! own cores already do (`Cores`), so a service alone on a node with a core
-//! per thread behaves exactly as without a cluster; and it costs two events
-//! per step where processor sharing would move every running step's end at
-//! every arrival. For exponential work both give M/M/c's mean; they differ
-//! in the spread of long steps (PS favours short ones).
+//! **Discipline: first come, first served in slices of [`SLICE`] (3 ms,
+//! the base slice of Linux's EEVDF scheduler, CFS's minimum granularity).**
+//! A free core goes to the waiting work step that asked first, among the
+//! replicas that may run one more (fewer running than their threads, not
+//! throttled, not paused). A step that has run a whole slice while another
+//! replica's step waits for a core goes to the back of the line (round
+//! robin). Why: a request's work step is a CPU burst of a few
+//! milliseconds, mostly shorter than a slice, so a core runs it to its end
+//! as FCFS does (two events per step; processor sharing would move every
+//! running step's end at every arrival); but a batch job's step of a
+//! second must not hold a core for a second while a neighbour's 1 ms step
+//! waits — the kernel would not let it, and a noisy neighbour would look
+//! far noisier than it is. Slices make long steps share the cores as the
+//! kernel does, at one event per slice of a long step, and only while
+//! someone waits. For exponential work every such discipline gives M/M/c's
+//! mean; they differ in the spread of long steps.
 //!
 //! **CFS quota.** A replica with a CPU limit may use `limit × period` of CPU
 //! per period over all its threads; periods start at a phase of its own.
@@ -36,6 +40,9 @@ use super::ids::ReplicaId;
 use super::state::StrandKey;
 use crate::engine::{SimDuration, SimTime};
 use std::collections::VecDeque;
+
+/// The time slice after which a running step yields its core to a waiting one.
+pub(crate) const SLICE: u64 = 3_000_000;
 
 /// A replica's CFS bandwidth: `per_period` ns of CPU per `period` ns, its
 /// periods starting at `phase` (mod `period`).
@@ -90,6 +97,8 @@ struct Task {
     /// Running: when this run began and when it ends.
     seg: SimTime,
     done_at: SimTime,
+    /// Running: when its slice ends (a check is scheduled then), if before `done_at`.
+    slice_end: SimTime,
     /// Time so far waiting for a core, and blocked by the quota.
     queued: u64,
     throttled: u64,
@@ -227,6 +236,8 @@ pub(crate) struct Effects {
     /// (schedule the unblocking then).
     pub suspended: Vec<(ReplicaId, u32)>,
     pub unblock_at: Vec<(ReplicaId, SimTime)>,
+    /// Slices that end before their step is done: check then.
+    pub slices: Vec<(StrandKey, ReplicaId, SimTime)>,
     /// Waiting steps whose strand no longer wants them (dropped unstarted).
     pub dropped: Vec<StrandKey>,
 }
@@ -237,6 +248,7 @@ impl Effects {
         self.quota.clear();
         self.suspended.clear();
         self.unblock_at.clear();
+        self.slices.clear();
         self.dropped.clear();
     }
 }
@@ -381,6 +393,7 @@ impl Node {
             pause_mark: m.pause_ns,
             seg: now,
             done_at: now,
+            slice_end: now,
             queued: 0,
             throttled: 0,
         });
@@ -415,6 +428,53 @@ impl Node {
             queued: SimDuration(t.queued),
             throttled: SimDuration(t.throttled),
         })
+    }
+
+    /// Is a step of some replica waiting for a core it may take?
+    fn someone_waits(&self) -> bool {
+        self.members
+            .iter()
+            .any(|m| m.live && m.block.is_none() && (m.running.len() as u32) < m.threads && !m.waiting.is_empty())
+    }
+
+    /// The slice of `strand`'s step on member `slot` ends: if the node's
+    /// cores are all taken and a step waits, it goes to the back of the
+    /// line; else it runs another slice.
+    pub fn slice_ends(&mut self, now: SimTime, slot: u32, strand: StrandKey, live: Live, fx: &mut Effects) {
+        let m = &self.members[slot as usize];
+        if !m.live {
+            return;
+        }
+        let Some(i) = m.running.iter().position(|t| t.strand == strand && t.slice_end == now && t.done_at > now) else {
+            return;
+        };
+        if self.busy < self.cores || !self.someone_waits() {
+            let m = &mut self.members[slot as usize];
+            let t = &mut m.running[i];
+            t.slice_end = t.done_at;
+            if t.done_at.since(now).0 > SLICE {
+                t.slice_end = now + SimDuration(SLICE);
+                fx.slices.push((strand, m.replica, t.slice_end));
+            }
+            return;
+        }
+        self.seq += 1;
+        let seq = self.seq;
+        let m = &mut self.members[slot as usize];
+        m.account(now);
+        let mut t = m.running.swap_remove(i);
+        t.remaining = t.done_at.since(now).0;
+        t.since = now;
+        t.thr_mark = m.throttled_ns;
+        t.pause_mark = m.pause_ns;
+        t.seq = seq;
+        m.waiting.push_back(t);
+        self.busy -= 1;
+        fx.suspended.push((m.replica, 1));
+        if let Some(q) = m.predict(now) {
+            fx.quota.push(q);
+        }
+        self.dispatch(now, live, fx);
     }
 
     /// The quota check of `replica` at `slot` fired.
@@ -516,6 +576,11 @@ impl Node {
             t.first.get_or_insert(now);
             t.seg = now;
             t.done_at = now + SimDuration(t.remaining);
+            t.slice_end = t.done_at;
+            if t.remaining > SLICE {
+                t.slice_end = now + SimDuration(SLICE);
+                fx.slices.push((t.strand, m.replica, t.slice_end));
+            }
             m.running.push(t);
             self.busy += 1;
             fx.starts.push(NodeStart { strand: t.strand, replica: m.replica, done_at: t.done_at });

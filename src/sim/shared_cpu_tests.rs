@@ -10,6 +10,7 @@ const MS: u64 = 1_000_000;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Ev {
     Done(u32, usize),
+    Slice(u32, usize),
     Quota(u32, u32),
     Unblock(u32),
 }
@@ -53,6 +54,11 @@ impl Rig {
             self.seq += 1;
             self.events.insert((q.at.0, self.seq), Ev::Quota(q.replica.0, q.generation));
         }
+        for &(k, r, at) in &fx.slices {
+            let i = self.strands.iter().position(|x| *x == k).unwrap();
+            self.seq += 1;
+            self.events.insert((at.0, self.seq), Ev::Slice(r.0, i));
+        }
         for &(r, at) in &fx.unblock_at {
             self.seq += 1;
             self.events.insert((at.0, self.seq), Ev::Unblock(r.0));
@@ -94,6 +100,9 @@ impl Rig {
                     {
                         self.finished.push((i, t, f));
                     }
+                }
+                Ev::Slice(r, i) => {
+                    self.node.slice_ends(now, self.slots[r as usize], self.strands[i], &|_| true, &mut fx)
                 }
                 Ev::Quota(r, g) => self.node.quota_out(now, self.slots[r as usize], g, &|_| true, &mut fx),
                 Ev::Unblock(r) => self.node.unblock(now, self.slots[r as usize], &|_| true, &mut fx),
@@ -168,20 +177,44 @@ fn four_threads_under_a_one_core_limit_burn_the_quota_four_times_as_fast() {
 
 #[test]
 fn replicas_share_the_node_first_come_first_served() {
-    // One core, two replicas: a (asks at 0, 10 ms), b (asks at 1 ms, 10 ms),
-    // a again (asks at 2 ms, 10 ms): b runs 10-20, then a's second 20-30.
+    // One core, steps shorter than a slice: a (asks at 0, 2 ms), b (asks at
+    // 0.5 ms, 2 ms), a again (asks at 1 ms, 2 ms): b runs 2-4, then a's
+    // second 4-6.
+    let us = MS / 1000;
     let mut rig = Rig::new(1);
     let a = rig.add(2, None);
     let b = rig.add(2, None);
-    rig.submit(0, a, 0, 10 * MS);
-    rig.submit(MS, b, 1, 10 * MS);
-    rig.submit(2 * MS, a, 2, 10 * MS);
+    rig.submit(0, a, 0, 2 * MS);
+    rig.submit(500 * us, b, 1, 2 * MS);
+    rig.submit(MS, a, 2, 2 * MS);
     rig.run(u64::MAX);
-    assert_eq!(rig.done(0).0, 10 * MS);
-    assert_eq!(rig.done(1).0, 20 * MS);
-    assert_eq!(rig.done(1).1.queued.0, 9 * MS);
-    assert_eq!(rig.done(2).0, 30 * MS);
-    assert_eq!(rig.done(2).1.queued.0, 18 * MS);
+    assert_eq!(rig.done(0).0, 2 * MS);
+    assert_eq!((rig.done(1).0, rig.done(1).1.queued.0), (4 * MS, 1500 * us));
+    assert_eq!((rig.done(2).0, rig.done(2).1.queued.0), (6 * MS, 3 * MS));
+}
+
+#[test]
+fn a_long_step_yields_its_core_after_a_slice_to_a_waiting_neighbour() {
+    // One core. a: a 10 ms step at 0. b: a 1 ms step at 1 ms. a runs 0-3,
+    // yields to b (3-4), resumes at 4 and ends at 11.
+    let mut rig = Rig::new(1);
+    let a = rig.add(1, None);
+    let b = rig.add(1, None);
+    rig.submit(0, a, 0, 10 * MS);
+    rig.submit(MS, b, 1, MS);
+    rig.run(u64::MAX);
+    assert_eq!((rig.done(1).0, rig.done(1).1.queued.0), (4 * MS, 2 * MS));
+    assert_eq!((rig.done(0).0, rig.done(0).1.queued.0), (11 * MS, MS));
+}
+
+#[test]
+fn a_long_step_alone_keeps_its_core() {
+    let mut rig = Rig::new(1);
+    let a = rig.add(1, None);
+    rig.submit(0, a, 0, 100 * MS);
+    rig.run(u64::MAX);
+    assert_eq!(rig.done(0).0, 100 * MS);
+    assert_eq!(rig.done(0).1.queued.0, 0);
 }
 
 #[test]
@@ -196,19 +229,18 @@ fn threads_cap_a_replica_even_on_an_idle_node() {
 
 #[test]
 fn a_throttled_replica_gives_its_core_to_a_neighbour() {
-    // One core. a: 500m limit, a 100 ms step at 0. b: no limit, a 30 ms step
-    // at 1 ms. a runs 0-50, is throttled at 50: b runs 50-80; a resumes at
-    // 100 and finishes at 150.
+    // One core. a: 500m limit, a 100 ms step at 0: runs 0-50, throttled
+    // 50-100, runs 100-150. b: no limit, a 2 ms step at 55 ms finds the core
+    // free (a is throttled) and ends at 57 ms.
     let mut rig = Rig::new(1);
     let a = rig.add(1, quota(50, 100, 0));
     let b = rig.add(1, None);
     rig.submit(0, a, 0, 100 * MS);
-    rig.submit(MS, b, 1, 30 * MS);
+    rig.run(55 * MS);
+    rig.submit(55 * MS, b, 1, 2 * MS);
     rig.run(u64::MAX);
-    assert_eq!(rig.done(1).0, 80 * MS);
-    assert_eq!(rig.done(1).1.queued.0, 49 * MS);
-    assert_eq!(rig.done(0).0, 150 * MS);
-    assert_eq!(rig.done(0).1.throttled.0, 50 * MS);
+    assert_eq!((rig.done(1).0, rig.done(1).1.queued.0), (57 * MS, 0));
+    assert_eq!((rig.done(0).0, rig.done(0).1.throttled.0), (150 * MS, 50 * MS));
 }
 
 #[test]

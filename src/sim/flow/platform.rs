@@ -123,6 +123,11 @@ fn place(w: &mut World, r: ReplicaId, n: NodeId) {
     }
     if let Some(info) = w.scaling.pods.get_mut(r.ix()) {
         info.placed_at = Some(now);
+        if let (Some(e), Some(a)) = (info.event, w.scaling.hpas[service.ix()].as_mut())
+            && let Some(rec) = a.events.get_mut(e as usize)
+        {
+            rec.placed_at = Some(now);
+        }
     }
     memory_changed(w, r);
     check_underuse(w, n);

@@ -231,6 +231,9 @@ pub(crate) fn apply_effects(w: &mut World, mut fx: Effects) {
     for &(replica, at) in &fx.unblock_at {
         w.q.schedule_at(at, Event::Unblocked { replica });
     }
+    for &(strand, replica, at) in &fx.slices {
+        w.q.schedule_at(at, Event::SliceEnds { strand, replica });
+    }
     let dropped = std::mem::take(&mut fx.dropped);
     fx.clear();
     w.fx = fx;
@@ -243,6 +246,12 @@ pub(crate) fn apply_effects(w: &mut World, mut fx: Effects) {
 pub(crate) fn on_quota_out(w: &mut World, replica: ReplicaId, generation: u32) {
     let now = w.now();
     on_node(w, replica, |node, slot, live, fx| node.quota_out(now, slot, generation, live, fx));
+}
+
+/// The slice of a long step on a node ends (it may yield its core).
+pub(crate) fn on_slice_ends(w: &mut World, strand: StrandKey, replica: ReplicaId) {
+    let now = w.now();
+    on_node(w, replica, |node, slot, live, fx| node.slice_ends(now, slot, strand, live, fx));
 }
 
 /// A throttle or pause on `replica` may end now.
