@@ -379,8 +379,9 @@ pub(super) fn cluster_lines(c: &ClusterResult) -> [String; 3] {
         "no replica waited Pending for a node".to_string()
     } else {
         format!(
-            "{} replicas waited Pending for a node: mean {:.1} s, max {:.1} s",
+            "{} {} waited Pending for a node: mean {:.1} s, max {:.1} s",
             thousands(c.pending),
+            if c.pending == 1 { "replica" } else { "replicas" },
             c.pending_s_mean,
             c.pending_s_max
         )

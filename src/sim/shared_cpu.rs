@@ -146,6 +146,14 @@ impl Member {
         }
     }
 
+    /// Paused nanoseconds including the block in progress up to `now`.
+    fn paused_until(&self, now: SimTime) -> u64 {
+        match self.block {
+            Some(b) => self.pause_ns + now.since(b.throttle_end.max(b.from)).0,
+            None => self.pause_ns,
+        }
+    }
+
     fn account(&mut self, now: SimTime) {
         let k = self.running.len() as u64;
         let dt = now.since(self.last).0;
@@ -389,8 +397,9 @@ impl Node {
             seq: self.seq,
             first: None,
             since: now,
-            thr_mark: m.throttled_ns,
-            pause_mark: m.pause_ns,
+            // A step that asks during a block waits only its rest.
+            thr_mark: m.throttled_until(now),
+            pause_mark: m.paused_until(now),
             seg: now,
             done_at: now,
             slice_end: now,

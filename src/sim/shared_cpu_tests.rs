@@ -271,3 +271,19 @@ fn leaving_drops_the_work_and_frees_the_cores() {
     assert_eq!(rig.done(1).0, 12 * MS);
     assert!(rig.finished.iter().all(|(i, _, _)| *i != 0));
 }
+
+#[test]
+fn a_step_asking_during_a_throttle_waits_only_its_rest_of_it() {
+    // 500m: a 60 ms step at 0 runs 0-50, throttled 50-100, ends at 110. A
+    // second step asks at 70: throttled 70-100, then waits for the thread
+    // 100-110 (queued), runs 110-130.
+    let mut rig = Rig::new(4);
+    let a = rig.add(1, quota(50, 100, 0));
+    rig.submit(0, a, 0, 60 * MS);
+    rig.run(70 * MS);
+    rig.submit(70 * MS, a, 1, 20 * MS);
+    rig.run(u64::MAX);
+    assert_eq!((rig.done(0).0, rig.done(0).1.throttled.0), (110 * MS, 50 * MS));
+    let (t, f) = rig.done(1);
+    assert_eq!((t, f.throttled.0, f.queued.0), (130 * MS, 30 * MS, 10 * MS));
+}

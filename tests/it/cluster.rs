@@ -271,3 +271,49 @@ faults:
     assert_eq!((c.nodes.min, c.nodes.max), (1, 2));
     assert_eq!(c.pending, 0);
 }
+
+#[test]
+fn an_empty_node_above_the_pool_minimum_is_removed_after_the_scale_down_delay() {
+    // Two nodes, one replica that takes a whole node: the other is empty
+    // (below 50% requested) from the start and goes after 60 s.
+    let text = "duration: 120s
+cluster:
+  nodes: [ { name: n, cores: 2, memory: 8Gi, count: 2, min: 1, cost_per_hour: 3600 } ]
+  scale_down: { after: 60s, utilization: 50% }
+services:
+  api: { cpus: 2, endpoints: { e: { work: exp(1ms) } } }
+workload: [ { name: w, target: api.e, rate: 100/s } ]
+";
+    let r = run(text, 9);
+    let c = r.cluster.as_ref().unwrap();
+    assert_eq!((c.nodes.min, c.nodes.max, c.nodes_removed), (1, 2, 1));
+    // 120 s + 60 s of nodes at 1 per second.
+    assert!((c.cost.unwrap() - 180.0).abs() < 1e-6, "{:?}", c.cost);
+    assert!((c.nodes.mean - 1.5).abs() < 1e-9);
+}
+
+#[test]
+fn the_scheduler_spreads_or_packs() {
+    let text = |scheduler: &str| {
+        format!(
+            "duration: 5s
+cluster:
+  nodes: [ {{ name: n, cores: 4, memory: 8Gi, count: 2 }} ]
+  scheduler: {scheduler}
+services:
+  api: {{ replicas: 2, cpus: 1, endpoints: {{ e: {{ work: exp(1ms) }} }} }}
+workload: [ {{ name: w, target: api.e, rate: 10/s }} ]
+"
+        )
+    };
+    let nodes_used = |scheduler: &str| {
+        let opts = RunOptions { keep_series: true, ..options(10, None) };
+        let r = run_with(&text(scheduler), &opts);
+        let mut used: Vec<Option<u32>> = r.series.replicas.iter().map(|row| row.node).collect();
+        used.sort();
+        used.dedup();
+        used.len()
+    };
+    assert_eq!(nodes_used("least_allocated"), 2);
+    assert_eq!(nodes_used("most_allocated"), 1);
+}
