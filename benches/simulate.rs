@@ -120,7 +120,19 @@ fn bench(c: &mut Criterion) {
         "{ publish: q }",
         "queues:\n  q: { consumers: [ { endpoint: back.e, concurrency: 4, mode: competing } ] }\n",
     );
-    for (name, m) in [("call_hop_requests", &call), ("queue_hop_requests", &queue)] {
+    // The call hop with both services on one shared 8-core node, and with
+    // CPU limits on top (CFS quota accounting on every step).
+    let on_node = hop("{ call: back.e }", "cluster: { nodes: [ { name: n, cores: 8, memory: 8Gi } ] }\n");
+    let mut limited = on_node.clone();
+    for s in &mut limited.services {
+        s.resources.cpu_limit_milli = Some(3000);
+    }
+    for (name, m) in [
+        ("call_hop_requests", &call),
+        ("queue_hop_requests", &queue),
+        ("shared_node_hop_requests", &on_node),
+        ("cpu_limited_hop_requests", &limited),
+    ] {
         let r = run(m, &o);
         let n: u64 = r.workloads.values().map(|w| w.offered).sum();
         eprintln!("{name}: {:.1} events per request", r.engine.events as f64 / n as f64);

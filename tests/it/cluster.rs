@@ -317,3 +317,34 @@ workload: [ {{ name: w, target: api.e, rate: 10/s }} ]
     assert_eq!(nodes_used("least_allocated"), 2);
     assert_eq!(nodes_used("most_allocated"), 1);
 }
+
+#[test]
+fn the_autoscaler_finding_names_the_time_spent_waiting_for_a_node() {
+    // The HPA wants more replicas than the one 2-core node holds; the rest
+    // wait 60 s for new nodes, then start in 10 s.
+    let text = "duration: 400s
+cluster:
+  nodes: [ { name: n, cores: 2, memory: 8Gi, count: 1, max: 6, provision: 60s } ]
+services:
+  api:
+    autoscale: { min: 1, max: 8, metrics: [ { cpu: 50% } ], startup: 10s }
+    endpoints: { e: { work: exp(1ms) } }
+workload:
+  - { name: w, target: api.e, rate: 400/s, shape: [ { steps: [ [0s, 1.0], [60s, 5.0] ] } ] }
+";
+    let r = run(text, 11);
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.subject == "api" && f.kind == stormcast::metrics::FindingKind::AutoscalerSlow)
+        .unwrap_or_else(|| panic!("an autoscaler_slow finding: {:?}", r.findings));
+    let secs = |what: &str| -> f64 {
+        let at = f.message.find(what).unwrap_or_else(|| panic!("'{what}' in {}", f.message)) + what.len();
+        f.message[at..].split('s').next().unwrap().trim().parse().unwrap()
+    };
+    let (node_wait, startup) = (secs("waiting for a node "), secs("pod start-up "));
+    assert!(node_wait > 20.0 && node_wait <= 60.0, "{}", f.message);
+    assert!(startup <= 10.0, "start-up is what follows the wait, capped by the stretch: {}", f.message);
+    let p = r.services["api"].platform.as_ref().unwrap();
+    assert!(p.pending > 0 && p.pending_s_max == 60.0, "{p:?}");
+}
