@@ -361,7 +361,8 @@ pub(crate) fn reap(w: &mut World) {
 pub(crate) fn memory_changed(w: &mut World, r: ReplicaId) {
     let rep = w.fleet.replica(r);
     let svc = &w.m.services[rep.service.ix()];
-    let Some(per) = svc.memory_per_request else { return };
+    // Without `memory_per_request` a replica uses its request (placement sets it).
+    let per = svc.memory_per_request.unwrap_or(0);
     let use_now = svc.resources.memory_request + per * u64::from(rep.in_system());
     let service = rep.service;
     let limit = svc.resources.memory_limit;
