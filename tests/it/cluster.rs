@@ -348,3 +348,60 @@ workload:
     let p = r.services["api"].platform.as_ref().unwrap();
     assert!(p.pending > 0 && p.pending_s_max == 60.0, "{p:?}");
 }
+
+#[test]
+fn memory_pressure_evicts_pods_above_their_request_before_others() {
+    // One node of 1 GiB. `batch` requests 300 MiB and uses 5 MiB more per
+    // request in flight; `api` (lower priority) uses exactly its 600 MiB
+    // request. Bursts push the node past its memory: the kubelet evicts the
+    // pod above its request first — `batch`, its priority notwithstanding.
+    let text = "duration: 120s
+cluster:
+  nodes: [ { name: n, cores: 8, memory: 1Gi, count: 1 } ]
+services:
+  batch:
+    priority: 100
+    resources: { requests: { memory: 300Mi } }
+    memory_per_request: 5Mi
+    endpoints: { e: { work: exp(20ms) } }
+  api:
+    priority: 0
+    resources: { requests: { memory: 600Mi } }
+    endpoints: { e: { work: exp(1ms) } }
+workload:
+  - { name: wb, target: batch.e, rate: 40/s, shape: [ { bursts: { on: exp(2s), off: exp(10s), factor: 8 } } ] }
+  - { name: wa, target: api.e, rate: 100/s }
+";
+    let r = run(text, 12);
+    let batch = r.services["batch"].platform.as_ref().unwrap();
+    let api = r.services["api"].platform.as_ref().unwrap();
+    assert!(batch.evictions > 0, "{batch:?}");
+    assert_eq!(api.evictions, 0, "{api:?}");
+    assert_eq!(r.workloads["wa"].failed, 0);
+}
+
+#[test]
+fn an_oom_killed_replica_is_out_for_its_back_off() {
+    // One replica, 10 MiB of headroom at 1 MiB per request: a burst of 40
+    // requests at 10 s kills it; it takes no traffic for the 10 s back-off
+    // (no start-up without autoscale), then serves again.
+    let text = "duration: 40s
+services:
+  api:
+    resources: { requests: { memory: 100Mi }, limits: { memory: 110Mi } }
+    memory_per_request: 1Mi
+    endpoints: { e: { work: 100ms } }
+workload:
+  - { name: w, target: api.e, rate: 5/s, arrivals: deterministic,
+      shape: [ { spike: { at: 10s, for: 1s, factor: 40 } } ] }
+";
+    let opts = RunOptions { keep_series: true, ..options(13, None) };
+    let r = run_with(text, &opts);
+    let p = r.services["api"].platform.as_ref().unwrap();
+    assert_eq!(p.oom_kills, 1, "{p:?}");
+    let state = |t: f64| r.series.replicas.iter().find(|row| row.t_s == t).unwrap().state.clone();
+    assert_eq!(
+        (state(9.0), state(10.0), state(19.0), state(21.0)),
+        ("ready".into(), "down".into(), "down".into(), "ready".into())
+    );
+}

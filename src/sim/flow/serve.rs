@@ -33,11 +33,11 @@ pub(crate) fn on_attempt_arrives(w: &mut World, key: AttemptKey) {
     if let Some(m) = &mut w.fleet.replica_mut(replica).meter {
         m.arrivals += 1;
     }
+    if w.fleet.replica(replica).down {
+        // A crashed or OOM-killed replica: connection refused.
+        return close(w, key, Close::Respond(Outcome::Error, at_service(FailureKind::Error, service)));
+    }
     if w.faults.any {
-        if w.fleet.replica(replica).down {
-            // A crashed replica: connection refused.
-            return close(w, key, Close::Respond(Outcome::Error, at_service(FailureKind::Error, service)));
-        }
         match w.faults.outage(service) {
             Some(OutageMode::Refuse) => {
                 w.stats.attempt_rejected(service, false);
