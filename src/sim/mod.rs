@@ -103,6 +103,10 @@ fn start(w: &mut World) {
     }
     chaos::schedule(w);
     platform::start(w);
+    // Replicas placed at time 0 are ready before anything arrives.
+    while let Some(ev) = w.ready.pop_front() {
+        dispatch(w, ev);
+    }
     pods::start(w);
 }
 

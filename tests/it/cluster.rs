@@ -405,3 +405,17 @@ workload:
         ("ready".into(), "down".into(), "down".into(), "ready".into())
     );
 }
+
+#[test]
+fn replicas_placed_at_the_start_are_ready_for_the_first_request() {
+    let text = "duration: 2s
+cluster:
+  nodes: [ { name: n, cores: 2, memory: 8Gi } ]
+services:
+  a: { endpoints: { e: { work: 1ms } } }
+workload:
+  - { name: w, target: a.e, rate: 10/s, arrivals: deterministic }
+";
+    let r = run(text, 14);
+    assert_eq!(r.workloads["w"].failed, 0, "{:?}", r.workloads["w"]);
+}
