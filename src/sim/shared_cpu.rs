@@ -493,17 +493,26 @@ impl Node {
             return;
         }
         m.account(now);
-        let q = m.quota.as_mut().expect("checked");
-        q.generation = q.generation.wrapping_add(1);
+        let q = m.quota.as_ref().expect("checked");
         let until = SimTime(q.cfg.end(q.ix));
-        m.block = Some(Block { from: now, throttle_end: until, until });
         m.throttled_periods += 1;
+        self.block(now, slot, Block { from: now, throttle_end: until, until }, live, fx);
+    }
+
+    /// Blocks member `slot` (accounted up to `now`): its running steps leave
+    /// their cores until `block.until`, its quota prediction is void.
+    fn block(&mut self, now: SimTime, slot: u32, block: Block, live: Live, fx: &mut Effects) {
+        let m = &mut self.members[slot as usize];
+        m.block = Some(block);
+        if let Some(q) = &mut m.quota {
+            q.generation = q.generation.wrapping_add(1);
+        }
         let n = m.suspend(now);
         self.busy -= n;
         if n > 0 {
             fx.suspended.push((m.replica, n));
         }
-        fx.unblock_at.push((m.replica, until));
+        fx.unblock_at.push((m.replica, block.until));
         self.dispatch(now, live, fx);
     }
 
@@ -522,19 +531,7 @@ impl Node {
                     fx.unblock_at.push((m.replica, until));
                 }
             }
-            None => {
-                m.block = Some(Block { from: now, throttle_end: now, until });
-                if let Some(q) = &mut m.quota {
-                    q.generation = q.generation.wrapping_add(1);
-                }
-                let n = m.suspend(now);
-                self.busy -= n;
-                if n > 0 {
-                    fx.suspended.push((m.replica, n));
-                }
-                fx.unblock_at.push((m.replica, until));
-                self.dispatch(now, live, fx);
-            }
+            None => self.block(now, slot, Block { from: now, throttle_end: now, until }, live, fx),
         }
     }
 
@@ -556,7 +553,6 @@ impl Node {
     /// replicas that may run one more; then re-predicts the quotas of the
     /// replicas whose running set changed.
     fn dispatch(&mut self, now: SimTime, live: Live, fx: &mut Effects) {
-        let mark = fx.starts.len();
         while self.busy < self.cores {
             let mut best: Option<(u64, usize)> = None;
             for (i, m) in self.members.iter().enumerate() {
@@ -593,20 +589,14 @@ impl Node {
             m.running.push(t);
             self.busy += 1;
             fx.starts.push(NodeStart { strand: t.strand, replica: m.replica, done_at: t.done_at });
-        }
-        // Re-predict once per member that started something.
-        let mut k = mark;
-        while k < fx.starts.len() {
-            let r = fx.starts[k].replica;
-            k += 1;
-            if fx.starts[mark..k - 1].iter().any(|s| s.replica == r) {
-                continue;
-            }
-            if let Some(i) = self.members.iter().position(|m| m.live && m.replica == r)
-                && let Some(q) = self.members[i].predict(now)
-            {
+            // Its running count changed: a new quota prediction replaces any
+            // earlier one of this operation.
+            if m.quota.is_some() {
+                let r = m.replica;
                 fx.quota.retain(|o| o.replica != r);
-                fx.quota.push(q);
+                if let Some(q) = m.predict(now) {
+                    fx.quota.push(q);
+                }
             }
         }
     }

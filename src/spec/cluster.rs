@@ -161,36 +161,35 @@ fn pool(b: &mut Build, n: &Node, path: &str) -> Option<(NodePool, Loc)> {
     let provision = f.get("provision").map(|v| b.cx.dist(v, &f.at("provision")));
     let cost = f.get("cost_per_hour").map(|v| b.cx.factor(v, &f.at("cost_per_hour")));
     let count = count?;
-    let min_v = match min {
-        Some((v, Some(m))) if m > count => {
-            let msg = format!("min ({m}) is above count ({count})");
-            let hint = Some("count is the nodes at the start, between min and max: raise count or lower min".into());
-            b.cx.error(v.loc(), &f.at("min"), msg, hint);
-            count_ok = false;
+    // `min ≤ count ≤ max`; an unreadable bound makes the pool unusable.
+    let mut bound = |v: Option<(&Node, Option<u32>)>, key: &str, wrong: bool, msg: String, hint: &str| match v {
+        Some((n, Some(m))) => {
+            if wrong {
+                b.cx.error(n.loc(), &f.at(key), msg, Some(hint.into()));
+                count_ok = false;
+            }
             m
         }
-        Some((_, Some(m))) => m,
         Some((_, None)) => {
             count_ok = false;
             count
         }
         None => count,
     };
-    let max_v = match max {
-        Some((v, Some(m))) if m < count => {
-            let msg = format!("max ({m}) is below count ({count})");
-            let hint = Some("count is the nodes at the start, between min and max: raise max or lower count".into());
-            b.cx.error(v.loc(), &f.at("max"), msg, hint);
-            count_ok = false;
-            m
-        }
-        Some((_, Some(m))) => m,
-        Some((_, None)) => {
-            count_ok = false;
-            count
-        }
-        None => count,
-    };
+    let min_v = bound(
+        min,
+        "min",
+        min.is_some_and(|(_, m)| m.is_some_and(|m| m > count)),
+        format!("min ({}) is above count ({count})", min.and_then(|x| x.1).unwrap_or(0)),
+        "count is the nodes at the start, between min and max: raise count or lower min",
+    );
+    let max_v = bound(
+        max,
+        "max",
+        max.is_some_and(|(_, m)| m.is_some_and(|m| m < count)),
+        format!("max ({}) is below count ({count})", max.and_then(|x| x.1).unwrap_or(0)),
+        "count is the nodes at the start, between min and max: raise max or lower count",
+    );
     let provision = match provision {
         Some(d) => Some(d?),
         None => None,
