@@ -28,7 +28,14 @@ pub(super) struct CapArgs {
 
 /// `p99=300ms,success=99.9%` for workload `wl`.
 pub fn parse_slo(text: &str, wl: WorkloadId, name: &str) -> Result<Slo, String> {
-    let mut slo = Slo { workload: wl, name: name.to_string(), latency: Vec::new(), success: None };
+    let mut slo = Slo {
+        workload: wl,
+        name: name.to_string(),
+        latency: Vec::new(),
+        success: None,
+        ttft: Vec::new(),
+        tpot: Vec::new(),
+    };
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (k, v) = part.split_once('=').ok_or_else(|| format!("--slo: '{part}' is not KEY=VALUE (p99=300ms)"))?;
         let (k, v) = (k.trim(), v.trim());

@@ -56,6 +56,39 @@ pub struct WorkloadResult {
     /// What the edge client did, for a workload with `client:`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<ClientResult>,
+    /// Time to first token of the successful requests that generated
+    /// tokens (a `generate` step on their path), as the edge client sees
+    /// the stream: from the request's start to the first token's arrival.
+    /// Absent when no request of the workload reaches a `generate` step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_ms: Option<LatencySummary>,
+    /// Time per output token after the first: (last token − first token) /
+    /// (output tokens − 1), over those requests with at least two tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpot_ms: Option<LatencySummary>,
+    /// Output tokens of successful requests per second of measured time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_tokens_per_s: Option<f64>,
+    /// Goodput under the workload's TTFT/TPOT SLO bounds (DistServe's
+    /// definition: requests meeting both); absent without such an SLO.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_goodput: Option<TokenGoodput>,
+}
+
+/// Requests that met a workload's token SLO thresholds: TTFT at most
+/// `ttft_ms` and TPOT at most `tpot_ms` (each only when the SLO bounds it).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct TokenGoodput {
+    #[serde(default)]
+    pub ttft_ms: Option<f64>,
+    #[serde(default)]
+    pub tpot_ms: Option<f64>,
+    /// Successful requests that met both thresholds.
+    pub met: u64,
+    /// `met` over the requests that ended (ok or failed).
+    pub attainment: f64,
+    /// `met` per second of measured time.
+    pub goodput_per_s: f64,
 }
 
 /// A workload's edge client (`client:`): first tries apart from the
@@ -206,6 +239,45 @@ pub struct ServiceResult {
     /// evictions. Present with `cluster:` or a CPU limit; absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<PlatformResult>,
+    /// Its inference server (`inference:`): batching, KV cache, waiting
+    /// sequences, preemptions; absent for an ordinary service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inference: Option<InferenceResult>,
+}
+
+/// An inference service's servers over the measured period, all replicas.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct InferenceResult {
+    /// Iterations run, and the share of replica time one was running (the
+    /// GPU busy share; replicas loading the model count as idle time).
+    pub iterations: u64,
+    pub busy_share: f64,
+    /// Sequences per iteration: mean over iterations, and the largest.
+    pub batch_mean: f64,
+    pub batch_max: u64,
+    /// Sequences waiting to be admitted to a batch (all replicas):
+    /// time-average, and the most at once.
+    pub waiting_mean: f64,
+    pub waiting_max: u64,
+    /// KV-cache use as a share of capacity: time-average over the
+    /// replicas' capacity, and the highest on one replica.
+    pub kv_used_mean: f64,
+    pub kv_used_max: f64,
+    /// Sequences preempted (KV cache full; recomputed later).
+    pub preemptions: u64,
+    /// Sequences that finished generating, and prompts refused because
+    /// they could never fit the KV cache.
+    pub sequences: u64,
+    pub too_long: u64,
+    /// Prompt tokens computed (recomputation after preemption included),
+    /// and output tokens generated.
+    pub prefill_tokens: u64,
+    pub output_tokens: u64,
+    /// Output tokens per second of measured time (all replicas).
+    pub output_tokens_per_s: f64,
+    /// Model loads started (new replicas, restarts) and their mean time.
+    pub model_loads: u64,
+    pub model_load_s_mean: f64,
 }
 
 /// What the platform did to one service's replicas (measured period).
@@ -739,6 +811,39 @@ pub struct PoolRow {
     pub cost: f64,
 }
 
+/// One row of `inference.csv`: one inference service in one interval.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct InferenceRow {
+    pub t_s: f64,
+    /// Index into `Series::service_names`.
+    pub service: u32,
+    pub iterations: u64,
+    /// Mean sequences per iteration (`None`: no iteration).
+    pub batch_mean: Option<f64>,
+    /// Time-averages over the interval: share of replica time an iteration
+    /// ran, sequences waiting (all replicas), share of the KV cache used.
+    pub busy_share: f64,
+    pub waiting: f64,
+    pub kv_used: f64,
+    pub preemptions: u64,
+    pub output_tokens: u64,
+}
+
+/// One row of `tokens.csv`: one workload that generates tokens, one interval.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TokenRow {
+    pub t_s: f64,
+    /// Index into `Series::workload_names`.
+    pub workload: u32,
+    /// TTFT and TPOT percentiles of the requests that succeeded in the
+    /// interval (`None`: none did).
+    pub ttft_p50_ms: Option<f64>,
+    pub ttft_p95_ms: Option<f64>,
+    pub tpot_p50_ms: Option<f64>,
+    pub tpot_p95_ms: Option<f64>,
+    pub output_tokens: u64,
+}
+
 /// Per-interval series. Rows reference workloads, services and caches by
 /// index into `workload_names` / `service_names` / `cache_names`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -771,4 +876,10 @@ pub struct Series {
     pub node_names: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replicas: Vec<ReplicaRow>,
+    /// Inference services only (empty without).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inference: Vec<InferenceRow>,
+    /// Workloads whose requests generate tokens only (empty without).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tokens: Vec<TokenRow>,
 }

@@ -114,6 +114,7 @@ pub fn instruction_mass(m: &Model, code: &[Instr]) -> Vec<f64> {
             | Instr::Delay(_)
             | Instr::Call(_)
             | Instr::Publish(_)
+            | Instr::Generate(_)
             | Instr::CacheFill { .. }
             | Instr::CacheInvalidate { .. } => mass[next] += x,
             Instr::Fail { p } => mass[next] += x * (1.0 - p),
@@ -192,6 +193,7 @@ pub fn instruction_max(m: &Model, code: &[Instr]) -> Vec<f64> {
             | Instr::Delay(_)
             | Instr::Call(_)
             | Instr::Publish(_)
+            | Instr::Generate(_)
             | Instr::Fail { .. }
             | Instr::CacheFill { .. }
             | Instr::CacheInvalidate { .. } => reach(&mut most, next, x),
@@ -325,6 +327,7 @@ impl<F: Fn(super::EdgeId) -> Vec<f64>> Worst<'_, F> {
                 Instr::Work(_)
                 | Instr::Delay(_)
                 | Instr::Publish(_)
+                | Instr::Generate(_)
                 | Instr::Fail { .. }
                 | Instr::CacheFill { .. }
                 | Instr::CacheInvalidate { .. } => pc + 1,

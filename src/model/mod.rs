@@ -11,6 +11,7 @@ mod autoscale;
 mod cluster;
 mod dist;
 mod fault;
+mod inference;
 mod policy;
 mod profile;
 mod queue;
@@ -22,6 +23,7 @@ pub use autoscale::*;
 pub use cluster::{Cluster, NodePool, PoolId, Resources, Scoring};
 pub use dist::{Dist, PerAttr};
 pub use fault::{Fault, FaultKind, OutageMode};
+pub use inference::{Generate, Inference, IterationCost, Tokens};
 pub use policy::{
     AdaptiveCfg, AwsQuota, Backoff, BreakerCfg, BreakerWindow, Budget, FailureKind, Hedge, Jitter, LimitAlgorithm,
     RetryOn, RetryPolicy, Shared, Throttle,
@@ -76,7 +78,9 @@ id_type!(
     /// Index into [`Model::queues`].
     QueueId,
     /// Index into [`Model::publishes`]: one `publish` step.
-    PublishId
+    PublishId,
+    /// Index into [`Model::generates`]: one `generate` step.
+    GenerateId
 );
 
 /// A whole validated topology.
@@ -119,6 +123,8 @@ pub struct Model {
     pub queues: Vec<Queue>,
     /// The `publish` steps.
     pub publishes: Vec<Publish>,
+    /// The `generate` steps.
+    pub generates: Vec<Generate>,
     /// The nodes under the services (`cluster:`); `None`: every replica has
     /// its own `cpus` cores.
     pub cluster: Option<Cluster>,
@@ -171,6 +177,9 @@ pub struct Service {
     pub endpoints: Vec<EndpointId>,
     /// `None`: a fixed number of replicas.
     pub autoscale: Option<AutoscaleCfg>,
+    /// `inference:`: its replicas serve `generate` steps by continuous
+    /// batching; `None`: an ordinary service.
+    pub inference: Option<Inference>,
 }
 
 #[derive(Clone, Debug)]
@@ -239,6 +248,8 @@ pub enum Instr {
     },
     /// Publish a message to a queue (and maybe wait for its reply).
     Publish(PublishId),
+    /// Generate tokens on the replica's inference server.
+    Generate(GenerateId),
     /// Send the response: end of the endpoint.
     Respond,
 }

@@ -58,12 +58,21 @@ pub struct Slo {
     pub latency: Vec<(Stat, SimDuration)>,
     /// Least share of requests that succeed (`success: 99.9%`).
     pub success: Option<f64>,
+    /// Bounds on the time to first token of successful requests that
+    /// generated tokens (`ttft_p95: 2s`), and on their time per output
+    /// token after the first (`tpot_p95: 100ms`). Their tightest bounds
+    /// are also each request's thresholds for the token goodput
+    /// (DistServe's: requests meeting both).
+    pub ttft: Vec<(Stat, SimDuration)>,
+    pub tpot: Vec<(Stat, SimDuration)>,
 }
 
 impl Slo {
     /// "p99 ≤ 300ms, success ≥ 99.9%".
     pub fn describe(&self) -> String {
         let mut parts: Vec<String> = self.latency.iter().map(|(s, d)| format!("{} ≤ {d}", s.word())).collect();
+        parts.extend(self.ttft.iter().map(|(s, d)| format!("ttft_{} ≤ {d}", s.word())));
+        parts.extend(self.tpot.iter().map(|(s, d)| format!("tpot_{} ≤ {d}", s.word())));
         if let Some(s) = self.success {
             parts.push(format!("success ≥ {}%", trim(s * 100.0)));
         }
@@ -88,6 +97,8 @@ mod tests {
             name: "web".into(),
             latency: vec![(Stat::P99, SimDuration::from_millis(300))],
             success: Some(0.999),
+            ttft: Vec::new(),
+            tpot: Vec::new(),
         };
         assert_eq!(s.describe(), "p99 ≤ 300ms, success ≥ 99.9%");
     }

@@ -49,6 +49,10 @@ impl World<'_> {
                     causes,
                     trace: trace_replay(wl, m.duration),
                     client: wl.client.map(|_| client_result(s)),
+                    ttft_ms: None,
+                    tpot_ms: None,
+                    output_tokens_per_s: None,
+                    token_goodput: None,
                 },
             );
         }
@@ -110,6 +114,7 @@ impl World<'_> {
                     })
                     .collect(),
                 platform: platforms[i].take(),
+                inference: None,
             };
             services.insert(svc.name.clone(), r);
         }
@@ -196,6 +201,8 @@ impl World<'_> {
             pools: std::mem::take(&mut self.obs.pool_rows),
             node_names: platform_report::node_names(&self),
             replicas: std::mem::take(&mut self.obs.replica_rows),
+            inference: Vec::new(),
+            tokens: Vec::new(),
         };
 
         RunResult {

@@ -19,6 +19,7 @@ fn service(name: &str, cpus: u32, endpoints: Vec<EndpointId>) -> Service {
         resources: Resources { cpu_request_milli: u64::from(cpus) * 1000, ..Resources::default() },
         memory_per_request: None,
         priority: 0,
+        inference: None,
     }
 }
 
@@ -59,6 +60,7 @@ fn single(work: Dist, rate: f64, arrivals: Arrivals, secs: u64) -> Model {
         attributes: vec![],
         queues: vec![],
         publishes: vec![],
+        generates: vec![],
     }
 }
 
@@ -543,6 +545,8 @@ workload:
         name: "w".into(),
         latency: vec![(Stat::P99, SimDuration::from_millis(p99_ms))],
         success: Some(0.99),
+        ttft: Vec::new(),
+        tpot: Vec::new(),
     };
     m.slo = vec![slo(150)];
     let r = run_checked(&m);

@@ -23,8 +23,14 @@ pub(super) fn slos(cx: &mut Ctx, workloads: &[Workload], n: &Node, path: &str) -
             cx.error(t.loc(), &f.at("target"), msg, Some(format!("the workloads are: {}", all.join(", "))));
             continue;
         };
-        let mut slo =
-            Slo { workload: WorkloadId(w as u32), name: name.to_string(), latency: Vec::new(), success: None };
+        let mut slo = Slo {
+            workload: WorkloadId(w as u32),
+            name: name.to_string(),
+            latency: Vec::new(),
+            success: None,
+            ttft: Vec::new(),
+            tpot: Vec::new(),
+        };
         for s in Stat::ALL {
             if let Some(v) = f.get(s.word())
                 && let Some(d) = cx.positive_duration(v, &f.at(s.word()))

@@ -166,6 +166,7 @@ pub(super) fn load_root(
             attributes: Vec::new(),
             queues: Vec::new(),
             publishes: Vec::new(),
+            generates: Vec::new(),
         },
         edge_sites: Vec::new(),
         cache_sites: Vec::new(),
@@ -303,6 +304,7 @@ fn declare(b: &mut Build, entries: &[(yaml::Key, Node)]) {
             resources: Resources { cpu_request_milli: 1000, ..Resources::default() },
             memory_per_request: None,
             priority: 0,
+            inference: None,
         });
     }
 }

@@ -213,7 +213,14 @@ fn capacity_of_an_mm1_station_is_what_theory_says() {
     let mut m = crate::common::load_topology("mm1.yaml");
     m.duration = stormcast::engine::SimDuration::from_secs(200);
     let bound = stormcast::engine::SimDuration::from_secs_f64(100f64.ln() / 100.0);
-    let slo = Slo { workload: WorkloadId(0), name: "clients".into(), latency: vec![(Stat::P99, bound)], success: None };
+    let slo = Slo {
+        workload: WorkloadId(0),
+        name: "clients".into(),
+        latency: vec![(Stat::P99, bound)],
+        success: None,
+        ttft: Vec::new(),
+        tpot: Vec::new(),
+    };
     let c = search(&m, WorkloadId(0), &slo, &Search { replications: 4, threads: 2, ..Search::default() }, &|_| {});
     let cap = c.capacity_per_s.expect("a capacity");
     assert!((cap - 900.0).abs() <= 27.0, "capacity {cap}/s, theory 900/s");

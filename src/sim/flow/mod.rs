@@ -12,6 +12,8 @@
 //! - [`answer`]: responses, timeouts, cancellation and abandonment, a
 //!   call's outcome reaching its caller;
 //! - [`chaos`]: the fault events that act on attempts (crashes, pauses);
+//! - [`generate`]: `generate` steps on a replica's inference server
+//!   (continuous batching; `super::inference` decides each iteration);
 //! - [`messages`]: publishes, deliveries to consumers, acknowledgements,
 //!   redeliveries and replies (queues).
 //!
@@ -26,6 +28,7 @@
 
 pub(crate) mod answer;
 pub(crate) mod chaos;
+pub(crate) mod generate;
 pub(crate) mod messages;
 pub(crate) mod platform;
 pub(crate) mod send;

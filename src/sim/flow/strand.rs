@@ -23,7 +23,8 @@ use super::super::world::World;
 use super::{Close, answer, close, send, serve};
 use crate::engine::{RngStream, Slab};
 use crate::model::{
-    CacheId, CacheSiteId, DistId, FailureKind, ForkId, Instr, MAX_CACHE_DEPTH, MAX_LOOP_DEPTH, Model, PublishId, Wait,
+    CacheId, CacheSiteId, DistId, FailureKind, ForkId, GenerateId, Instr, MAX_CACHE_DEPTH, MAX_LOOP_DEPTH, Model,
+    PublishId, Wait,
 };
 
 /// The step a strand stopped at.
@@ -33,6 +34,7 @@ pub(crate) enum Step {
     Delay(DistId),
     Call(EdgeId),
     Publish(PublishId),
+    Generate(GenerateId),
     Fork(ForkId),
     EndBranch,
     Respond,
@@ -67,6 +69,7 @@ pub(crate) fn next_step(m: &Model, code: &[Instr], s: &mut Strand, choice: &mut 
             Instr::Delay(d) => break Step::Delay(d),
             Instr::Call(e) => break Step::Call(e),
             Instr::Publish(p) => break Step::Publish(p),
+            Instr::Generate(g) => break Step::Generate(g),
             Instr::Fork(f) => break Step::Fork(f),
             Instr::EndBranch => break Step::EndBranch,
             Instr::Respond => break Step::Respond,
@@ -253,6 +256,7 @@ pub(crate) fn run_strand(w: &mut World, key: StrandKey) {
                 w.strands.get_mut(key).expect("live").pc += 1;
             }
             Step::Publish(p) => return super::messages::start_publish(w, key, p),
+            Step::Generate(g) => return super::generate::start(w, key, g),
             Step::Fork(f) => return fork(w, key, f, attempt),
             Step::EndBranch => return end_strand(w, key, End::Completed),
             Step::Respond => return finish_attempt(w, key, Outcome::Ok, None),
