@@ -149,5 +149,35 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// The inference quality bar: an hour of 20,000 chat requests (prompts
+/// lognormal around 1,000 tokens, answers around 200) on 8 LLM replicas
+/// with continuous batching. Throughput in simulated requests; the run
+/// prints events per iteration (one iteration ≈ one event).
+fn inference(c: &mut Criterion) {
+    let text = "duration: 1h\nservices:\n  llm:\n    replicas: 8\n    inference:\n      max_batch: 64\n      \
+                kv_cache_tokens: 200000\n      iteration: { base: 8ms, per_prefill_token: 0.05ms, per_decode_seq: 0.1ms, \
+                per_context_token: 0.0005ms }\n    endpoints:\n      generate:\n        steps:\n          - generate: \
+                { input: \"lognormal(median=1000, p99=6000)\", output: \"lognormal(median=200, p99=1000)\" }\n\
+                workload: [ { name: chat, target: llm.generate, rate: 5.5556/s } ]\n";
+    let opts = stormcast::spec::LoadOptions { base_dir: Path::new(".").into(), files: &stormcast::cli::FsFiles };
+    let m = stormcast::spec::load_str("llm.yaml", text, &opts).unwrap_or_else(|d| panic!("{}", d.render("")));
+    let o = RunOptions::default();
+    let r = run(&m, &o);
+    let n = r.workloads["chat"].offered;
+    let inf = r.services["llm"].inference.as_ref().expect("an inference service");
+    eprintln!(
+        "inference_hour: {n} requests, {} iterations, {} events ({:.2} events per iteration), {} output tokens",
+        inf.iterations,
+        r.engine.events,
+        r.engine.events as f64 / inf.iterations as f64,
+        inf.output_tokens
+    );
+    let mut g = c.benchmark_group("inference");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(n));
+    g.bench_function("llm_hour_20k_requests", |b| b.iter(|| run(&m, &o)));
+    g.finish();
+}
+
+criterion_group!(benches, bench, inference);
 criterion_main!(benches);

@@ -80,6 +80,11 @@ pub(crate) enum Event {
     ContainerRestarts { replica: ReplicaId },
     /// A long work step on a node used up its time slice.
     SliceEnds { strand: StrandKey, replica: ReplicaId },
+    /// The iteration of the inference server of `replica` ends (or an idle
+    /// server wakes to plan one).
+    IterationEnds { replica: ReplicaId },
+    /// A replica that restarted after a crash finished loading its model.
+    ModelLoaded { replica: ReplicaId },
 }
 
 impl Event {
@@ -119,6 +124,8 @@ impl Event {
             Event::MemoryPressure { .. } => 33,
             Event::ContainerRestarts { .. } => 34,
             Event::SliceEnds { .. } => 35,
+            Event::IterationEnds { .. } => 36,
+            Event::ModelLoaded { .. } => 37,
         }
     }
 }

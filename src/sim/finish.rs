@@ -3,6 +3,7 @@
 use super::chain;
 use super::detect::fault_subject;
 use super::ids::WorkloadId;
+use super::inference_report;
 use super::platform_report;
 use super::stats::origin_name;
 use super::world::World;
@@ -35,26 +36,25 @@ impl World<'_> {
                 .map(|(c, &count)| FailureCause { kind: c.kind.word().into(), at: origin_name(m, c.origin), count })
                 .collect();
             causes.sort_by_key(|c| std::cmp::Reverse(c.count));
-            workloads.insert(
-                wl.name.clone(),
-                WorkloadResult {
-                    target: m.endpoints[wl.target.ix()].full_name.clone(),
-                    offered: s.offered,
-                    ok: s.ok,
-                    failed: failures.total(),
-                    in_flight_at_end: s.in_flight,
-                    goodput_per_s: s.ok as f64 / measured_s,
-                    latency_ms: s.latency.summary(),
-                    failures,
-                    causes,
-                    trace: trace_replay(wl, m.duration),
-                    client: wl.client.map(|_| client_result(s)),
-                    ttft_ms: None,
-                    tpot_ms: None,
-                    output_tokens_per_s: None,
-                    token_goodput: None,
-                },
-            );
+            let mut r = WorkloadResult {
+                target: m.endpoints[wl.target.ix()].full_name.clone(),
+                offered: s.offered,
+                ok: s.ok,
+                failed: failures.total(),
+                in_flight_at_end: s.in_flight,
+                goodput_per_s: s.ok as f64 / measured_s,
+                latency_ms: s.latency.summary(),
+                failures,
+                causes,
+                trace: trace_replay(wl, m.duration),
+                client: wl.client.map(|_| client_result(s)),
+                ttft_ms: None,
+                tpot_ms: None,
+                output_tokens_per_s: None,
+                token_goodput: None,
+            };
+            inference_report::workload_fields(&self, i, &mut r, measured_s);
+            workloads.insert(wl.name.clone(), r);
         }
 
         let offered_total: u64 = self.stats.workloads.iter().map(|w| w.offered).sum();
@@ -70,6 +70,7 @@ impl World<'_> {
             .collect();
         let mut platforms = platform_report::service_results(&mut self, end, &serving);
         let cluster = platform_report::cluster_result(&mut self, end);
+        let mut inference = inference_report::service_results(&mut self, end, &serving, measured_s);
         for (i, svc) in m.services.iter().enumerate() {
             let (replicas, replica_hours, serving_ns) = replica_figures(&mut self, i, end);
             replica_hours_total += replica_hours;
@@ -114,7 +115,7 @@ impl World<'_> {
                     })
                     .collect(),
                 platform: platforms[i].take(),
-                inference: None,
+                inference: inference[i].take(),
             };
             services.insert(svc.name.clone(), r);
         }
@@ -201,8 +202,8 @@ impl World<'_> {
             pools: std::mem::take(&mut self.obs.pool_rows),
             node_names: platform_report::node_names(&self),
             replicas: std::mem::take(&mut self.obs.replica_rows),
-            inference: Vec::new(),
-            tokens: Vec::new(),
+            inference: std::mem::take(&mut self.obs.inference_rows),
+            tokens: std::mem::take(&mut self.obs.token_rows),
         };
 
         RunResult {
@@ -320,6 +321,14 @@ pub(crate) fn slo_result(o: &Slo, w: &WorkloadResult) -> SloResult {
             SloCheck { stat: s.word().into(), limit, value, pass: value.is_some_and(|v| v <= limit) }
         })
         .collect();
+    for (prefix, bounds, summary) in [("ttft", &o.ttft, &w.ttft_ms), ("tpot", &o.tpot, &w.tpot_ms)] {
+        for (s, bound) in bounds {
+            let value = summary.as_ref().and_then(|l| stat_ms(l, *s));
+            let limit = bound.as_millis_f64();
+            let stat = format!("{prefix}_{}", s.word());
+            checks.push(SloCheck { stat, limit, value, pass: value.is_some_and(|v| v <= limit) });
+        }
+    }
     if let Some(least) = o.success {
         let ended = w.ok + w.failed;
         let value = (ended > 0).then(|| w.ok as f64 / ended as f64);

@@ -24,6 +24,7 @@ pub(crate) fn check(w: &mut World) {
     if w.count.events.is_multiple_of(every) {
         attempts(w, &mut found);
         queues(w, &mut found);
+        gpus(w, &mut found);
     }
     let live_requests: u64 = w.stats.wl_live.iter().sum();
     if live_requests != w.count.requests_in_flight {
@@ -209,6 +210,36 @@ fn queues(w: &World, found: &mut Vec<String>) {
         let busy_parts = g.part_busy.iter().filter(|b| **b).count() as u64;
         if g.mode == crate::model::ConsumerMode::Partitioned && busy_parts != g.in_flight {
             found.push(format!("queue group {i}: {busy_parts} busy partitions for {} in flight", g.in_flight));
+        }
+    }
+}
+/// Inference servers: each engine's KV cache, batch and lists agree (see
+/// `Engine::check`), and each service's waiting and KV levels are the sums
+/// over its engines.
+fn gpus(w: &World, found: &mut Vec<String>) {
+    if !w.gpus.any {
+        return;
+    }
+    let n = w.m.services.len();
+    let (mut waiting, mut kv) = (vec![0i64; n], vec![0i64; n]);
+    for (r, e) in w.gpus.engines() {
+        let service = w.fleet.replica(crate::sim::ids::ReplicaId(r as u32)).service.ix();
+        let Some(cfg) = w.m.services[service].inference.as_ref() else {
+            found.push(format!("replica {r} of a service without inference has an engine"));
+            continue;
+        };
+        e.check(cfg, found, &format!("engine of replica {r}"));
+        let (wt, _, k) = e.levels();
+        waiting[service] += wt as i64;
+        kv[service] += k as i64;
+    }
+    for (i, st) in w.gpus.services.iter().enumerate() {
+        let Some(st) = st else { continue };
+        if st.waiting.level != waiting[i] || st.kv.level != kv[i] {
+            found.push(format!(
+                "{}: waiting level {} / KV level {} but engines hold {} / {}",
+                w.m.services[i].name, st.waiting.level, st.kv.level, waiting[i], kv[i]
+            ));
         }
     }
 }

@@ -37,6 +37,8 @@ mod finish;
 mod fleet;
 mod flow;
 mod ids;
+mod inference;
+mod inference_report;
 mod invariants;
 mod keyed;
 mod observe;
@@ -205,6 +207,8 @@ fn dispatch(w: &mut World, ev: Event) {
         Event::MemoryPressure { node } => platform::on_memory_pressure(w, node),
         Event::ContainerRestarts { replica } => platform::on_container_restarts(w, replica),
         Event::SliceEnds { strand, replica } => serve::on_slice_ends(w, strand, replica),
+        Event::IterationEnds { replica } => flow::generate::on_iteration_ends(w, replica),
+        Event::ModelLoaded { replica } => flow::chaos::on_model_loaded(w, replica),
     }
     if !w.fleet.just_gone.is_empty() {
         platform::reap(w);

@@ -50,6 +50,7 @@ fn warmup_ends(w: &mut World) {
     w.fleet.warmup_ends(now);
     w.queues.warmup_ends(now);
     super::platform_report::warmup_ends(w, now);
+    super::inference_report::warmup_ends(w, now);
 }
 
 /// Closes the current series interval.
@@ -120,6 +121,7 @@ fn interval_ends(w: &mut World) {
         queue_rows(w, from);
     }
     super::platform_report::interval_rows(w, from, now);
+    super::inference_report::interval_rows(w, from, now);
     w.detect.interval(from, now, offered, ok, &w.obs.samples);
     if let Some(span) = w.detect.take_judged() {
         w.detect.judge_slo(&w.m.slo, span, &mut w.stats.slo_windows);

@@ -287,6 +287,7 @@ fn apply(w: &mut World, service: ServiceId, d: &Decision) {
             w.fleet.count(service, now, counted, 1, 0);
             let a = w.scaling.hpas[s].as_mut().expect("autoscaled");
             let delay = w.m.dist(startup).sample(&mut a.startup_rng);
+            let delay = delay + super::flow::generate::model_load(w, service);
             if w.m.cluster.is_some() {
                 // Placed first (or Pending), then starting.
                 super::flow::platform::created(w, ix, delay);

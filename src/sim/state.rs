@@ -304,6 +304,19 @@ pub(crate) struct Attempt {
     pub calls: Option<CallKey>,
     /// Its request's attributes (see [`Call::attrs`]).
     pub attrs: Option<Attrs>,
+    /// The token stream of the first `generate` step whose tokens reach
+    /// this attempt's response (its own, or a successful call's, shifted
+    /// by the network back), as this attempt's caller will see it.
+    pub stream: Option<Stream>,
+}
+
+/// When a token stream's first and last tokens reach a point, and how many
+/// tokens it carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stream {
+    pub first: SimTime,
+    pub last: SimTime,
+    pub tokens: u32,
 }
 
 /// A program counter over an endpoint's compiled code. A fork runs each

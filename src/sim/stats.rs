@@ -481,6 +481,8 @@ pub(crate) struct Observer {
     pub queue_rows: Vec<QueueRow>,
     pub pool_rows: Vec<PoolRow>,
     pub replica_rows: Vec<ReplicaRow>,
+    pub inference_rows: Vec<crate::metrics::InferenceRow>,
+    pub token_rows: Vec<crate::metrics::TokenRow>,
     pub samples: Vec<ServiceSample>,
 }
 
@@ -498,6 +500,8 @@ impl Observer {
             queue_rows: Vec::new(),
             pool_rows: Vec::new(),
             replica_rows: Vec::new(),
+            inference_rows: Vec::new(),
+            token_rows: Vec::new(),
             samples: vec![ServiceSample::default(); m.services.len()],
         }
     }

@@ -105,6 +105,10 @@ pub(crate) struct World<'m> {
     pub cluster: super::cluster::ClusterState,
     /// A reusable buffer for what a node operation causes (`flow::serve`).
     pub fx: super::cpu::Effects,
+    /// Inference servers and token figures (`inference:`).
+    pub gpus: super::inference::Gpus,
+    /// A reusable buffer for what an iteration's end causes (`flow::generate`).
+    pub iter_out: super::inference::IterationOut,
 }
 
 /// A stable name per call site: its edge name and its ordinal among the
@@ -181,6 +185,8 @@ impl<'m> World<'m> {
             check: Checker::default(),
             fx: Default::default(),
             cluster: super::cluster::ClusterState::new(m, seed),
+            gpus: super::inference::Gpus::new(m, seed, &super::inference::reaching(m)),
+            iter_out: Default::default(),
         }
     }
 

@@ -19,6 +19,7 @@ const LEAVES: &[&str] = &[
     "faults",
     "fleet",
     "ids",
+    "inference",
     "keyed",
     "options",
     "pods_report",
@@ -34,7 +35,7 @@ const LEAVES: &[&str] = &[
 ];
 /// What leaves may not import.
 const ORCHESTRATORS: &[&str] =
-    &["world", "flow", "pods", "observe", "finish", "platform_report", "invariants", "(root)"];
+    &["world", "flow", "pods", "observe", "finish", "platform_report", "inference_report", "invariants", "(root)"];
 
 fn is_test_file(name: &str) -> bool {
     name == "tests.rs" || name.ends_with("_tests.rs") || name.starts_with("tests_")

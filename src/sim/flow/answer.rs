@@ -241,8 +241,13 @@ fn call_done(w: &mut World, call_key: CallKey, outcome: Outcome, cause: Option<C
     // The call's critical path: its earlier failed attempts and backoffs,
     // then the last attempt (wasted if it timed out).
     let mut callee_chain: Option<Buf> = call.chain.take();
+    let mut stream = None;
     match attempt.and_then(|a| w.attempts.get_mut(a)) {
         Some(a) if outcome != Outcome::Timeout => {
+            if cause.is_none() {
+                // Its tokens reach the caller after the network back.
+                stream = a.stream.map(|s| super::generate::shifted(s, now.since(a.responded)));
+            }
             let net = a.arrived.since(a.sent) + now.since(a.responded);
             let c = a.chain.take();
             let c = w.chains.add_network(c, call.node, net);
@@ -263,6 +268,9 @@ fn call_done(w: &mut World, call_key: CallKey, outcome: Outcome, cause: Option<C
             w.count.requests_in_flight -= 1;
             let bands = w.stats.request_done(wl, call.counted, cause, now.since(call.start), call.attempts_made);
             if cause.is_none() && call.counted {
+                if let Some(s) = stream {
+                    w.gpus.request_streamed(wl.ix(), call.start, s.first, s.last, s.tokens);
+                }
                 w.chains.finish_request(wl, callee_chain, bands);
             } else {
                 w.chains.recycle(callee_chain);
@@ -276,6 +284,13 @@ fn call_done(w: &mut World, call_key: CallKey, outcome: Outcome, cause: Option<C
         Parent::Strand(s) => {
             let edge = call.edge.expect("a strand's call is on an edge");
             let live = strand::strand_live(w, s);
+            if let Some(st) = stream
+                && live
+                && let Some(a) = w.strands.get(s).and_then(|x| w.attempts.get_mut(x.attempt))
+                && a.stream.is_none()
+            {
+                a.stream = Some(st);
+            }
             let result = match cause {
                 None => {
                     if live {

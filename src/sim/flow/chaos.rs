@@ -61,7 +61,13 @@ pub(crate) fn on_fault_ends(w: &mut World, fault: FaultId) {
         let down: Vec<ReplicaId> =
             w.fleet.alive(service).filter(|r| w.fleet.replica(*r).down).take(replicas as usize).collect();
         for r in down {
-            w.fleet.set_down(r, false);
+            // An inference server loads its model again before it serves.
+            let load = super::generate::model_load(w, service);
+            if load.0 == 0 {
+                w.fleet.set_down(r, false);
+            } else {
+                w.q.schedule_after(load, Event::ModelLoaded { replica: r });
+            }
         }
     }
 }
@@ -126,4 +132,13 @@ pub(crate) fn on_pause_starts(w: &mut World, fault: FaultId, replica: ReplicaId)
     }
     let next = pause_draw(w, fault, replica, every);
     w.q.schedule_after(next.max(SimDuration(1)), Event::PauseStarts { fault, replica });
+}
+
+/// A replica restarted after a crash has loaded its model: it serves again.
+pub(crate) fn on_model_loaded(w: &mut World, replica: ReplicaId) {
+    if w.fleet.replica(replica).state == ReplicaState::Gone || !w.fleet.replica(replica).down {
+        return;
+    }
+    w.fleet.set_down(replica, false);
+    super::messages::consumers_changed(w, w.fleet.replica(replica).service);
 }

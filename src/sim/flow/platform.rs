@@ -306,13 +306,15 @@ pub(crate) fn evict(w: &mut World, r: ReplicaId) {
     messages::consumers_changed(w, service);
 }
 
-/// A start-up time for a replacement: `autoscale.startup`, else none.
+/// A start-up time for a replacement: `autoscale.startup` (else none),
+/// then its model's load time (`inference.model_load`).
 fn startup_draw(w: &mut World, service: ServiceId) -> SimDuration {
-    let Some(cfg) = &w.m.services[service.ix()].autoscale else { return SimDuration::ZERO };
+    let load = super::generate::model_load(w, service);
+    let Some(cfg) = &w.m.services[service.ix()].autoscale else { return load };
     let startup = cfg.startup;
     match w.scaling.hpas[service.ix()].as_mut() {
-        Some(a) => w.m.dist(startup).sample(&mut a.startup_rng),
-        None => SimDuration::ZERO,
+        Some(a) => w.m.dist(startup).sample(&mut a.startup_rng) + load,
+        None => load,
     }
 }
 

@@ -173,6 +173,7 @@ pub(crate) fn send_attempt(w: &mut World, call_key: CallKey, kind: AttemptKind) 
         chain: None,
         calls: None,
         attrs,
+        stream: None,
     });
     let call = w.calls.get_mut(call_key).expect("live call");
     call.last = Some(attempt);

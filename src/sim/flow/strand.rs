@@ -343,7 +343,7 @@ fn finish_attempt(w: &mut World, root: StrandKey, outcome: Outcome, cause: Optio
 }
 
 /// A strand failed (a `fail` step, or a call that failed with `on_failure: fail`).
-fn fail_strand(w: &mut World, key: StrandKey, cause: Cause) {
+pub(crate) fn fail_strand(w: &mut World, key: StrandKey, cause: Cause) {
     if w.strands.get(key).expect("live").join.is_none() {
         finish_attempt(w, key, Outcome::Error, Some(cause))
     } else {
