@@ -47,17 +47,27 @@ pub fn parse_slo(text: &str, wl: WorkloadId, name: &str) -> Result<Slo, String> 
             slo.success = Some(r);
             continue;
         }
-        let Some(stat) = Stat::ALL.iter().copied().find(|s| s.word() == k) else {
-            let words: Vec<&str> = Stat::ALL.iter().map(|s| s.word()).chain(["success"]).collect();
-            return Err(format!("--slo: '{k}' is no SLO key{}", did_you_mean(k, words.iter().copied())));
+        // `p99`, or `ttft_p95` / `tpot_p95` for a token stream's.
+        let (list, word) = match k.split_once('_') {
+            Some(("ttft", w)) => (&mut slo.ttft, w),
+            Some(("tpot", w)) => (&mut slo.tpot, w),
+            _ => (&mut slo.latency, k),
+        };
+        let Some(stat) = Stat::ALL.iter().copied().find(|s| s.word() == word) else {
+            let words: Vec<String> = Stat::ALL
+                .iter()
+                .flat_map(|s| [s.word().to_string(), format!("ttft_{}", s.word()), format!("tpot_{}", s.word())])
+                .chain(["success".to_string()])
+                .collect();
+            return Err(format!("--slo: '{k}' is no SLO key{}", did_you_mean(k, words.iter().map(String::as_str))));
         };
         let d = units::parse_duration(v).map_err(|e| format!("--slo {k}: {e}"))?;
         if d == SimDuration::ZERO {
             return Err(format!("--slo {k}: the bound must be longer than zero"));
         }
-        slo.latency.push((stat, d));
+        list.push((stat, d));
     }
-    if slo.latency.is_empty() && slo.success.is_none() {
+    if slo.latency.is_empty() && slo.ttft.is_empty() && slo.tpot.is_empty() && slo.success.is_none() {
         return Err("--slo needs a bound, such as p99=300ms or success=99.9%".into());
     }
     Ok(slo)

@@ -185,7 +185,7 @@ enum Command {
         /// The (open-loop) workload whose rate is raised.
         #[arg(long)]
         workload: String,
-        /// Its SLOs: `p99=300ms`, `success=99.9%`, comma-separated.
+        /// Its SLOs: `p99=300ms`, `success=99.9%`, `ttft_p95=2s`, `tpot_p95=100ms`, comma-separated.
         #[arg(long)]
         slo: String,
         /// Runs per rate tried (seeds `seed`, `seed+1`, …; the same at every rate).

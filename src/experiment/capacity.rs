@@ -100,12 +100,23 @@ fn evaluate(m: &Model, wl: WorkloadId, slo: &Slo, rate: f64, s: &Search) -> Rate
         (ended > 0).then(|| w.ok as f64 / ended as f64)
     });
     let goodput = fig(&|w| Some(w.goodput_per_s));
-    let mean_of = |st: crate::model::Stat| -> Option<f64> {
-        let xs: Vec<Option<f64>> = runs.iter().map(|r| sim::stat_ms(&r.workloads[name].latency_ms, st)).collect();
+    // The mean over replications of a statistic of the latency (`pick`
+    // 0), the TTFT (1) or the TPOT (2).
+    let mean_of = |pick: usize, st: crate::model::Stat| -> Option<f64> {
+        let xs: Vec<Option<f64>> = runs
+            .iter()
+            .map(|r| {
+                let w = &r.workloads[name];
+                let l = [Some(&w.latency_ms), w.ttft_ms.as_ref(), w.tpot_ms.as_ref()][pick]?;
+                sim::stat_ms(l, st)
+            })
+            .collect();
         let e = estimate(&xs);
         (e.n > 0).then_some(e.mean)
     };
-    let lat_ok = slo.latency.iter().all(|(st, bound)| mean_of(*st).is_some_and(|v| v <= bound.as_millis_f64()));
+    let lat_ok = [&slo.latency, &slo.ttft, &slo.tpot].iter().enumerate().all(|(pick, bounds)| {
+        bounds.iter().all(|(st, bound)| mean_of(pick, *st).is_some_and(|v| v <= bound.as_millis_f64()))
+    });
     let ok_ok = slo.success.is_none_or(|least| success.n > 0 && success.mean >= least);
     let passed = runs.iter().filter(|r| r.slo.iter().all(|o| o.pass)).count();
     RatePoint {
@@ -183,7 +194,13 @@ pub fn search(m: &Model, wl: WorkloadId, slo: &Slo, s: &Search, tried_one: &dyn 
     Capacity {
         workload: m.workloads[wl.ix()].name.clone(),
         slo: slo.describe(),
-        bounds_ms: slo.latency.iter().map(|(st, d)| (st.word().to_string(), d.as_millis_f64())).collect(),
+        bounds_ms: slo
+            .latency
+            .iter()
+            .map(|(st, d)| (st.word().to_string(), d.as_millis_f64()))
+            .chain(slo.ttft.iter().map(|(st, d)| (format!("ttft_{}", st.word()), d.as_millis_f64())))
+            .chain(slo.tpot.iter().map(|(st, d)| (format!("tpot_{}", st.word()), d.as_millis_f64())))
+            .collect(),
         capacity_per_s: lo,
         knee_per_s: knee(&within),
         points: tried,

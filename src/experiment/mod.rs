@@ -49,7 +49,8 @@ pub struct VariantInfo {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SloSpec {
     pub workload: String,
-    /// Latency bounds: the statistic's word (`p99`) and the bound in ms.
+    /// Latency bounds: the statistic's word (`p99`; `ttft_p95`, `tpot_p95`
+    /// for the token stream) and the bound in ms.
     pub latency: Vec<(String, f64)>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success: Option<f64>,
@@ -61,7 +62,13 @@ impl SloSpec {
     pub fn of(s: &Slo) -> Self {
         SloSpec {
             workload: s.name.clone(),
-            latency: s.latency.iter().map(|(st, d)| (st.word().to_string(), d.as_millis_f64())).collect(),
+            latency: s
+                .latency
+                .iter()
+                .map(|(st, d)| (st.word().to_string(), d.as_millis_f64()))
+                .chain(s.ttft.iter().map(|(st, d)| (format!("ttft_{}", st.word()), d.as_millis_f64())))
+                .chain(s.tpot.iter().map(|(st, d)| (format!("tpot_{}", st.word()), d.as_millis_f64())))
+                .collect(),
             success: s.success,
             text: s.describe(),
         }

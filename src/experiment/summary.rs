@@ -92,6 +92,17 @@ fn figures(r: &RunResult) -> Figures<Option<f64>> {
         for s in Stat::ALL {
             f.insert(format!("{}_ms", s.word()), crate::sim::stat_ms(&w.latency_ms, s));
         }
+        // Requests that generate tokens: TTFT and TPOT as `ttft_p95_ms`, …
+        for (prefix, summary) in [("ttft", &w.ttft_ms), ("tpot", &w.tpot_ms)] {
+            if let Some(l) = summary {
+                for s in Stat::ALL {
+                    f.insert(format!("{prefix}_{}_ms", s.word()), crate::sim::stat_ms(l, s));
+                }
+            }
+        }
+        if let Some(t) = w.output_tokens_per_s {
+            f.insert("output_tokens_per_s".into(), Some(t));
+        }
         workloads.insert(name.clone(), f);
     }
     // Each queue's consumer groups, as `QUEUE/GROUP` (a name no workload
