@@ -587,7 +587,7 @@ pub fn parse_count(text: &str) -> Result<SimDuration, String> {
     let t = text.trim();
     let cleaned: String = t.chars().filter(|&c| c != '_').collect();
     match cleaned.parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 && v < 1e15 => Ok(SimDuration(v.round() as u64)),
+        Ok(v) if (0.0..1e15).contains(&v) => Ok(SimDuration(v.round() as u64)),
         Ok(v) if v < 0.0 => Err(format!("a count cannot be negative, found '{t}'")),
         Ok(_) => Err(format!("count '{t}' is too large")),
         Err(_) if parse_duration(t).is_ok() => {
