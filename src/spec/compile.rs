@@ -15,18 +15,21 @@
 //!   `invalidate`: `CacheInvalidate { site }`.
 //! - `publish`: `Publish(p)`, `p` indexing `Model::publishes` (its `key`
 //!   is resolved after the workloads, in `queues::resolve_keys`).
+//! - `generate`: `Generate(g)`, `g` indexing `Model::generates` (its
+//!   `tokens(ATTR)` slots are resolved after the workloads, in
+//!   `inference::resolve_tokens`).
 //! - the endpoint ends with `Respond`.
 //!
 //! Problems are reported through [`Build`]; code compiled from a file with
 //! problems is never used.
 
 use super::decode::{Fields, Loc, did_you_mean, listing, shown};
-use super::keys::{ALTERNATIVE, CACHE, ENDPOINT, REPEAT, REPLY, STEP};
+use super::keys::{ALTERNATIVE, CACHE, ENDPOINT, GENERATE, REPEAT, REPLY, STEP};
 use super::topology::{Build, MAX_REPEAT};
 use super::yaml::Node;
 use crate::model::{
-    BranchId, BranchTable, Cache, CacheId, CacheSite, CacheSiteId, Edge, EndpointId, Fork, ForkId, Instr,
-    MAX_CACHE_DEPTH, MAX_LOOP_DEPTH, Publish, PublishId, QueueId, Wait,
+    BranchId, BranchTable, Cache, CacheId, CacheSite, CacheSiteId, Edge, EndpointId, Fork, ForkId, Generate,
+    GenerateId, Instr, MAX_CACHE_DEPTH, MAX_LOOP_DEPTH, Publish, PublishId, QueueId, Tokens, Wait,
 };
 
 /// Where a `call` is written.
@@ -120,6 +123,7 @@ impl Emitter<'_, '_> {
             "branch" => self.branch(v, &vpath, key.loc(), depth),
             "repeat" => self.repeat(v, &vpath, key.loc(), depth),
             "publish" => self.publish(&f, v, &vpath),
+            "generate" => self.generate(v, &vpath, key.loc()),
             _ => self.cache(v, &vpath, key.loc(), depth),
         }
     }
@@ -188,6 +192,32 @@ impl Emitter<'_, '_> {
             self.b.publish_keys.push((id, at, f.at("key"), name));
         }
         self.code.push(Instr::Publish(id));
+    }
+
+    /// A `generate` step: `Generate(g)`, `g` indexing `Model::generates`
+    /// (a `tokens(ATTR)`'s slot is set after the workloads, in
+    /// `inference::resolve_tokens`).
+    fn generate(&mut self, v: &Node, vpath: &str, at: Loc) {
+        let Some(f) = self.b.cx.fields(v, vpath, at, &GENERATE) else { return };
+        let read = |b: &mut Build, key: &str| {
+            let n = b.cx.require(&f, key, Some(GENERATE.hint))?;
+            let path = f.at(key);
+            super::inference::tokens(b, n, &path).map(|t| (t, (n.loc(), path)))
+        };
+        let input = read(self.b, "input");
+        let output = read(self.b, "output");
+        let (Some((input, isite)), Some((output, osite))) = (input, output) else { return };
+        let service = self.b.model.service_of(self.ep);
+        super::inference::check_generate(self.b, service, (&input, &output), at, vpath, [isite.clone(), osite.clone()]);
+        let id = GenerateId(self.b.model.generates.len() as u32);
+        for (t, (loc, path), output) in [(&input, isite, false), (&output, osite, true)] {
+            if matches!(t, Tokens::Attr { .. }) {
+                let ta = super::inference::TokenAttr { generate: id, endpoint: self.ep, output, at: loc, path };
+                self.b.token_attrs.push(ta);
+            }
+        }
+        self.b.model.generates.push(Generate { service, input, output });
+        self.code.push(Instr::Generate(id));
     }
 
     /// The queue a `publish` names.

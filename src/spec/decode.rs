@@ -372,6 +372,12 @@ impl<'a> Ctx<'a> {
         self.unit(n, path, "a duration such as 250ms", parse_duration)
     }
 
+    /// A duration of 0 or more in nanoseconds, fractions kept (`0.0005ms`
+    /// is 500, `0.5ns` is 0.5).
+    pub fn duration_ns(&mut self, n: &Node, path: &str) -> Option<f64> {
+        self.unit(n, path, "a duration such as 0.05ms", super::units::parse_duration_ns)
+    }
+
     /// A duration longer than zero.
     pub fn positive_duration(&mut self, n: &Node, path: &str) -> Option<SimDuration> {
         let d = self.duration(n, path)?;
@@ -465,6 +471,21 @@ impl<'a> Ctx<'a> {
     /// A distribution string, stored in `dists`. A problem inside the string
     /// is reported at its own column.
     pub fn dist(&mut self, n: &Node, path: &str) -> Option<DistId> {
+        self.dist_with(n, path, parse_dist)
+    }
+
+    /// A distribution of counts (`uniform(10, 50)`, `lognormal(median=1000,
+    /// p99=6000)`), stored in `dists`: a sample's nanoseconds are the count.
+    pub fn count_dist(&mut self, n: &Node, path: &str) -> Option<DistId> {
+        self.dist_with(n, path, super::dist::parse_count_dist)
+    }
+
+    fn dist_with(
+        &mut self,
+        n: &Node,
+        path: &str,
+        parse: fn(&str, &dyn FileSource, &Path) -> Result<Dist, super::dist::DistError>,
+    ) -> Option<DistId> {
         let (text, quoted) = match &n.kind {
             NodeKind::Scalar { text, quoted } => (text.as_str(), *quoted),
             _ => {
@@ -473,7 +494,7 @@ impl<'a> Ctx<'a> {
                 return None;
             }
         };
-        match parse_dist(text, self.files, self.base_dir) {
+        match parse(text, self.files, self.base_dir) {
             Ok(d) => {
                 let per = matches!(d, Dist::Per(_));
                 self.dists.push(d);

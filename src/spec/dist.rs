@@ -53,6 +53,19 @@ impl std::error::Error for DistError {}
 /// Parses `text`; files named by `empirical(file=…)` are resolved against
 /// `base_dir` and read through `files`.
 pub fn parse_dist(text: &str, files: &dyn FileSource, base_dir: &Path) -> Result<Dist, DistError> {
+    parse_in(text, files, base_dir, Unit::Time)
+}
+
+/// Parses a distribution of counts (token counts): the same forms with
+/// plain numbers instead of durations (`200`, `uniform(10, 50)`,
+/// `lognormal(median=1000, p99=6000)`, an `empirical` file of counts); a
+/// sample's nanoseconds are the count. `per()` is refused: a request
+/// attribute as a count is `tokens(ATTR)`, read by the caller.
+pub fn parse_count_dist(text: &str, files: &dyn FileSource, base_dir: &Path) -> Result<Dist, DistError> {
+    parse_in(text, files, base_dir, Unit::Count)
+}
+
+fn parse_in(text: &str, files: &dyn FileSource, base_dir: &Path, unit: Unit) -> Result<Dist, DistError> {
     let mut lx = Lexer { text, pos: 0, depth: 0 };
     lx.skip_ws();
     if lx.pos == text.len() {
@@ -70,7 +83,7 @@ pub fn parse_dist(text: &str, files: &dyn FileSource, base_dir: &Path) -> Result
         };
         return Err(e);
     }
-    Builder { files, base_dir }.build(&expr)
+    Builder { files, base_dir, unit }.build(&expr)
 }
 
 // ---------------------------------------------------------------- syntax
@@ -353,36 +366,47 @@ struct Sig {
 struct Builder<'a> {
     files: &'a dyn FileSource,
     base_dir: &'a Path,
+    unit: Unit,
+}
+
+/// What the numbers of a distribution are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Unit {
+    /// Durations with a unit (`5ms`).
+    Time,
+    /// Counts without a unit (`200`), held as nanoseconds.
+    Count,
 }
 
 impl Builder<'_> {
     fn build(&self, e: &Expr) -> Result<Dist, DistError> {
         match e {
-            Expr::Atom { text, at, .. } => constant(text, *at),
+            Expr::Atom { text, at, .. } => constant(text, *at, self.unit),
             Expr::Call(c) => self.call(c),
         }
     }
 
     fn call(&self, c: &Call) -> Result<Dist, DistError> {
+        let u = self.unit;
         match c.name {
             "exp" => {
                 let [mean] = bind(c, &Sig::new("exp", &["mean"], 1))?;
-                Ok(Dist::Exp(duration(need(c, mean, "mean")?)?))
+                Ok(Dist::Exp(duration(need(c, mean, "mean")?, u)?))
             }
             "uniform" => {
                 let [lo, hi] = bind(c, &Sig::new("uniform", &["min", "max"], 2))?;
                 let (lo, hi) = (need(c, lo, "min")?, need(c, hi, "max")?);
                 let offs = [lo.value.at(), hi.value.at()];
-                placed!(Dist::uniform(duration(lo)?, duration(hi)?), offs, c.close)
+                placed!(Dist::uniform(duration(lo, u)?, duration(hi, u)?), offs, c.close)
             }
             "normal" => {
                 let [mean, sd] = bind(c, &Sig::new("normal", &["mean", "sd"], 2))?;
                 let (mean, sd) = (need(c, mean, "mean")?, need(c, sd, "sd")?);
                 let offs = [mean.value.at(), sd.value.at()];
-                placed!(Dist::normal(duration(mean)?, duration(sd)?), offs, c.close)
+                placed!(Dist::normal(duration(mean, u)?, duration(sd, u)?), offs, c.close)
             }
-            "lognormal" => lognormal(c),
-            "gamma" | "erlang" | "weibull" => shaped(c),
+            "lognormal" => lognormal(c, u),
+            "gamma" | "erlang" | "weibull" => shaped(c, u),
             "pareto" => {
                 let sig = Sig::new("pareto", &["min", "alpha", "max"], 0);
                 let [min, alpha, max] = bind(c, &sig)?;
@@ -394,16 +418,18 @@ impl Builder<'_> {
                     ));
                 };
                 let offs = [min.value.at(), alpha.value.at(), max.value.at()];
-                let d = Dist::pareto(duration(min)?, number(alpha, "pareto's alpha")?, duration(max)?);
+                let d = Dist::pareto(duration(min, u)?, number(alpha, "pareto's alpha")?, duration(max, u)?);
                 placed!(d, offs, c.close)
             }
-            "percentiles" => percentiles(c),
+            "percentiles" => percentiles(c, u),
             "empirical" => self.empirical(c),
             "mix" => self.mix(c),
+            "per" if u == Unit::Count => Err(DistError::new(c.at, "per() sizes durations; a count is tokens(ATTR)")
+                .hint("write tokens(ContextTokens) for a request attribute as a token count")),
             "per" => {
                 let [attr, unit] = bind(c, &Sig::new("per", &["attribute", "unit"], 2))?;
                 let name = text_value(need(c, attr, "attribute")?, "attribute")?;
-                let unit = duration(need(c, unit, "unit")?)?;
+                let unit = duration(need(c, unit, "unit")?, u)?;
                 Ok(Dist::Per(crate::model::PerAttr { name: name.to_string(), slot: u16::MAX, unit }))
             }
             other => Err(unknown_function(other, c.at)),
@@ -421,7 +447,7 @@ impl Builder<'_> {
             DistError::new(at, format!("cannot read empirical file '{file}': {e}"))
                 .hint(format!("looked for {}; relative paths start from the topology's folder", path.display()))
         })?;
-        let values = read_values(&content, column).map_err(|(msg, hint)| DistError {
+        let values = read_values(&content, column, self.unit).map_err(|(msg, hint)| DistError {
             offset: at,
             message: format!("empirical file '{file}', {msg}"),
             hint,
@@ -523,8 +549,8 @@ fn unknown_function(name: &str, at: usize) -> DistError {
     }
 }
 
-/// A bare atom as a whole distribution: a constant duration.
-fn constant(text: &str, at: usize) -> Result<Dist, DistError> {
+/// A bare atom as a whole distribution: a constant duration (or count).
+fn constant(text: &str, at: usize, u: Unit) -> Result<Dist, DistError> {
     if text.starts_with(|c: char| c.is_alphabetic()) {
         if FUNCTIONS.iter().any(|(n, _)| *n == text) {
             return Err(DistError::new(at, format!("{text} needs its arguments in parentheses"))
@@ -536,14 +562,38 @@ fn constant(text: &str, at: usize) -> Result<Dist, DistError> {
             None => e.hint(FORMS_HINT),
         });
     }
-    parse_duration(text).map(Dist::Const).map_err(|m| DistError::new(at, m))
+    value(text, u).map(Dist::Const).map_err(|m| DistError::new(at, m))
 }
 
-fn duration(a: &Arg) -> Result<SimDuration, DistError> {
+fn duration(a: &Arg, u: Unit) -> Result<SimDuration, DistError> {
     match &a.value {
-        Expr::Atom { text, at, .. } => parse_duration(text).map_err(|m| DistError::new(*at, m)),
+        Expr::Atom { text, at, .. } => value(text, u).map_err(|m| DistError::new(*at, m)),
         Expr::Call(c) => Err(DistError::new(c.at, "expected a duration here, found a distribution")
             .hint("only mix(…) takes distributions as parts")),
+    }
+}
+
+/// A duration, or in a distribution of counts a count (its nanoseconds).
+fn value(text: &str, u: Unit) -> Result<SimDuration, String> {
+    match u {
+        Unit::Time => parse_duration(text),
+        Unit::Count => parse_count(text),
+    }
+}
+
+/// A count of a distribution of counts: a number of 0 or more without a
+/// unit, as a `SimDuration` of that many nanoseconds.
+pub fn parse_count(text: &str) -> Result<SimDuration, String> {
+    let t = text.trim();
+    let cleaned: String = t.chars().filter(|&c| c != '_').collect();
+    match cleaned.parse::<f64>() {
+        Ok(v) if (0.0..1e15).contains(&v) => Ok(SimDuration(v.round() as u64)),
+        Ok(v) if v < 0.0 => Err(format!("a count cannot be negative, found '{t}'")),
+        Ok(_) => Err(format!("count '{t}' is too large")),
+        Err(_) if parse_duration(t).is_ok() => {
+            Err(format!("'{t}' is a duration: a count is a plain number without a unit"))
+        }
+        Err(_) => Err(format!("expected a count (a plain number), found '{t}'")),
     }
 }
 
@@ -591,7 +641,7 @@ fn percent_of_key(key: &str) -> Option<f64> {
     }
 }
 
-fn lognormal(c: &Call) -> Result<Dist, DistError> {
+fn lognormal(c: &Call, u: Unit) -> Result<Dist, DistError> {
     const PCTS: [(&str, f64); 6] =
         [("p75", 75.0), ("p90", 90.0), ("p95", 95.0), ("p99", 99.0), ("p99.9", 99.9), ("p999", 99.9)];
     let sig = Sig::new("lognormal", &["median", "p50", "mean", "sd", "p75", "p90", "p95", "p99", "p99.9", "p999"], 0);
@@ -618,7 +668,7 @@ fn lognormal(c: &Call) -> Result<Dist, DistError> {
                 .hint(forms()));
             }
             let offs = [med.value.at(), p.value.at()];
-            placed!(Dist::lognormal_quantile(duration(med)?, pct, duration(p)?), offs, c.close)
+            placed!(Dist::lognormal_quantile(duration(med, u)?, pct, duration(p, u)?), offs, c.close)
         }
         (None, Some(m)) => {
             if let Some(&(p, _)) = pcts.first() {
@@ -628,7 +678,7 @@ fn lognormal(c: &Call) -> Result<Dist, DistError> {
                 return Err(DistError::new(c.close, "lognormal(mean=…) also needs sd=").hint(forms()));
             };
             let offs = [m.value.at(), s.value.at()];
-            placed!(Dist::lognormal_mean_sd(duration(m)?, duration(s)?), offs, c.close)
+            placed!(Dist::lognormal_mean_sd(duration(m, u)?, duration(s, u)?), offs, c.close)
         }
         (None, None) => {
             Err(DistError::new(c.close, "lognormal needs median= with a percentile, or mean= with sd=").hint(forms()))
@@ -637,7 +687,7 @@ fn lognormal(c: &Call) -> Result<Dist, DistError> {
 }
 
 /// gamma, erlang and weibull: a plain-number shape and a duration.
-fn shaped(c: &Call) -> Result<Dist, DistError> {
+fn shaped(c: &Call, u: Unit) -> Result<Dist, DistError> {
     let (name, params): (&'static str, &'static [&'static str]) = match c.name {
         "gamma" => ("gamma", &["shape", "mean"]),
         "erlang" => ("erlang", &["k", "mean"]),
@@ -647,7 +697,7 @@ fn shaped(c: &Call) -> Result<Dist, DistError> {
     let (shape, size) = (need(c, shape, params[0])?, need(c, size, params[1])?);
     let offs = [shape.value.at(), size.value.at()];
     let s = number(shape, &format!("{name}'s {}", params[0]))?;
-    let d = duration(size)?;
+    let d = duration(size, u)?;
     let made = match name {
         "gamma" => Dist::gamma(s, d),
         "erlang" => Dist::erlang(s, d),
@@ -656,7 +706,7 @@ fn shaped(c: &Call) -> Result<Dist, DistError> {
     placed!(made, offs, c.close)
 }
 
-fn percentiles(c: &Call) -> Result<Dist, DistError> {
+fn percentiles(c: &Call, u: Unit) -> Result<Dist, DistError> {
     const KEYS: [&str; 9] = ["min", "p25", "p50", "p75", "p90", "p95", "p99", "p99.9", "max"];
     let mut points = Vec::with_capacity(c.args.len());
     let mut offs = Vec::with_capacity(c.args.len());
@@ -674,7 +724,7 @@ fn percentiles(c: &Call) -> Result<Dist, DistError> {
             };
             return Err(DistError::new(at, format!("unknown percentile '{k}'")).hint(hint));
         };
-        points.push((pct, duration(a)?));
+        points.push((pct, duration(a, u)?));
         offs.push(at);
     }
     placed!(Dist::percentiles(points), offs, c.close)
@@ -682,14 +732,14 @@ fn percentiles(c: &Call) -> Result<Dist, DistError> {
 
 /// The values of an empirical file: one per line, or the named CSV
 /// column. Errors are `(message, hint)` naming the line.
-fn read_values(content: &str, column: Option<&str>) -> Result<Vec<SimDuration>, (String, Option<String>)> {
+fn read_values(content: &str, column: Option<&str>, u: Unit) -> Result<Vec<SimDuration>, (String, Option<String>)> {
     let mut lines = content
         .lines()
         .enumerate()
         .map(|(i, l)| (i + 1, l.trim()))
         .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'));
     let Some(column) = column else {
-        return lines.map(|(n, l)| one_value(n, l, None, None)).collect();
+        return lines.map(|(n, l)| one_value(n, l, None, None, u)).collect();
     };
     let Some((hn, header)) = lines.next() else {
         return Err(("has no header line".into(), None));
@@ -714,7 +764,7 @@ fn read_values(content: &str, column: Option<&str>) -> Result<Vec<SimDuration>, 
                 .nth(ix)
                 .map(unquote)
                 .ok_or_else(|| (format!("line {n}: no field {} for column '{column}'", ix + 1), None))?;
-            one_value(n, field, Some(column), scale)
+            one_value(n, field, Some(column), scale, u)
         })
         .collect()
 }
@@ -731,7 +781,11 @@ fn one_value(
     v: &str,
     column: Option<&str>,
     scale: Option<f64>,
+    u: Unit,
 ) -> Result<SimDuration, (String, Option<String>)> {
+    if u == Unit::Count {
+        return parse_count(v).map_err(|m| (format!("line {n}: {m}"), None));
+    }
     if let Ok(x) = v.parse::<f64>() {
         let ns = match (column, scale) {
             (None, _) => x * 1e9,

@@ -31,6 +31,7 @@ pub mod experiment;
 mod fault;
 pub mod fuzzing;
 mod import;
+mod inference;
 mod k6;
 pub mod keys;
 pub mod patch;

@@ -7,6 +7,9 @@ use super::keys;
 use super::yaml::Node;
 use crate::model::{Slo, Stat, Workload, WorkloadId};
 
+/// The percentiles a `ttft_` or `tpot_` bound may name.
+const TOKEN_STATS: [Stat; 4] = [Stat::P50, Stat::P90, Stat::P95, Stat::P99];
+
 /// Reads a list of SLOs at `path`, judging the `workloads`.
 pub(super) fn slos(cx: &mut Ctx, workloads: &[Workload], n: &Node, path: &str) -> Vec<Slo> {
     let Some(items) = cx.list(n, path, "a list of SLOs", keys::SLO.hint) else { return Vec::new() };
@@ -38,11 +41,24 @@ pub(super) fn slos(cx: &mut Ctx, workloads: &[Workload], n: &Node, path: &str) -
                 slo.latency.push((s, d));
             }
         }
+        for s in TOKEN_STATS {
+            for (prefix, bounds) in [("ttft", &mut slo.ttft), ("tpot", &mut slo.tpot)] {
+                let k = format!("{prefix}_{}", s.word());
+                if let Some(v) = f.get(&k)
+                    && let Some(d) = cx.positive_duration(v, &f.at(&k))
+                {
+                    bounds.push((s, d));
+                }
+            }
+        }
         if let Some(v) = f.get("success") {
             slo.success = cx.probability(v, &f.at("success"));
         }
-        if slo.latency.is_empty() && slo.success.is_none() && f.get("success").is_none() {
-            let keys: Vec<&str> = Stat::ALL.iter().map(|s| s.word()).chain(["success"]).collect();
+        let token_keys = TOKEN_STATS.iter().any(|s| f.get(&format!("ttft_{}", s.word())).is_some())
+            || TOKEN_STATS.iter().any(|s| f.get(&format!("tpot_{}", s.word())).is_some());
+        if slo.latency.is_empty() && slo.success.is_none() && f.get("success").is_none() && !token_keys {
+            let keys: Vec<&str> =
+                Stat::ALL.iter().map(|s| s.word()).chain(["success", "ttft_p95", "tpot_p95"]).collect();
             let msg = format!("an SLO needs a bound: one of {}", keys.join(", "));
             cx.error(item.loc(), &p, msg, Some(keys::SLO.hint.into()));
             continue;

@@ -122,6 +122,11 @@ pub(super) struct Build<'a> {
     /// `cluster:` was read without a problem: requests are checked against
     /// its nodes and `node_down` names against its pools.
     pub cluster_complete: bool,
+    /// Services with `inference:` written (read or not): a `generate` step
+    /// of one whose block had a problem gets no second complaint.
+    pub inference_written: std::collections::BTreeSet<ServiceId>,
+    /// Each `tokens(ATTR)` of a `generate` step, resolved after the workloads.
+    pub token_attrs: Vec<super::inference::TokenAttr>,
 }
 
 pub(super) fn load_root(
@@ -181,10 +186,13 @@ pub(super) fn load_root(
         lag_sites: Vec::new(),
         cluster_written: false,
         cluster_complete: false,
+        inference_written: Default::default(),
+        token_attrs: Vec::new(),
     };
     top_level(&mut b, root);
     super::cycles::report_cycles(&mut b);
     super::trace::resolve_per(&mut b);
+    super::inference::resolve_tokens(&mut b);
     super::queues::resolve_keys(&mut b);
     let mut diags = Diagnostics(std::mem::take(&mut b.cx.diags));
     if !diags.is_empty() {
@@ -414,6 +422,7 @@ fn service(b: &mut Build, sid: ServiceId, at: Loc, v: &Node, path: &str) {
     if s.autoscale.as_ref().is_some_and(|a| a.metrics.iter().any(|m| matches!(m, Metric::Lag { .. }))) {
         lag_sites(b, sid, &f);
     }
+    s.inference = super::inference::service_inference(b, sid, &f, at);
     b.model.services[sid.ix()] = s;
     let hint = Some("add endpoints: { get: { work: exp(5ms) } }");
     if let Some(n) = b.cx.require(&f, "endpoints", hint) {

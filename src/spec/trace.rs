@@ -247,7 +247,7 @@ pub(super) fn resolve_per(b: &mut super::topology::Build) {
 }
 
 /// The endpoints a request to `from` can reach through calls.
-fn reachable(m: &crate::model::Model, from: EndpointId) -> Vec<bool> {
+pub(super) fn reachable(m: &crate::model::Model, from: EndpointId) -> Vec<bool> {
     let mut seen = vec![false; m.endpoints.len()];
     let mut todo = vec![from];
     while let Some(e) = todo.pop() {

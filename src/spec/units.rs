@@ -57,6 +57,12 @@ pub const MAX_RATE_PER_S: f64 = 1e9;
 /// Parses a duration with a unit (`ns us ms s m h d`); a bare number is an
 /// error. Negative durations are errors.
 pub fn parse_duration(s: &str) -> Result<SimDuration, String> {
+    parse_duration_ns(s).map(|ns| SimDuration(ns.round() as u64))
+}
+
+/// A duration in nanoseconds, fractions kept (`0.0005us` is 0.5): for
+/// per-token costs, which are summed over many tokens before rounding.
+pub fn parse_duration_ns(s: &str) -> Result<f64, String> {
     let s = s.trim();
     if s.is_empty() {
         return Err("expected a duration such as 250ms, found nothing".into());
@@ -80,7 +86,7 @@ pub fn parse_duration(s: &str) -> Result<SimDuration, String> {
     if ns > u64::MAX as f64 / 2.0 {
         return Err(format!("duration '{s}' is too long"));
     }
-    Ok(SimDuration(ns.round() as u64))
+    Ok(ns)
 }
 
 /// Parses a rate (`200/s`, `12000/min`, `3/ms`, `1/2s`); returns events per

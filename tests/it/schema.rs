@@ -122,6 +122,30 @@ fn clusters_resources_and_node_faults_validate_and_their_mistakes_do_not() {
 }
 
 #[test]
+fn inference_servers_validate_and_their_mistakes_do_not() {
+    let v = validator();
+    let good = "services:\n  llm:\n    inference:\n      max_batch: 64\n      kv_cache_tokens: 200000\n      \
+                block_size: 16\n      chunked_prefill: true\n      iteration: { base: 8ms, per_prefill_token: 0.05ms, \
+                per_decode_seq: 0.1ms, per_context_token: 0.0005ms }\n      model_load: 90s\n    endpoints:\n      \
+                generate:\n        steps:\n          - generate: { input: 200, output: \"uniform(10, 50)\" }\n          \
+                - generate: { input: tokens(ContextTokens), output: exp(200) }\n\
+                workload: [ { name: chat, target: llm.generate, rate: 1/s } ]\n\
+                slo: [ { target: chat, ttft_p95: 2s, tpot_p99: 100ms } ]\n";
+    assert_eq!(problems(&v, &yaml_json(good)), Vec::<String>::new());
+    let bad = [
+        ("max_batch 0", good.replace("max_batch: 64", "max_batch: 0")),
+        ("no kv_cache_tokens", good.replace("kv_cache_tokens: 200000\n      ", "")),
+        ("a misspelt iteration key", good.replace("per_decode_seq", "per_decode_sequence")),
+        ("a generate without output", good.replace(", output: exp(200)", "")),
+        ("a token count of 0", good.replace("input: 200", "input: 0")),
+        ("an unknown SLO key", good.replace("ttft_p95", "ttft_p999")),
+    ];
+    for (what, text) in bad {
+        assert!(!problems(&v, &yaml_json(&text)).is_empty(), "{what} validates:\n{text}");
+    }
+}
+
+#[test]
 fn queues_publishes_and_lag_validate_and_their_mistakes_do_not() {
     let v = validator();
     let good = "queues:\n  orders:\n    partitions: 6\n    when_full: block\n    latency: exp(2ms)\n    consumers:\n      \

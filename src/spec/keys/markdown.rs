@@ -157,6 +157,9 @@ pub fn planned_table() -> String {
             out.push_str(&format!("| {} | `{}` | {} |\n", u.what, k.name, k.later.unwrap_or("")));
         }
     }
+    if out.lines().count() == 2 {
+        return "None today: every key of the format is built.\n".to_string();
+    }
     out
 }
 

@@ -15,6 +15,7 @@
 mod autoscale;
 mod cluster;
 mod experiment;
+mod inference;
 pub mod json;
 pub mod markdown;
 mod resilience;
@@ -24,6 +25,7 @@ mod trace;
 pub use autoscale::*;
 pub use cluster::*;
 pub use experiment::*;
+pub use inference::*;
 pub use resilience::*;
 pub use tables::*;
 pub use trace::TRACE;

@@ -5,7 +5,9 @@
 //! must match what its reader does.
 
 use super::Ty::*;
-use super::{AUTOSCALE, Block, CLUSTER, Key, POLICY, RESOURCES, Tag, Ty, Union, key, planned, required};
+use super::{
+    AUTOSCALE, Block, CLUSTER, GENERATE_STEP, INFERENCE, Key, POLICY, RESOURCES, Tag, Ty, Union, key, required,
+};
 use crate::spec::queues::{MAX_CONCURRENCY, MAX_DELIVERIES, MAX_PARTITIONS};
 use crate::spec::topology::{MAX_CPUS, MAX_REPEAT, MAX_REPLICAS, MAX_USERS};
 
@@ -89,8 +91,14 @@ pub static SLO: Block = block(
         key("p999", Duration, "", "bound on their 99.9th percentile"),
         key("max", Duration, "", "bound on their slowest"),
         key("success", Ratio, "", "least share of requests that end ok (of those that ended)"),
-        planned("ttft_p95", "inference servers"),
-        planned("tpot_p95", "inference servers"),
+        key("ttft_p50", Duration, "", "bound on the median time to first token (requests with a `generate` step)"),
+        key("ttft_p90", Duration, "", "bound on the 90th percentile of the time to first token"),
+        key("ttft_p95", Duration, "", "bound on the 95th percentile of the time to first token"),
+        key("ttft_p99", Duration, "", "bound on the 99th percentile of the time to first token"),
+        key("tpot_p50", Duration, "", "bound on the median time per output token after the first"),
+        key("tpot_p90", Duration, "", "bound on the 90th percentile of the time per output token"),
+        key("tpot_p95", Duration, "", "bound on the 95th percentile of the time per output token"),
+        key("tpot_p99", Duration, "", "bound on the 99th percentile of the time per output token"),
     ],
 );
 
@@ -158,6 +166,13 @@ pub static SERVICE: Block = block(
             "0",
             "the PriorityClass value: under memory pressure a node evicts the lowest first",
         ),
+        key(
+            "inference",
+            Map(&INFERENCE),
+            "",
+            "an LLM inference server with continuous batching: its endpoints' `generate` steps run on it \
+             (see *Inference servers*)",
+        ),
     ],
 );
 
@@ -214,7 +229,7 @@ pub static ENDPOINT: Block = Block {
     )
 };
 
-const STEP_HINT: &str = "a step is a map with one kind, e.g. - work: exp(5ms) or - call: cart.get";
+pub(super) const STEP_HINT: &str = "a step is a map with one kind, e.g. - work: exp(5ms) or - call: cart.get";
 pub static STEP_TY: Ty = Kinds(&STEP);
 
 pub static STEP: Union = Union {
@@ -233,6 +248,7 @@ pub static STEP: Union = Union {
         &FAIL_STEP,
         &CACHE_STEP,
         &PUBLISH_STEP,
+        &GENERATE_STEP,
     ],
     tags: &[],
     later: &[],
