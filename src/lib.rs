@@ -14,8 +14,11 @@
 //! 4. [`experiment`] runs variants × sweep points × replications of a
 //!    model on all cores, deterministically, and compares them under
 //!    common random numbers.
-//! 5. [`cli`] is the only part that touches files, the terminal and the clock.
+//! 5. [`calibrate`] fits an inference server's iteration cost to a log of
+//!    real iterations (`stormcast calibrate`).
+//! 6. [`cli`] is the only part that touches files, the terminal and the clock.
 
+pub mod calibrate;
 pub mod cli;
 pub mod engine;
 pub mod experiment;

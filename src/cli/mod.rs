@@ -4,6 +4,7 @@
 //! Exit codes: 0 ok, 1 a declared check or SLO failed, 2 bad input or usage,
 //! 3 a run stopped at a safety limit (its result is partial).
 
+mod calibrate;
 mod capacity;
 mod experiment;
 mod progress;
@@ -213,6 +214,18 @@ enum Command {
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<String>,
     },
+    /// Fit an inference server's `iteration:` cost (base, per prefill
+    /// token, per decoding sequence, per context token) to a CSV log of
+    /// real iterations; prints the coefficients and the YAML to paste.
+    Calibrate {
+        /// The log: a header with prefill_tokens, decode_seqs,
+        /// context_tokens and time_ms (or time_us, time_s); optional
+        /// batch_size; one row per iteration.
+        file: PathBuf,
+        /// Print the result as JSON (coefficients in ns).
+        #[arg(long)]
+        json: bool,
+    },
     /// Rebuild the report of a run folder (`run --out DIR`), or the result
     /// and report of an experiment folder — merging the folders of its
     /// shards when several are given.
@@ -279,6 +292,7 @@ pub fn main() -> i32 {
             }
         }
         Command::Graph { file, format } => cmd_graph(&file, format),
+        Command::Calibrate { file, json } => calibrate::cmd_calibrate(&file, json),
         Command::Schema { markdown } => cmd_schema(markdown),
     }
 }

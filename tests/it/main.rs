@@ -26,6 +26,8 @@
 //!   traces refused with file and line;
 //! - [`trust`]: answers that once misled, pinned (findings per window,
 //!   null latencies, the digest, stable random streams);
+//! - [`calibrate`]: `stormcast calibrate` on logs written to a temp dir
+//!   (the YAML it prints read back by the loader, bad logs, the doc's example);
 //! - [`cli`]: the command line as a user runs it (exit codes, stderr,
 //!   `stormcast schema`, notes, binary files);
 //! - [`report`]: the run report from `run --out` and `stormcast report`
@@ -41,6 +43,7 @@
 mod architecture;
 mod autoscale;
 mod caches;
+mod calibrate;
 mod cli;
 mod clients;
 mod cluster;
