@@ -502,6 +502,13 @@ fn write_out(
     if !r.series.replicas.is_empty() {
         files.push((report::stored::REPLICAS_CSV, report::replicas_csv(&r.series)));
     }
+    // Only runs with inference servers have their rows and the token rows.
+    if !r.series.inference.is_empty() {
+        files.push((report::stored::INFERENCE_CSV, report::inference_csv(&r.series)));
+    }
+    if !r.series.tokens.is_empty() {
+        files.push((report::stored::TOKENS_CSV, report::tokens_csv(&r.series)));
+    }
     for (name, content) in &files {
         write_atomic(dir, name, content)?;
     }
@@ -542,7 +549,8 @@ fn cmd_report(dir: &Path) -> i32 {
             }
         }
     }
-    // Optional: present when the run had keyed caches, queues or a cluster.
+    // Optional: present when the run had keyed caches, queues, a cluster or
+    // inference servers.
     for name in report::stored::OPTIONAL {
         if let Ok(t) = std::fs::read_to_string(dir.join(name)) {
             texts.insert(name, t);

@@ -92,16 +92,20 @@ fn figures(r: &RunResult) -> Figures<Option<f64>> {
         for s in Stat::ALL {
             f.insert(format!("{}_ms", s.word()), crate::sim::stat_ms(&w.latency_ms, s));
         }
-        // Requests that generate tokens: TTFT and TPOT as `ttft_p95_ms`, …
-        for (prefix, summary) in [("ttft", &w.ttft_ms), ("tpot", &w.tpot_ms)] {
-            if let Some(l) = summary {
+        // Token figures only for workloads that generate tokens, named as
+        // the SLO checks name them (`ttft_p95` → `ttft_p95_ms`).
+        for (what, l) in [("ttft", &w.ttft_ms), ("tpot", &w.tpot_ms)] {
+            if let Some(l) = l {
                 for s in Stat::ALL {
-                    f.insert(format!("{prefix}_{}_ms", s.word()), crate::sim::stat_ms(l, s));
+                    f.insert(format!("{what}_{}_ms", s.word()), crate::sim::stat_ms(l, s));
                 }
             }
         }
-        if let Some(t) = w.output_tokens_per_s {
-            f.insert("output_tokens_per_s".into(), Some(t));
+        if let Some(x) = w.output_tokens_per_s {
+            f.insert("output_tokens_per_s".into(), Some(x));
+        }
+        if let Some(g) = &w.token_goodput {
+            f.insert("token_goodput_per_s".into(), Some(g.goodput_per_s));
         }
         workloads.insert(name.clone(), f);
     }
@@ -273,4 +277,39 @@ pub fn assemble(design: &Design, runs: Vec<Vec<RunRecord>>) -> ExperimentResult 
 fn neighbours(a: &[usize], b: &[usize]) -> bool {
     let diffs: Vec<usize> = a.iter().zip(b).map(|(x, y)| x.abs_diff(*y)).filter(|&d| d > 0).collect();
     diffs == [1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::{LatencySummary, TokenGoodput};
+
+    /// A workload that generates tokens gets its TTFT, TPOT and token
+    /// figures (named as the SLO checks name them); one that does not gets
+    /// none of them.
+    #[test]
+    fn token_figures_only_for_workloads_that_generate_tokens() {
+        let m = crate::spec::testing::model(
+            "duration: 2s
+services:
+  s: { endpoints: { e: { work: 1ms } } }
+workload: [ { name: web, target: s.e, rate: 20/s }, { name: chat, target: s.e, rate: 20/s } ]
+",
+        );
+        let mut r = crate::sim::run(&m, &crate::sim::RunOptions::default());
+        let lat = |p95: f64| LatencySummary { p95: Some(p95), ..LatencySummary::default() };
+        let chat = r.workloads.get_mut("chat").unwrap();
+        chat.ttft_ms = Some(lat(800.0));
+        chat.tpot_ms = Some(lat(40.0));
+        chat.output_tokens_per_s = Some(2_500.0);
+        chat.token_goodput = Some(TokenGoodput { goodput_per_s: 9.5, ..TokenGoodput::default() });
+        let f = figures(&r);
+        assert!(!f.workloads["web"].keys().any(|k| k.starts_with("ttft") || k.contains("token")));
+        let c = &f.workloads["chat"];
+        assert_eq!(c["ttft_p95_ms"], Some(800.0));
+        assert_eq!(c["tpot_p95_ms"], Some(40.0));
+        assert_eq!(c["ttft_p99_ms"], None);
+        assert_eq!(c["output_tokens_per_s"], Some(2_500.0));
+        assert_eq!(c["token_goodput_per_s"], Some(9.5));
+    }
 }

@@ -1,6 +1,7 @@
 //! The per-interval series as CSV (`workloads.csv`, `services.csv`,
 //! `caches.csv` when the model has keyed caches, `queues.csv` when it
-//! has queues, `nodes.csv` and `replicas.csv` when it has a cluster).
+//! has queues, `nodes.csv` and `replicas.csv` when it has a cluster,
+//! `inference.csv` and `tokens.csv` when it has inference servers).
 
 use crate::metrics::Series;
 use std::fmt::Write;
@@ -162,6 +163,53 @@ pub fn replicas_csv(s: &Series) -> String {
             r.cpu_s,
             r.throttled_s,
             r.memory_mib
+        );
+    }
+    o
+}
+
+/// `inference.csv`: per interval and inference service, the iterations run
+/// and their mean batch (empty without an iteration); time-averages over
+/// the interval of the share of replica time an iteration ran (GPU busy),
+/// the sequences waiting (all replicas) and the share of the KV cache
+/// used; the sequences preempted and output tokens generated in it.
+pub fn inference_csv(s: &Series) -> String {
+    let mut o =
+        String::from("t_s,service,iterations,batch_mean,busy_share,waiting,kv_used,preemptions,output_tokens\n");
+    for r in &s.inference {
+        let _ = writeln!(
+            o,
+            "{},{},{},{},{},{},{},{},{}",
+            r.t_s,
+            field(&s.service_names[r.service as usize]),
+            r.iterations,
+            opt(r.batch_mean),
+            r.busy_share,
+            r.waiting,
+            r.kv_used,
+            r.preemptions,
+            r.output_tokens
+        );
+    }
+    o
+}
+
+/// `tokens.csv`: per interval and workload whose requests generate tokens,
+/// the TTFT and TPOT p50/p95 of the requests that succeeded in it (empty
+/// when none did) and their output tokens.
+pub fn tokens_csv(s: &Series) -> String {
+    let mut o = String::from("t_s,workload,ttft_p50_ms,ttft_p95_ms,tpot_p50_ms,tpot_p95_ms,output_tokens\n");
+    for r in &s.tokens {
+        let _ = writeln!(
+            o,
+            "{},{},{},{},{},{},{}",
+            r.t_s,
+            field(&s.workload_names[r.workload as usize]),
+            opt(r.ttft_p50_ms),
+            opt(r.ttft_p95_ms),
+            opt(r.tpot_p50_ms),
+            opt(r.tpot_p95_ms),
+            r.output_tokens
         );
     }
     o

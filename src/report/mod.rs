@@ -25,7 +25,9 @@ mod text;
 
 pub use capacity::{capacity_csv, capacity_svg, capacity_text};
 pub use check::{Analysis, analyze, check_report};
-pub use csv::{caches_csv, nodes_csv, queues_csv, replicas_csv, services_csv, workloads_csv};
+pub use csv::{
+    caches_csv, inference_csv, nodes_csv, queues_csv, replicas_csv, services_csv, tokens_csv, workloads_csv,
+};
 pub use experiment_text::{experiment_text, point_label};
 pub use graph::{dot, mermaid};
 pub use stored::{RunInfo, Stored, TopologyInfo, topology_info};
@@ -35,9 +37,95 @@ pub use text::summary;
 #[cfg(test)]
 pub(crate) mod testing {
     use crate::metrics::{
-        ClusterResult, LatencySummary, PlatformResult, PoolResult, PoolRow, QueueGroupResult, QueueResult, QueueRow,
-        ReplicaRow, ReplicaSummary, RunResult,
+        ClusterResult, InferenceResult, InferenceRow, LatencySummary, PlatformResult, PoolResult, PoolRow,
+        QueueGroupResult, QueueResult, QueueRow, ReplicaRow, ReplicaSummary, RunResult, SloCheck, SloResult,
+        TokenGoodput, TokenRow,
     };
+
+    /// Makes `service` (a service of `r`) an inference server and gives
+    /// `workload` (a workload of `r`) token figures, a token goodput and a
+    /// TTFT/TPOT SLO (the TPOT bound missed), with the inference and token
+    /// series over the run's first eight intervals.
+    pub(crate) fn add_inference(r: &mut RunResult, service: &str, workload: &str) {
+        let lat = |p50: f64| LatencySummary {
+            mean: Some(p50 * 1.25),
+            p50: Some(p50),
+            p90: Some(p50 * 2.0),
+            p95: Some(p50 * 3.0),
+            p99: Some(p50 * 4.0),
+            p999: Some(p50 * 5.0),
+            max: Some(p50 * 6.0),
+            ..LatencySummary::default()
+        };
+        r.services.get_mut(service).expect("a service of the run").inference = Some(InferenceResult {
+            iterations: 12_345,
+            busy_share: 0.8771,
+            batch_mean: 23.456,
+            batch_max: 64,
+            waiting_mean: 3.5,
+            waiting_max: 41,
+            kv_used_mean: 0.625,
+            kv_used_max: 0.9999,
+            preemptions: 17,
+            sequences: 2_400,
+            too_long: 2,
+            prefill_tokens: 2_500_000,
+            output_tokens: 480_000,
+            output_tokens_per_s: 6_857.14,
+            model_loads: 1,
+            model_load_s_mean: 93.3,
+        });
+        let w = r.workloads.get_mut(workload).expect("a workload of the run");
+        w.ttft_ms = Some(lat(250.0));
+        w.tpot_ms = Some(lat(20.5));
+        w.output_tokens_per_s = Some(6_857.14);
+        w.token_goodput = Some(TokenGoodput {
+            ttft_ms: Some(2000.0),
+            tpot_ms: Some(50.0),
+            met: 2_100,
+            attainment: 0.875,
+            goodput_per_s: 30.0,
+        });
+        r.slo.push(SloResult {
+            workload: workload.into(),
+            objective: "ttft_p95 ≤ 2s, tpot_p95 ≤ 50ms".into(),
+            pass: false,
+            checks: vec![
+                SloCheck { stat: "ttft_p95".into(), limit: 2000.0, value: Some(750.0), pass: true },
+                SloCheck { stat: "tpot_p95".into(), limit: 50.0, value: Some(61.5), pass: false },
+            ],
+            windows_missed: 2,
+        });
+        let s = &mut r.series;
+        let sv = s.service_names.iter().position(|n| n == service).expect("a service of the series") as u32;
+        let wl = s.workload_names.iter().position(|n| n == workload).expect("a workload of the series") as u32;
+        s.inference.clear();
+        s.tokens.clear();
+        for i in 0..8u32 {
+            let t_s = f64::from(i) * s.interval_s;
+            let loading = i == 0;
+            s.inference.push(InferenceRow {
+                t_s,
+                service: sv,
+                iterations: if loading { 0 } else { 50 },
+                batch_mean: (!loading).then_some(20.0 + f64::from(i)),
+                busy_share: if loading { 0.0 } else { 0.9 },
+                waiting: f64::from(i) * 1.5,
+                kv_used: 0.1 * f64::from(i),
+                preemptions: u64::from(i >= 6),
+                output_tokens: if loading { 0 } else { 1_000 },
+            });
+            s.tokens.push(TokenRow {
+                t_s,
+                workload: wl,
+                ttft_p50_ms: (!loading).then_some(200.0 + 10.0 * f64::from(i)),
+                ttft_p95_ms: (!loading).then_some(600.0 + 50.0 * f64::from(i)),
+                tpot_p50_ms: (!loading).then_some(20.0),
+                tpot_p95_ms: (!loading).then_some(45.0 + f64::from(i)),
+                output_tokens: if loading { 0 } else { 1_000 },
+            });
+        }
+    }
 
     /// Gives `r` a queue `orders` with two consumer groups, `billing`
     /// (partitioned, falling behind) and `audit` (competing, keeping up),

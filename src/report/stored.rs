@@ -6,7 +6,9 @@
 //! What it does not: touch the file system (the CLI reads and writes the
 //! files and hands their text here), load a topology or run anything.
 
-use crate::metrics::{CacheRow, PoolRow, QueueRow, ReplicaRow, RunResult, Series, ServiceRow, WorkloadRow};
+use crate::metrics::{
+    CacheRow, InferenceRow, PoolRow, QueueRow, ReplicaRow, RunResult, Series, ServiceRow, TokenRow, WorkloadRow,
+};
 use crate::model::Model;
 use crate::model::analysis::Analysis;
 use serde::{Deserialize, Serialize};
@@ -30,8 +32,15 @@ pub const NODES_CSV: &str = "nodes.csv";
 /// Per-interval rows per replica (node, state, CPU, throttling, memory);
 /// written only when the run has them, and read when present.
 pub const REPLICAS_CSV: &str = "replicas.csv";
+/// Per-interval rows per inference service (iterations, batch, waiting
+/// sequences, KV cache, preemptions); written only when the run has
+/// inference servers, and read when present.
+pub const INFERENCE_CSV: &str = "inference.csv";
+/// Per-interval rows per workload that generates tokens (TTFT, TPOT,
+/// output tokens); written only when it has rows, and read when present.
+pub const TOKENS_CSV: &str = "tokens.csv";
 /// The optional series files, read when present.
-pub const OPTIONAL: [&str; 4] = [CACHES_CSV, QUEUES_CSV, NODES_CSV, REPLICAS_CSV];
+pub const OPTIONAL: [&str; 6] = [CACHES_CSV, QUEUES_CSV, NODES_CSV, REPLICAS_CSV, INFERENCE_CSV, TOKENS_CSV];
 /// How the run was made: [`RunInfo`].
 pub const RUN_JSON: &str = "run.json";
 /// What was run, for drawing it: [`TopologyInfo`].
@@ -168,6 +177,12 @@ impl Stored {
         }
         if let Some(t) = files.get(REPLICAS_CSV) {
             read_replicas(t, &mut series).map_err(|e| format!("{REPLICAS_CSV}: {e}"))?;
+        }
+        if let Some(t) = files.get(INFERENCE_CSV) {
+            read_inference(t, &mut series).map_err(|e| format!("{INFERENCE_CSV}: {e}"))?;
+        }
+        if let Some(t) = files.get(TOKENS_CSV) {
+            read_tokens(t, &mut series).map_err(|e| format!("{TOKENS_CSV}: {e}"))?;
         }
         result.series = series;
         Ok(Stored { result, run, topology })
@@ -423,6 +438,54 @@ fn read_replicas(text: &str, s: &mut Series) -> Result<(), String> {
     Ok(())
 }
 
+fn read_inference(text: &str, s: &mut Series) -> Result<(), String> {
+    let mut csv = Csv::new(text)?;
+    let names = [
+        "t_s",
+        "service",
+        "iterations",
+        "batch_mean",
+        "busy_share",
+        "waiting",
+        "kv_used",
+        "preemptions",
+        "output_tokens",
+    ];
+    let c: Vec<usize> = names.iter().map(|n| csv.col(n)).collect::<Result<_, _>>()?;
+    while let Some((l, f)) = csv.next_row()? {
+        s.inference.push(InferenceRow {
+            t_s: num(&f, c[0], l)?,
+            service: index_of(&mut s.service_names, &f[c[1]]),
+            iterations: num(&f, c[2], l)?,
+            batch_mean: opt_num(&f, c[3], l)?,
+            busy_share: num(&f, c[4], l)?,
+            waiting: num(&f, c[5], l)?,
+            kv_used: num(&f, c[6], l)?,
+            preemptions: num(&f, c[7], l)?,
+            output_tokens: num(&f, c[8], l)?,
+        });
+    }
+    Ok(())
+}
+
+fn read_tokens(text: &str, s: &mut Series) -> Result<(), String> {
+    let mut csv = Csv::new(text)?;
+    let names = ["t_s", "workload", "ttft_p50_ms", "ttft_p95_ms", "tpot_p50_ms", "tpot_p95_ms", "output_tokens"];
+    let c: Vec<usize> = names.iter().map(|n| csv.col(n)).collect::<Result<_, _>>()?;
+    while let Some((l, f)) = csv.next_row()? {
+        s.tokens.push(TokenRow {
+            t_s: num(&f, c[0], l)?,
+            workload: index_of(&mut s.workload_names, &f[c[1]]),
+            ttft_p50_ms: opt_num(&f, c[2], l)?,
+            ttft_p95_ms: opt_num(&f, c[3], l)?,
+            tpot_p50_ms: opt_num(&f, c[4], l)?,
+            tpot_p95_ms: opt_num(&f, c[5], l)?,
+            output_tokens: num(&f, c[6], l)?,
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -557,6 +620,67 @@ mod tests {
         assert_eq!(back, s);
         let err = read_replicas(&replicas.replace("cart/1", "cart/x"), &mut back).unwrap_err();
         assert!(err.contains("'cart/x' is not a replica"), "{err}");
+    }
+
+    /// `inference.csv` and `tokens.csv`: names for indexes, empty cells for
+    /// absent batches and percentiles, and back.
+    #[test]
+    fn inference_series_round_trip_through_the_csv_text() {
+        let mut s = Series {
+            interval_s: 0.5,
+            workload_names: vec!["chat".into(), "batch,2".into()],
+            service_names: vec!["web".into(), "llm \"a\"".into()],
+            ..Series::default()
+        };
+        for i in 0..3u64 {
+            let t_s = i as f64 * 0.5;
+            s.inference.push(InferenceRow {
+                t_s,
+                service: 1,
+                iterations: 40 * i,
+                batch_mean: (i > 0).then_some(12.0 + 1.0 / 3.0),
+                busy_share: 0.1 + 0.2,
+                waiting: 2.5 * i as f64,
+                kv_used: 1.0 / 7.0,
+                preemptions: i,
+                output_tokens: 480 * i,
+            });
+            for w in 0..2u32 {
+                let p = (i > 0 && w == 0).then_some(123.456 + i as f64);
+                s.tokens.push(TokenRow {
+                    t_s,
+                    workload: w,
+                    ttft_p50_ms: p,
+                    ttft_p95_ms: p.map(|x| x * 3.0),
+                    tpot_p50_ms: p.map(|x| x / 10.0),
+                    tpot_p95_ms: p.map(|x| x / 5.0),
+                    output_tokens: 200 * i,
+                });
+            }
+        }
+        let inference = super::super::inference_csv(&s);
+        assert!(
+            inference.starts_with(
+                "t_s,service,iterations,batch_mean,busy_share,waiting,kv_used,preemptions,output_tokens\n\
+             0,\"llm \"\"a\"\"\",0,,0.30000000000000004,0,"
+            ),
+            "{inference}"
+        );
+        let tokens = super::super::tokens_csv(&s);
+        assert!(tokens.starts_with(
+            "t_s,workload,ttft_p50_ms,ttft_p95_ms,tpot_p50_ms,tpot_p95_ms,output_tokens\n0,chat,,,,,0\n0,\"batch,2\",,,,,0\n"
+        ), "{tokens}");
+        let mut back = Series {
+            interval_s: 0.5,
+            workload_names: s.workload_names.clone(),
+            service_names: s.service_names.clone(),
+            ..Series::default()
+        };
+        read_inference(&inference, &mut back).unwrap();
+        read_tokens(&tokens, &mut back).unwrap();
+        assert_eq!(back, s);
+        let err = read_tokens("t_s,workload\n", &mut back).unwrap_err();
+        assert_eq!(err, "no column ttft_p50_ms");
     }
 
     #[test]

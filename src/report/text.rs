@@ -1,7 +1,10 @@
 //! The human-readable summary `stormcast run` prints.
 
 use super::table::{Align, Table, ms, opt_ms, thousands};
-use crate::metrics::{ChainHop, ClusterResult, LatencySummary, PlatformResult, PoolResult, RunResult};
+use crate::metrics::{
+    ChainHop, ClusterResult, InferenceResult, LatencySummary, PlatformResult, PoolResult, RunResult, TokenGoodput,
+    WorkloadResult,
+};
 use std::fmt::Write;
 
 fn lat_cells(l: &LatencySummary) -> impl Iterator<Item = String> {
@@ -38,6 +41,10 @@ pub fn summary(r: &RunResult) -> String {
     if let Some(c) = &r.cluster {
         let _ = writeln!(o);
         cluster_block(&mut o, c);
+    }
+    if r.services.values().any(|s| s.inference.is_some()) {
+        let _ = writeln!(o);
+        inference_table(&mut o, r);
     }
     if !r.edges.is_empty() {
         let _ = writeln!(o);
@@ -115,7 +122,15 @@ fn workloads_table(o: &mut String, r: &RunResult) {
     for h in ["mean", "p50", "p90", "p95", "p99", "p99.9", "max"] {
         t = t.col(h, Align::Right);
     }
-    let mut t = t.note("latency ms");
+    // Token columns only when some workload generates tokens.
+    let tokens = any_tokens(r);
+    if tokens {
+        t = t.sep();
+        for h in TOKEN_HEADERS {
+            t = t.col(h, Align::Right);
+        }
+    }
+    let mut t = t.note(if tokens { "latency, ttft, tpot ms" } else { "latency ms" });
     for (name, w) in &r.workloads {
         let mut cells = vec![
             name.clone(),
@@ -125,12 +140,129 @@ fn workloads_table(o: &mut String, r: &RunResult) {
             format!("{:.1}", w.goodput_per_s),
         ];
         cells.extend(lat_cells(&w.latency_ms));
+        if tokens {
+            cells.extend(token_cells(w).into_iter().map(|c| c.unwrap_or_else(|| "—".into())));
+        }
         t.row(cells);
         if w.failed > 0 {
             t.text(format!("  failed: {}", causes(&w.causes)));
         }
         if let Some(c) = &w.client {
             t.text(format!("  client: {}", client_line(c)));
+        }
+        if let Some(g) = &w.token_goodput {
+            t.text(format!("  token goodput: {}", token_goodput_line(g)));
+        }
+        if let Some(l) = token_slo_line(r, name) {
+            t.text(format!("  token SLO: {l}"));
+        }
+    }
+    t.render(o);
+}
+
+/// Whether some workload has token figures (TTFT, TPOT, output tokens):
+/// the summary's and the report's token columns appear only then.
+pub(super) fn any_tokens(r: &RunResult) -> bool {
+    r.workloads.values().any(|w| w.ttft_ms.is_some() || w.tpot_ms.is_some() || w.output_tokens_per_s.is_some())
+}
+
+/// The token columns of the workloads table: time to first token and
+/// time per output token (ms), output tokens per second.
+pub(super) const TOKEN_HEADERS: [&str; 5] = ["ttft p50", "ttft p95", "tpot p50", "tpot p95", "out tok/s"];
+
+/// A workload's token cells ([`TOKEN_HEADERS`]); `None` where it has no
+/// such figure (or nothing behind a percentile).
+pub(super) fn token_cells(w: &WorkloadResult) -> [Option<String>; 5] {
+    let p = |l: &Option<LatencySummary>, v: fn(&LatencySummary) -> Option<f64>| l.as_ref().and_then(v).map(ms);
+    [
+        p(&w.ttft_ms, |l| l.p50),
+        p(&w.ttft_ms, |l| l.p95),
+        p(&w.tpot_ms, |l| l.p50),
+        p(&w.tpot_ms, |l| l.p95),
+        w.output_tokens_per_s.map(|x| format!("{x:.1}")),
+    ]
+}
+
+/// A workload's token goodput in words: "1,234 requests met TTFT ≤ 2000 ms
+/// and TPOT ≤ 50.00 ms (97.5% of those that ended), 12.3/s".
+pub(super) fn token_goodput_line(g: &TokenGoodput) -> String {
+    let bounds: Vec<String> = [("TTFT", g.ttft_ms), ("TPOT", g.tpot_ms)]
+        .into_iter()
+        .filter_map(|(n, v)| v.map(|v| format!("{n} ≤ {} ms", ms(v))))
+        .collect();
+    let bounds = if bounds.is_empty() { "the token SLO".to_string() } else { bounds.join(" and ") };
+    format!(
+        "{} {} met {bounds} ({:.1}% of those that ended), {:.1}/s",
+        thousands(g.met),
+        if g.met == 1 { "request" } else { "requests" },
+        100.0 * g.attainment,
+        g.goodput_per_s
+    )
+}
+
+/// Whether an SLO check bounds a token latency (`ttft_p95`, `tpot_mean`, …).
+pub(super) fn is_token_stat(stat: &str) -> bool {
+    stat.starts_with("ttft_") || stat.starts_with("tpot_")
+}
+
+/// The token checks of the workload's SLOs in words: "ttft_p95 1234 ms ≤
+/// 2000 ms ✓, tpot_p95 61.20 ms ≤ 50.00 ms ✗" (`None`: no such check).
+pub(super) fn token_slo_line(r: &RunResult, workload: &str) -> Option<String> {
+    let parts: Vec<String> = r
+        .slo
+        .iter()
+        .filter(|s| s.workload == workload)
+        .flat_map(|s| &s.checks)
+        .filter(|c| is_token_stat(&c.stat))
+        .map(|c| format!("{} {} ms ≤ {} ms {}", c.stat, opt_ms(c.value), ms(c.limit), if c.pass { "✓" } else { "✗" }))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// The columns of the inference servers table after the service.
+pub(super) const INFERENCE_HEADERS: [&str; 13] = [
+    "iterations",
+    "busy",
+    "batch mean",
+    "batch max",
+    "waiting mean",
+    "waiting max",
+    "kv mean",
+    "kv max",
+    "preempted",
+    "too long",
+    "out tok/s",
+    "loads",
+    "load s mean",
+];
+
+/// One inference service's cells ([`INFERENCE_HEADERS`]); the mean load
+/// time `None` when no model load started.
+pub(super) fn inference_cells(x: &InferenceResult) -> [Option<String>; 13] {
+    [
+        Some(thousands(x.iterations)),
+        Some(share(x.busy_share)),
+        Some(format!("{:.2}", x.batch_mean)),
+        Some(thousands(x.batch_max)),
+        Some(format!("{:.2}", x.waiting_mean)),
+        Some(thousands(x.waiting_max)),
+        Some(share(x.kv_used_mean)),
+        Some(share(x.kv_used_max)),
+        Some(thousands(x.preemptions)),
+        Some(thousands(x.too_long)),
+        Some(format!("{:.1}", x.output_tokens_per_s)),
+        Some(thousands(x.model_loads)),
+        (x.model_loads > 0).then(|| format!("{:.1}", x.model_load_s_mean)),
+    ]
+}
+
+/// A row per inference service.
+fn inference_table(o: &mut String, r: &RunResult) {
+    let mut t = columns(0, "inference server", &INFERENCE_HEADERS).note("busy: GPU; kv: KV cache used");
+    for (name, s) in &r.services {
+        if let Some(x) = &s.inference {
+            let cells = inference_cells(x).into_iter().map(|c| c.unwrap_or_else(|| "—".into()));
+            t.row(std::iter::once(name.clone()).chain(cells).collect());
         }
     }
     t.render(o);
@@ -651,6 +783,69 @@ workload: [ { name: w, target: front.e, rate: 50/s } ]
         }
         let text = summary(&r);
         assert!(!table(&text, "hop")[0].contains("throttled") && text.contains("\ncluster: "), "{text}");
+    }
+
+    /// Inference servers: token columns in the workloads table (a dash for a
+    /// workload without), the token goodput and SLO checks under the row, a
+    /// row per inference service. Without: none of it, the same text.
+    #[test]
+    fn inference_servers_have_token_columns_a_table_and_goodput() {
+        let mut r = huge_result();
+        let before = summary(&r);
+        for absent in ["ttft", "tpot", "tok/s", "inference server", "token"] {
+            assert!(!before.contains(absent), "{absent}: {before}");
+        }
+        // Token fields left empty change nothing.
+        for w in r.workloads.values_mut() {
+            (w.ttft_ms, w.tpot_ms, w.output_tokens_per_s, w.token_goodput) = (None, None, None, None);
+        }
+        assert_eq!(summary(&r), before);
+        crate::report::testing::add_inference(&mut r, "db", "w");
+        let text = summary(&r);
+        let wl = table(&text, "workload");
+        assert!(
+            wl[0].ends_with("│  ttft p50  ttft p95  tpot p50  tpot p95  out tok/s  latency, ttft, tpot ms"),
+            "{text}"
+        );
+        let cells = |l: &str| l.split_whitespace().map(String::from).collect::<Vec<_>>();
+        let row = cells(wl[1]);
+        assert_eq!(row.len(), 19, "{text}");
+        assert_eq!(row[13..], ["│", "250", "750", "20.50", "61.50", "6857.1"], "{text}");
+        assert!(
+            text.contains(
+                "\n  token goodput: 2,100 requests met TTFT ≤ 2000 ms and TPOT ≤ 50.00 ms (87.5% of those that ended), 30.0/s\n\
+                 \x20 token SLO: ttft_p95 750 ms ≤ 2000 ms ✓, tpot_p95 61.50 ms ≤ 50.00 ms ✗\n"
+            ),
+            "{text}"
+        );
+        let without_notes: String =
+            text.lines().filter(|l| !l.starts_with("  token ")).map(|l| format!("{l}\n")).collect();
+        let spaced = without_notes
+            .replace("latency, ttft, tpot ms", "")
+            .replace("ttft p", "ttft_p")
+            .replace("tpot p", "tpot_p")
+            .replace("out tok", "out_tok");
+        assert_aligned(&spaced, "workload", 19);
+        let inf = table(&text, "inference server");
+        assert_eq!(inf.len(), 2, "db only: {text}");
+        assert_eq!(
+            cells(inf[1]),
+            ["db", "12,345", "87.7%", "23.46", "64", "3.50", "41", "62.5%", "100.0%", "17", "2", "6857.1", "1", "93.3"],
+            "{text}"
+        );
+        assert!(text.find("\ninference server").unwrap() < text.find("call edge").unwrap(), "before the edges: {text}");
+        // A workload that generates no tokens gets dashes.
+        let w = r.workloads.get_mut("w").unwrap();
+        (w.ttft_ms, w.tpot_ms, w.output_tokens_per_s) = (None, None, Some(0.0));
+        let text = summary(&r);
+        assert!(
+            table(&text, "workload")[1].ends_with("│         —         —         —         —        0.0"),
+            "{text}"
+        );
+        // No model load: no mean load time.
+        r.services.get_mut("db").unwrap().inference.as_mut().unwrap().model_loads = 0;
+        let text = summary(&r);
+        assert!(table(&text, "inference server")[1].ends_with("  0            —"), "{text}");
     }
 
     #[test]

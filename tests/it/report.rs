@@ -173,6 +173,53 @@ fn report_reads_the_cluster_series_when_present() {
     assert!(html.contains(">\ngeneral provisioning\n</text>"), "the provisioning line");
 }
 
+/// `stormcast report DIR` reads `inference.csv` and `tokens.csv` when the
+/// folder has them: the inference service of `summary.json` gets its
+/// section, the workload its token columns, the series their charts
+/// (`run --out` writes the files only when the run has those rows).
+#[test]
+fn report_reads_the_inference_series_when_present() {
+    use stormcast::metrics::{InferenceResult, LatencySummary};
+    let dir = TempDir::new("inference");
+    let out = stormcast(&["run", &retry_storm(), "--duration", "30s", "-q", "--out", dir.path()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let files = listing(&dir.0);
+    assert!(!files.contains(&"inference.csv".to_string()) && !files.contains(&"tokens.csv".to_string()));
+    assert!(!dir.read("report.html").contains(">Inference servers</h") && !dir.read("summary.txt").contains("ttft"));
+    let mut summary: serde_json::Value = serde_json::from_str(&dir.read("summary.json")).expect("summary.json");
+    let inference = InferenceResult { iterations: 4321, batch_mean: 7.5, batch_max: 16, ..Default::default() };
+    summary["services"]["db"]["inference"] = serde_json::json!(inference);
+    let workload = summary["workloads"].as_object().and_then(|w| w.keys().next().cloned()).expect("a workload");
+    let ttft = LatencySummary { p50: Some(120.0), p95: Some(480.0), ..Default::default() };
+    summary["workloads"][&workload]["ttft_ms"] = serde_json::json!(ttft);
+    summary["workloads"][&workload]["output_tokens_per_s"] = serde_json::json!(512.0);
+    std::fs::write(dir.0.join("summary.json"), summary.to_string()).expect("write");
+    let mut inference =
+        String::from("t_s,service,iterations,batch_mean,busy_share,waiting,kv_used,preemptions,output_tokens\n");
+    let mut tokens = String::from("t_s,workload,ttft_p50_ms,ttft_p95_ms,tpot_p50_ms,tpot_p95_ms,output_tokens\n");
+    for t in 0..30 {
+        let batch = if t == 0 { String::new() } else { "7.5".into() };
+        inference.push_str(&format!("{t},db,{},{batch},0.8,{},0.5,0,500\n", if t == 0 { 0 } else { 150 }, t % 4));
+        tokens.push_str(&format!("{t},{workload},120,480,,,500\n"));
+    }
+    std::fs::write(dir.0.join("inference.csv"), inference).expect("write");
+    std::fs::write(dir.0.join("tokens.csv"), tokens).expect("write");
+    let out = stormcast(&["report", dir.path()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let (html, md) = (dir.read("report.html"), dir.read("report.md"));
+    assert!(html.contains(">Inference servers</h2>") && md.contains("## Inference servers"), "the section");
+    assert!(md.contains("| `db` | 4,321 | 0.0% | 7.50 | 16 |"), "{md}");
+    assert!(md.contains(" | 120 | 480 | — | — | 512.0 |"), "{md}");
+    for chart in [
+        format!("{workload} — time to first token"),
+        "Batch size and waiting sequences".into(),
+        "KV-cache use".into(),
+        "GPU busy".into(),
+    ] {
+        assert!(html.contains(&format!(">\n{chart}\n</text>")), "the chart {chart}");
+    }
+}
+
 #[test]
 fn a_folder_without_its_inputs_is_a_clear_error() {
     let dir = TempDir::new("missing");

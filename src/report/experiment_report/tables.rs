@@ -86,6 +86,29 @@ const FIGURES: [(&str, &str, f64, usize, Better); 5] = [
     ("p99_ms", "p99 ms", 1.0, 2, Better::Lower),
 ];
 
+/// The token figures, after [`FIGURES`] when some point's workload
+/// generates tokens (inference servers).
+const TOKEN_FIGURES: [(&str, &str, f64, usize, Better); 3] = [
+    ("ttft_p95_ms", "ttft p95 ms", 1.0, 2, Better::Lower),
+    ("tpot_p95_ms", "tpot p95 ms", 1.0, 2, Better::Lower),
+    ("output_tokens_per_s", "out tok/s", 1.0, 1, Better::Higher),
+];
+
+/// The figures the tables and `points.csv` show: [`FIGURES`], and
+/// [`TOKEN_FIGURES`] when some point has them (else the same columns as
+/// before inference servers).
+fn figures_of(r: &ExperimentResult) -> Vec<(&'static str, &'static str, f64, usize, Better)> {
+    let tokens = r
+        .points
+        .iter()
+        .any(|x| x.summary.workloads.values().any(|w| TOKEN_FIGURES.iter().any(|f| w.contains_key(f.0))));
+    let mut v = FIGURES.to_vec();
+    if tokens {
+        v.extend(TOKEN_FIGURES);
+    }
+    v
+}
+
 /// The point the objective picked.
 fn is_best(r: &ExperimentResult, p: &PointResult) -> bool {
     r.best.as_ref().is_some_and(|b| b.variant == p.variant && b.sweep == p.sweep)
@@ -190,13 +213,14 @@ pub(super) fn summary(p: &mut Page, d: &Design, r: &ExperimentResult) {
     let has_cost = r.points.iter().any(|x| x.summary.cost.is_some());
     let has_slo = !d.slo.is_empty();
     let per_s = 1.0 / measured_s(d);
+    let figures = figures_of(r);
     // Every point's workloads (and queue groups: a variant may add a queue).
     let workloads: std::collections::BTreeSet<&String> =
         r.points.iter().flat_map(|x| x.summary.workloads.keys()).collect();
     for wl in workloads {
         p.heading(3, crate::report::experiment_text::figures_title(wl));
         let mut heads = vec!["offered/s"];
-        heads.extend(FIGURES.iter().map(|f| f.1));
+        heads.extend(figures.iter().map(|f| f.1));
         heads.push("replica-h");
         if has_cost {
             heads.push("cost");
@@ -216,7 +240,7 @@ pub(super) fn summary(p: &mut Page, d: &Design, r: &ExperimentResult) {
                 name.push_str(" — best");
             }
             let mut cells = vec![Cell::Text(name), est(get("offered"), per_s, 1)];
-            cells.extend(FIGURES.iter().map(|f| est(get(f.0), f.2, f.3)));
+            cells.extend(figures.iter().map(|f| est(get(f.0), f.2, f.3)));
             cells.push(est(Some(&x.summary.replica_hours), 1.0, 2));
             if has_cost {
                 cells.push(est(x.summary.cost.as_ref(), 1.0, 2));
@@ -248,7 +272,7 @@ pub(super) fn summary(p: &mut Page, d: &Design, r: &ExperimentResult) {
             continue;
         }
         p.paragraph(Text::new().t("Against the baseline ").code(&d.baseline).t(" (Δ = point − baseline):"));
-        let mut heads: Vec<String> = FIGURES.iter().map(|f| format!("Δ {}", f.1)).collect();
+        let mut heads: Vec<String> = figures.iter().map(|f| format!("Δ {}", f.1)).collect();
         heads[1] = "Δ success pp".into();
         heads.push("Δ replica-h".into());
         if has_cost {
@@ -261,7 +285,7 @@ pub(super) fn summary(p: &mut Page, d: &Design, r: &ExperimentResult) {
             let w = v.and_then(|v| v.workloads.get(wl));
             let get = |k: &str| w.and_then(|w| w.get(k));
             let mut cells = vec![Cell::Text(label(x))];
-            cells.extend(FIGURES.iter().map(|f| delta(get(f.0), f.2, f.3, f.4)));
+            cells.extend(figures.iter().map(|f| delta(get(f.0), f.2, f.3, f.4)));
             cells.push(delta(v.map(|v| &v.replica_hours), 1.0, 2, Better::Lower));
             if has_cost {
                 cells.push(delta(v.and_then(|v| v.cost.as_ref()), 1.0, 2, Better::Lower));
@@ -403,7 +427,7 @@ pub fn points_csv(d: &Design, r: &ExperimentResult) -> String {
     let ax = axes(d);
     let has_cost = r.points.iter().any(|x| x.summary.cost.is_some());
     let mut figs: Vec<&str> = vec!["offered_per_s"];
-    figs.extend(FIGURES.iter().map(|f| f.0));
+    figs.extend(figures_of(r).iter().map(|f| f.0));
     figs.push("replica_hours");
     if has_cost {
         figs.push("cost");

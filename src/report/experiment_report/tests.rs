@@ -178,3 +178,34 @@ fn series_fold_into_means_per_interval_and_only_charted_points_are_read() {
     assert!(html.contains("web — goodput"), "a time chart");
     assert!(html.contains("3 more are not charted over time"), "says what is left out");
 }
+
+/// Token figures (inference servers) add columns to the summary tables and
+/// `points.csv` when some point has them; none otherwise.
+#[test]
+fn token_figures_add_columns_only_when_present() {
+    let d = design();
+    let plain = Report::new(Inputs { design: d.clone(), result: result(&d), topology: None });
+    assert!(!plain.markdown().contains("ttft") && !plain.points_csv().contains("ttft"));
+    let mut r = result(&d);
+    for p in &mut r.points {
+        let w = p.summary.workloads.get_mut("web").unwrap();
+        w.insert("ttft_p95_ms".into(), est(812.5, 10.0, 3));
+        w.insert("tpot_p95_ms".into(), est(41.25, 1.0, 3));
+        w.insert("output_tokens_per_s".into(), est(2_500.0, 50.0, 3));
+    }
+    let report = Report::new(Inputs { design: d, result: r, topology: None });
+    let md = report.markdown();
+    assert!(md.contains("| ttft p95 ms | tpot p95 ms | out tok/s |"), "{md}");
+    assert!(md.contains("Δ ttft p95 ms"), "{md}");
+    let csv = report.points_csv();
+    let head = csv.lines().next().unwrap();
+    assert!(
+        head.contains(
+            ",p99_ms,p99_ms_low,p99_ms_high,ttft_p95_ms,ttft_p95_ms_low,ttft_p95_ms_high,tpot_p95_ms,\
+             tpot_p95_ms_low,tpot_p95_ms_high,output_tokens_per_s,output_tokens_per_s_low,output_tokens_per_s_high,\
+             replica_hours,"
+        ),
+        "{head}"
+    );
+    assert!(csv.lines().nth(1).unwrap().contains(",812.5,802.5,822.5,41.25,40.25,42.25,2500,2450,2550,"), "{csv}");
+}

@@ -9,7 +9,10 @@ use super::super::chart::{Bars, Diagram, Line, LineChart, Mark, Node, NodeKind, 
 use super::super::page::{Block, Figure, Format, Page, Text};
 use super::super::stored::{Stored, TopologyInfo};
 use super::super::table::ms;
-use crate::metrics::{ChainHop, Finding, FindingKind, PoolRow, QueueRow, RunResult, Series, ServiceRow, WorkloadRow};
+use crate::metrics::{
+    ChainHop, Finding, FindingKind, InferenceRow, PoolRow, QueueRow, RunResult, Series, ServiceRow, TokenRow,
+    WorkloadRow,
+};
 
 /// Most points a line gets: longer series are merged into buckets of
 /// whole intervals.
@@ -415,6 +418,129 @@ pub(super) fn cluster_figures(r: &RunResult) -> Vec<Figure> {
             wide: false,
         },
     ]
+}
+
+/// One figure of a token row (a TTFT or TPOT percentile).
+type TokenStat = fn(&TokenRow) -> Option<f64>;
+/// A token chart: what it shows, its short name, its two percentiles.
+type TokenChart<'a> = (&'a str, &'a str, [(&'a str, TokenStat); 2]);
+
+/// The inference servers over time: per workload that generates tokens,
+/// TTFT and TPOT p50/p95 (`tokens.csv`); per inference service (the first
+/// few), batch size and waiting sequences, KV-cache use, GPU busy share and
+/// preemptions (`inference.csv`). None without rows.
+pub(super) fn inference_figures(r: &RunResult) -> Vec<Figure> {
+    let s = &r.series;
+    let f = Frame::new(r);
+    let every = per_point(&f);
+    let (k, ws) = (f.k, f.width_s());
+    let mut figs = Vec::new();
+    for (w, name) in s.workload_names.iter().enumerate() {
+        let rows: Vec<&TokenRow> = s.tokens.iter().filter(|r| r.workload as usize == w).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let t = |r: &TokenRow| r.t_s;
+        let subjects = [name.as_str()];
+        let stats: [TokenChart; 2] = [
+            ("time to first token", "TTFT", [("p50", |r| r.ttft_p50_ms), ("p95", |r| r.ttft_p95_ms)]),
+            ("time per output token", "TPOT", [("p50", |r| r.tpot_p50_ms), ("p95", |r| r.tpot_p95_ms)]),
+        ];
+        for (what, short, pcts) in stats {
+            let mut c = f.chart(format!("{name} — {what}"), "ms", Some(&subjects));
+            c.y_fmt = super::super::chart::plain;
+            for (i, (label, v)) in pcts.into_iter().enumerate() {
+                c.lines.push(Line::new(
+                    format!("{short} {label}"),
+                    [2, 0][i],
+                    points(&rows, t, k, ws, |c| worst(c, v)),
+                ));
+            }
+            figs.push(Figure {
+                svg: c.to_svg(),
+                caption: format!(
+                    "{short} p50 and p95 of the requests that succeeded, {every} (the worst interval where merged); \
+                     gaps: none succeeded. Shaded: warm-up (grey), faults (red)."
+                ),
+                wide: false,
+            });
+        }
+    }
+    let names: Vec<&str> = s
+        .service_names
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| s.inference.iter().any(|r| r.service as usize == *i))
+        .map(|(_, n)| n.as_str())
+        .take(MAX_SERVICES)
+        .collect();
+    if names.is_empty() {
+        return figs;
+    }
+    let rows = |name: &str| -> Vec<&InferenceRow> {
+        let ix = s.service_names.iter().position(|n| n == name).map(|i| i as u32);
+        s.inference.iter().filter(|r| Some(r.service) == ix).collect()
+    };
+    let t = |r: &InferenceRow| r.t_s;
+    let mut batch = f.chart("Batch size and waiting sequences".into(), "sequences", Some(&names));
+    let mut kv = f.chart("KV-cache use".into(), "% of capacity", Some(&names));
+    kv.y_max = Some(105.0);
+    kv.y_fmt = pct;
+    let mut busy = f.chart("GPU busy".into(), "% of replica time", Some(&names));
+    busy.y_max = Some(105.0);
+    busy.y_fmt = pct;
+    let mut pre = f.chart("Preemptions".into(), "sequences/s", Some(&names));
+    for (i, name) in names.iter().enumerate() {
+        let rows = rows(name);
+        // Iteration-weighted mean batch over the bucket; a gap without iterations.
+        let batch_mean = |c: &[&InferenceRow]| {
+            let (n, sum) = c.iter().fold((0u64, 0.0), |(n, sum), r| match r.batch_mean {
+                Some(b) => (n + r.iterations, sum + b * r.iterations as f64),
+                None => (n, sum),
+            });
+            (n > 0).then(|| sum / n as f64)
+        };
+        batch.lines.push(Line::new(format!("{name} batch"), i, points(&rows, t, k, ws, batch_mean)));
+        let mut waiting = Line::new(format!("{name} waiting"), i, points(&rows, t, k, ws, |c| mean(c, |r| r.waiting)));
+        waiting.dashed = true;
+        batch.lines.push(waiting);
+        kv.lines.push(Line::new(*name, i, points(&rows, t, k, ws, |c| mean(c, |r| r.kv_used * 100.0))));
+        busy.lines.push(Line::new(*name, i, points(&rows, t, k, ws, |c| mean(c, |r| r.busy_share * 100.0))));
+        pre.lines.push(Line::new(*name, i, points(&rows, t, k, ws, |c| rate(c, ws, |r| r.preemptions))));
+    }
+    figs.extend([
+        Figure {
+            svg: batch.to_svg(),
+            caption: format!(
+                "Sequences per iteration (solid, mean over the iterations) and sequences waiting to be admitted to a \
+                 batch (dashed, time-average, all replicas), {every} (mean where merged); gaps: no iteration ran."
+            ),
+            wide: false,
+        },
+        Figure {
+            svg: kv.to_svg(),
+            caption: format!(
+                "Share of the KV cache held by sequences (input and tokens generated so far), time-average over the \
+                 replicas' capacity, {every}: near 100% the newest sequences are preempted."
+            ),
+            wide: false,
+        },
+        Figure {
+            svg: busy.to_svg(),
+            caption: format!(
+                "Share of replica time an iteration was running (replicas loading the model count as idle), {every}."
+            ),
+            wide: false,
+        },
+        Figure {
+            svg: pre.to_svg(),
+            caption: format!(
+                "Sequences preempted per second (the KV cache was full; they are recomputed later), {every}."
+            ),
+            wide: false,
+        },
+    ]);
+    figs
 }
 
 /// Throttled seconds per interval of the services with a CPU limit (the

@@ -1,7 +1,7 @@
 //! The design-review report of one run, built from the files of an `--out`
 //! folder ([`Stored`]) as one [`Page`]: the run and whether it is complete,
 //! the topology, findings and faults, tables per workload, service and call
-//! edge (and the cluster, when there is one), charts over time, where the time goes hop by hop, and how to rerun
+//! edge (and the cluster and the inference servers, when there are), charts over time, where the time goes hop by hop, and how to rerun
 //! it. [`html`] and [`markdown`] render the same page, so their numbers are
 //! the same text — formatted as the terminal summary formats them.
 //!
@@ -48,6 +48,7 @@ pub fn run_page(s: &Stored) -> Page {
     tables::caches(&mut p, r);
     tables::queues(&mut p, r);
     tables::cluster(&mut p, r);
+    tables::inference(&mut p, r);
     charts::over_time(&mut p, r);
     tables::chains(&mut p, r);
     rerun(&mut p, s);

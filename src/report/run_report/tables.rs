@@ -19,10 +19,19 @@ pub(super) fn workloads(p: &mut Page, r: &RunResult) {
         "Requests that arrived after the warm-up; latencies (ms) are end to end, of the requests that succeeded \
          (— when none did). Failures are counted by their root cause: where the failure began.",
     ));
-    let mut t = Table::new(
-        "workload",
-        &["offered", "ok", "failed", "goodput/s", "mean", "p50", "p90", "p95", "p99", "p99.9", "max"],
-    );
+    let tokens = summary_text::any_tokens(r);
+    if tokens {
+        p.paragraph(Text::plain(
+            "ttft: time to first token, from the request's start to the first token's arrival; tpot: time per \
+             output token after the first (ms, of the requests that succeeded and generated tokens; — for a \
+             workload without); out tok/s: output tokens of successful requests per second.",
+        ));
+    }
+    let mut headers = vec!["offered", "ok", "failed", "goodput/s", "mean", "p50", "p90", "p95", "p99", "p99.9", "max"];
+    if tokens {
+        headers.extend(summary_text::TOKEN_HEADERS);
+    }
+    let mut t = Table::new("workload", &headers);
     for (name, w) in &r.workloads {
         let mut cells = vec![
             Cell::Code(name.clone()),
@@ -32,6 +41,9 @@ pub(super) fn workloads(p: &mut Page, r: &RunResult) {
             Cell::num(format!("{:.1}", w.goodput_per_s)),
         ];
         cells.extend(lat_cells(&w.latency_ms));
+        if tokens {
+            cells.extend(summary_text::token_cells(w).into_iter().map(Cell::opt));
+        }
         t.row(cells);
         if w.failed > 0 {
             t.note(Text::new().code(name).t(format!(" failed: {}", causes(&w.causes))));
@@ -39,8 +51,67 @@ pub(super) fn workloads(p: &mut Page, r: &RunResult) {
         if let Some(c) = &w.client {
             t.note(Text::new().code(name).t(format!(" client: {}", client_line(c))));
         }
+        if let Some(g) = &w.token_goodput {
+            add_note(
+                &mut t,
+                Text::new().code(name).t(format!(" token goodput: {}", summary_text::token_goodput_line(g))),
+            );
+        }
+        if let Some(l) = summary_text::token_slo_line(r, name) {
+            add_note(&mut t, Text::new().code(name).t(format!(" token SLO: {l}")));
+        }
     }
     p.push(Block::Table(t));
+}
+
+/// Adds `more` to the note under the table's last row, after the note
+/// already there (a row has one note: [`Table::note`] replaces it).
+fn add_note(t: &mut Table, more: Text) {
+    let row = t.rows.last_mut().expect("a note goes under a row");
+    match &mut row.note {
+        Some(n) => {
+            let mut spans = std::mem::replace(n, Text::new()).t("; ").0;
+            spans.extend(more.0);
+            *n = Text(spans);
+        }
+        None => row.note = Some(more),
+    }
+}
+
+/// The "Inference servers" section (services with `inference:`): a row per
+/// service as in the terminal summary, then the charts over time.
+pub(super) fn inference(p: &mut Page, r: &RunResult) {
+    if r.services.values().all(|s| s.inference.is_none()) {
+        return;
+    }
+    p.heading(2, "Inference servers");
+    p.paragraph(Text::plain(
+        "Per inference service, all replicas, over the measured period: iterations run and busy, the share of \
+         replica time an iteration was running (the GPU; replicas loading the model count as idle); batch: \
+         sequences per iteration, mean and most; waiting: sequences waiting to be admitted to a batch, \
+         time-average and most at once; kv: the share of the KV cache in use, time-average and the most on one \
+         replica; preempted: sequences evicted from a full KV cache (recomputed later); too long: prompts refused \
+         because they could never fit the KV cache; out tok/s: output tokens per second; loads: model loads \
+         started (new replicas, restarts) and their mean time (s).",
+    ));
+    let mut t = Table::new("service", &summary_text::INFERENCE_HEADERS);
+    for (name, s) in &r.services {
+        if let Some(x) = &s.inference {
+            let cells = summary_text::inference_cells(x).into_iter().map(Cell::opt);
+            t.row(std::iter::once(Cell::Code(name.clone())).chain(cells).collect());
+            t.note(Text::new().code(name).t(format!(
+                ": {} sequences finished, {} prompt tokens computed (recomputation included), {} output tokens",
+                thousands(x.sequences),
+                thousands(x.prefill_tokens),
+                thousands(x.output_tokens)
+            )));
+        }
+    }
+    p.push(Block::Table(t));
+    let figs = charts::inference_figures(r);
+    if !figs.is_empty() {
+        p.only(Format::Html, Block::Figures(figs));
+    }
 }
 
 pub(super) fn services(p: &mut Page, r: &RunResult) {
